@@ -1,0 +1,180 @@
+/*
+ * Streamline core: pure C, no nginx headers.  Channel names, stream keys,
+ * stream state and its JSON, the bounded queue of state transitions kept
+ * while Redis is away, and the per-worker state cache.  The nginx glue
+ * (ngx_*.c) calls these; t/ and core/test/ test them without nginx.
+ */
+
+#ifndef SL_CORE_H
+#define SL_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define SL_OK         0
+#define SL_ERROR     -1
+#define SL_DECLINED  -5
+
+
+/* channel names: 1..64 bytes of [A-Za-z0-9_-] */
+
+#define SL_CHANNEL_MAX  64
+
+int sl_channel_valid(const unsigned char *name, size_t len);
+
+/*
+ * The part of an API URI after the location prefix: "" or "/" selects the
+ * default channel (*len = 0), "/<channel>" (one optional trailing "/")
+ * selects a channel.  Anything else (more path levels, "..", bad bytes,
+ * over-long names) is SL_ERROR and *err says why, for a 400 body.
+ */
+int sl_api_path_channel(const unsigned char *tail, size_t tail_len,
+    const unsigned char **channel, size_t *len, const char **err);
+
+
+/* stream keys: stored and compared as lowercase hex SHA-256 digests */
+
+#define SL_KEY_MIN      8
+#define SL_KEY_MAX      256
+#define SL_DIGEST_HEX   64
+
+/* a key OBS may send: SL_KEY_MIN..SL_KEY_MAX bytes of printable ASCII,
+ * no space, '/', '?', '&', '#' or '%' */
+int sl_key_valid(const unsigned char *key, size_t len);
+
+/* hex must have room for SL_DIGEST_HEX bytes; not NUL terminated */
+int sl_key_digest_hex(const unsigned char *key, size_t len,
+    unsigned char *hex);
+
+/* constant time for equal lengths; different lengths are unequal */
+int sl_secret_equal(const unsigned char *a, size_t alen,
+    const unsigned char *b, size_t blen);
+
+typedef struct {
+    unsigned char  digest[SL_DIGEST_HEX];
+    unsigned char  channel[SL_CHANNEL_MAX + 1];  /* NUL terminated */
+    size_t         channel_len;
+} sl_key_entry_t;
+
+/*
+ * Keys file: one "<sha256 hex> <channel>" per line, '#' comments, blank
+ * lines ignored, hex case-insensitive (stored lowercase).  At most max
+ * entries.  On error returns SL_ERROR, *err_line is the 1-based line and
+ * *err the reason.
+ */
+int sl_keyfile_parse(const unsigned char *buf, size_t len,
+    sl_key_entry_t *entries, size_t max, size_t *n,
+    size_t *err_line, const char **err);
+
+/* compares hex against every entry in constant time; NULL if none */
+const sl_key_entry_t *sl_keyfile_lookup(const sl_key_entry_t *entries,
+    size_t n, const unsigned char *hex);
+
+
+/* stream state */
+
+typedef enum {
+    SL_STATUS_IDLE = 0,
+    SL_STATUS_LIVE
+} sl_status_e;
+
+typedef struct {
+    sl_status_e  status;
+    int64_t      updated_ms;     /* ms since the epoch, -1: never */
+} sl_state_t;
+
+#define SL_ISO8601_LEN  24       /* "2026-11-26T01:54:26.123Z" */
+
+/* writes SL_ISO8601_LEN bytes (no NUL); SL_ERROR if out of range */
+int sl_iso8601_ms(int64_t ms, unsigned char *buf);
+/* accepts exactly the form above; SL_ERROR otherwise */
+int sl_iso8601_parse(const unsigned char *s, size_t len, int64_t *ms);
+
+/*
+ * JSON text of a state: {"status":"live","updatedAt":"..."} with
+ * "updatedAt":null when updated_ms < 0; "channel" first when channel is not
+ * NULL; "stale":true last when stale.  Returns the length written (no NUL),
+ * or SL_ERROR when size is too small.  SL_STATE_JSON_MAX always suffices.
+ */
+#define SL_STATE_JSON_MAX  192
+
+int sl_state_json(const sl_state_t *st, const unsigned char *channel,
+    size_t channel_len, int stale, unsigned char *buf, size_t size);
+
+/*
+ * Parses a state written by sl_state_json (or by another program: other
+ * fields are ignored).  "status" must be "live" or "idle"; "updatedAt" an
+ * ISO-8601 string as above or null.  When channel is not NULL, a "channel"
+ * member is required, must be a valid channel name, and is copied there
+ * (NUL terminated, room for SL_CHANNEL_MAX + 1) with its length in
+ * *channel_len.
+ */
+int sl_state_parse(const unsigned char *json, size_t len, sl_state_t *st,
+    unsigned char *channel, size_t *channel_len);
+
+
+/* transitions kept, in order, while Redis is unreachable */
+
+typedef struct {
+    unsigned char  channel[SL_CHANNEL_MAX + 1];
+    size_t         channel_len;
+    sl_state_t     state;
+} sl_transition_t;
+
+typedef struct {
+    sl_transition_t  *items;
+    size_t            cap;
+    size_t            head;
+    size_t            len;
+    uint64_t          merged;    /* transitions dropped because the queue
+                                    was full and a later one of the same
+                                    channel was queued */
+    uint64_t          dropped;   /* transitions lost outright */
+} sl_queue_t;
+
+void sl_queue_init(sl_queue_t *q, sl_transition_t *storage, size_t cap);
+
+/*
+ * Appends t.  When the queue is full, first drops the oldest transition
+ * whose channel has a later one queued (the final state of every channel
+ * is kept; q->merged counts it) and returns SL_DECLINED; failing that,
+ * drops the oldest transition (q->dropped) and returns SL_DECLINED.
+ */
+int sl_queue_push(sl_queue_t *q, const sl_transition_t *t);
+/* i-th oldest, NULL past the end */
+sl_transition_t *sl_queue_at(sl_queue_t *q, size_t i);
+void sl_queue_pop(sl_queue_t *q);
+
+/* reconnect delay: 100 ms doubling per failed attempt, at most max_ms */
+int64_t sl_backoff_ms(unsigned attempt, int64_t max_ms);
+
+
+/* per-worker cache of channel states, fixed size, least recently used out */
+
+typedef struct {
+    unsigned char  channel[SL_CHANNEL_MAX + 1];
+    size_t         channel_len;
+    sl_state_t     state;
+    int64_t        fetched_ms;   /* when the state was read or pushed */
+    int64_t        used_ms;      /* last lookup, for eviction */
+    unsigned       valid:1;
+} sl_cache_entry_t;
+
+typedef struct {
+    sl_cache_entry_t  *entries;
+    size_t             n;
+} sl_cache_t;
+
+void sl_cache_init(sl_cache_t *c, sl_cache_entry_t *storage, size_t n);
+/* the entry of a channel, or NULL */
+sl_cache_entry_t *sl_cache_get(sl_cache_t *c, const unsigned char *channel,
+    size_t len, int64_t now_ms);
+/* stores a state (replacing the channel's entry or the least recently
+ * used one) and returns the entry */
+sl_cache_entry_t *sl_cache_put(sl_cache_t *c, const unsigned char *channel,
+    size_t len, const sl_state_t *st, int64_t now_ms);
+/* forgets every entry (after a missed pub/sub window) */
+void sl_cache_clear(sl_cache_t *c);
+
+#endif /* SL_CORE_H */

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Builds ngx_rtmp_module.so and ngx_streamline_module.so (and, with a full
+# nginx source tree, the nginx binary too).  Used by the Makefile, the tests,
+# CI and the Dockerfile, so that all of them build the same way.
+#
+#   NGINX_SRC     nginx source tree          (default: /usr/share/nginx/src,
+#                                             Debian's nginx-dev: headers and
+#                                             configure, modules only)
+#   NGX_RTMP_SRC  nginx-rtmp-module source   (default: fetched from Debian's
+#                                             source archive into build/)
+#   BUILD_DIR     output directory           (default: build)
+#   LINK          dynamic | static           (default: dynamic; static needs a
+#                                             full NGINX_SRC)
+#   SANITIZE      1 builds with ASan+UBSan
+#   WERROR        1 (default) makes warnings errors
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+NGINX_SRC=${NGINX_SRC:-/usr/share/nginx/src}
+BUILD_DIR=${BUILD_DIR:-$top/build}
+LINK=${LINK:-dynamic}
+SANITIZE=${SANITIZE:-0}
+WERROR=${WERROR:-1}
+RTMP_VERSION=${RTMP_VERSION:-1.2.2}
+
+mkdir -p "$BUILD_DIR"
+BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+
+if [ -z "${NGX_RTMP_SRC:-}" ]; then
+    NGX_RTMP_SRC=$BUILD_DIR/nginx-rtmp-module-$RTMP_VERSION
+    if [ ! -f "$NGX_RTMP_SRC/config" ]; then
+        "$top/scripts/fetch-source.sh" libnginx-mod-rtmp "$RTMP_VERSION" \
+            "$BUILD_DIR/src"
+        tar -C "$BUILD_DIR" -xf "$BUILD_DIR"/src/libnginx-mod-rtmp_"$RTMP_VERSION"*.orig.tar.*
+    fi
+fi
+NGX_RTMP_SRC=$(cd "$NGX_RTMP_SRC" && pwd)
+
+if [ ! -f "$NGINX_SRC/configure" ] && [ ! -f "$NGINX_SRC/auto/configure" ]; then
+    echo "$0: error: NGINX_SRC=$NGINX_SRC is not an nginx source tree" \
+         "(install Debian's nginx-dev or set NGINX_SRC)" >&2
+    exit 1
+fi
+
+full=0
+[ -f "$NGINX_SRC/src/core/nginx.c" ] && full=1
+if [ "$LINK" = static ] && [ $full = 0 ]; then
+    echo "$0: error: LINK=static needs a full nginx source tree in NGINX_SRC" >&2
+    exit 1
+fi
+
+# Debian's nginx-dev records the flags its nginx binary was configured with:
+# modules built with the same flags load into that binary.
+flags=()
+if [ -f "$NGINX_SRC/conf_flags" ]; then
+    # shellcheck disable=SC1091
+    . "$NGINX_SRC/conf_flags"
+    flags=("${NGX_CONF_FLAGS[@]}")
+else
+    flags=(--with-compat --with-threads --with-debug)
+fi
+
+ccopt="-g -O2 -fPIC -Wall -Wextra -Wno-unused-parameter"
+ldopt=""
+if [ "$SANITIZE" = 1 ]; then
+    ccopt="$ccopt -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -DNGX_DEBUG_PALLOC=1"
+    ldopt="-fsanitize=address,undefined"
+fi
+if [ "$WERROR" != 1 ]; then
+    ccopt="$ccopt -Wno-error"
+fi
+
+if [ "$LINK" = static ]; then
+    mods=(--add-module="$NGX_RTMP_SRC" --add-module="$top")
+else
+    mods=(--add-dynamic-module="$NGX_RTMP_SRC" --add-dynamic-module="$top")
+fi
+
+obj=$BUILD_DIR/nginx-$LINK
+stamp="$NGINX_SRC|$NGX_RTMP_SRC|$LINK|$SANITIZE|$WERROR|${flags[*]}"
+if [ ! -f "$obj/objs/Makefile" ] || [ "$(cat "$obj/.stamp" 2>/dev/null)" != "$stamp" ] \
+   || [ "$top/config" -nt "$obj/objs/Makefile" ]; then
+    rm -rf "$obj"
+    mkdir -p "$obj"
+    cp -a "$NGINX_SRC"/. "$obj"/
+    [ -f "$obj/configure" ] || cp "$obj/auto/configure" "$obj/configure"
+    (cd "$obj" && ./configure "${flags[@]}" \
+        --with-cc-opt="$ccopt" --with-ld-opt="$ldopt" "${mods[@]}") \
+        > "$BUILD_DIR/configure-$LINK.log" 2>&1 || {
+        tail -n 30 "$BUILD_DIR/configure-$LINK.log" >&2
+        echo "$0: error: nginx configure failed (log: $BUILD_DIR/configure-$LINK.log)" >&2
+        exit 1
+    }
+    echo "$stamp" > "$obj/.stamp"
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+if [ $full = 1 ]; then
+    make -C "$obj" -f objs/Makefile -j"$jobs"
+else
+    make -C "$obj" -f objs/Makefile -j"$jobs" modules
+fi
+
+mkdir -p "$BUILD_DIR/modules"
+if [ "$LINK" = dynamic ]; then
+    cp "$obj"/objs/ngx_rtmp_module.so "$obj"/objs/ngx_streamline_module.so \
+       "$BUILD_DIR/modules/"
+fi
+if [ $full = 1 ]; then
+    mkdir -p "$BUILD_DIR/sbin"
+    cp "$obj/objs/nginx" "$BUILD_DIR/sbin/nginx-$LINK"
+fi
