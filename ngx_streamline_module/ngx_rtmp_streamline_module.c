@@ -1,0 +1,579 @@
+/*
+ * The RTMP side: the stream name a publisher sends is a secret key.  The
+ * publish hook of ngx_rtmp_streamline_module runs before every nginx-rtmp
+ * module (see config): it maps the key to its channel (keys file or Redis),
+ * takes the channel's owner lock in Redis, and renames the stream to the
+ * channel, so that no other module sees the key.  The hook of
+ * ngx_rtmp_streamline_late_module runs after all of them (notify's
+ * on_publish and access included): only there does the channel go live.
+ * close_stream (which may fire more than once a session) sets it idle.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_rtmp.h"
+#include "ngx_rtmp_cmd_module.h"
+#include "ngx_rtmp_live_module.h"
+
+#include "ngx_streamline.h"
+
+
+#define NGX_RTMP_STREAMLINE_KEYS_MAX  65536
+
+
+typedef struct {
+    ngx_flag_t                 enable;
+    ngx_flag_t                 keys_redis;
+    ngx_str_t                  keys_file;
+    sl_key_entry_t            *keys;
+    size_t                     nkeys;
+} ngx_rtmp_streamline_app_conf_t;
+
+
+typedef struct {
+    ngx_rtmp_publish_t         v;          /* the publish, while we ask */
+    ngx_streamline_claim_t    *claim;      /* in flight */
+    u_char                     channel[SL_CHANNEL_MAX + 1];
+    size_t                     channel_len;
+    u_char                     owner[64];
+    size_t                     owner_len;
+    unsigned                   accepted:1; /* the key is good */
+    unsigned                   claimed:1;  /* we hold the owner lock */
+    unsigned                   live:1;
+} ngx_rtmp_streamline_ctx_t;
+
+
+static ngx_int_t ngx_rtmp_streamline_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_rtmp_streamline_late_postconfiguration(ngx_conf_t *cf);
+static void *ngx_rtmp_streamline_create_app_conf(ngx_conf_t *cf);
+static char *ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_rtmp_streamline_keys_file(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_rtmp_streamline_publish(ngx_rtmp_session_t *s,
+    ngx_rtmp_publish_t *v);
+static ngx_int_t ngx_rtmp_streamline_late_publish(ngx_rtmp_session_t *s,
+    ngx_rtmp_publish_t *v);
+static ngx_int_t ngx_rtmp_streamline_close_stream(ngx_rtmp_session_t *s,
+    ngx_rtmp_close_stream_t *v);
+static void ngx_rtmp_streamline_claimed(ngx_streamline_claim_t *cl);
+static ngx_int_t ngx_rtmp_streamline_accept(ngx_rtmp_session_t *s,
+    ngx_rtmp_streamline_ctx_t *ctx);
+static ngx_int_t ngx_rtmp_streamline_refuse(ngx_rtmp_session_t *s,
+    const char *why, const char *desc);
+
+
+static ngx_rtmp_publish_pt         next_publish;
+static ngx_rtmp_publish_pt         next_late_publish;
+static ngx_rtmp_close_stream_pt    next_close_stream;
+
+
+static ngx_command_t  ngx_rtmp_streamline_commands[] = {
+
+    { ngx_string("streamline"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_streamline_app_conf_t, enable),
+      NULL },
+
+    { ngx_string("streamline_keys_redis"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_streamline_app_conf_t, keys_redis),
+      NULL },
+
+    { ngx_string("streamline_keys_file"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_rtmp_streamline_keys_file,
+      NGX_RTMP_APP_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_rtmp_module_t  ngx_rtmp_streamline_module_ctx = {
+    NULL,                                   /* preconfiguration */
+    ngx_rtmp_streamline_postconfiguration,  /* postconfiguration */
+    NULL,                                   /* create main configuration */
+    NULL,                                   /* init main configuration */
+    NULL,                                   /* create server configuration */
+    NULL,                                   /* merge server configuration */
+    ngx_rtmp_streamline_create_app_conf,    /* create app configuration */
+    ngx_rtmp_streamline_merge_app_conf      /* merge app configuration */
+};
+
+
+ngx_module_t  ngx_rtmp_streamline_module = {
+    NGX_MODULE_V1,
+    &ngx_rtmp_streamline_module_ctx,       /* module context */
+    ngx_rtmp_streamline_commands,          /* module directives */
+    NGX_RTMP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_rtmp_module_t  ngx_rtmp_streamline_late_module_ctx = {
+    NULL,                                   /* preconfiguration */
+    ngx_rtmp_streamline_late_postconfiguration, /* postconfiguration */
+    NULL, NULL, NULL, NULL, NULL, NULL
+};
+
+
+ngx_module_t  ngx_rtmp_streamline_late_module = {
+    NGX_MODULE_V1,
+    &ngx_rtmp_streamline_late_module_ctx,  /* module context */
+    NULL,                                  /* module directives */
+    NGX_RTMP_MODULE,                       /* module type */
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_rtmp_streamline_create_app_conf(ngx_conf_t *cf)
+{
+    ngx_rtmp_streamline_app_conf_t  *sacf;
+
+    sacf = ngx_pcalloc(cf->pool, sizeof(ngx_rtmp_streamline_app_conf_t));
+    if (sacf == NULL) {
+        return NULL;
+    }
+
+    sacf->enable = NGX_CONF_UNSET;
+    sacf->keys_redis = NGX_CONF_UNSET;
+
+    return sacf;
+}
+
+
+static char *
+ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_rtmp_streamline_app_conf_t  *prev = parent;
+    ngx_rtmp_streamline_app_conf_t  *conf = child;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_value(conf->keys_redis, prev->keys_redis, 1);
+
+    if (conf->keys == NULL) {
+        conf->keys_file = prev->keys_file;
+        conf->keys = prev->keys;
+        conf->nkeys = prev->nkeys;
+    }
+
+    if (conf->enable && !conf->keys_redis && conf->keys == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline\" is on with neither "
+                           "\"streamline_keys_file\" nor "
+                           "\"streamline_keys_redis\": no key can publish");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* read at (re)load: edit the file, then "nginx -s reload" */
+static char *
+ngx_rtmp_streamline_keys_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rtmp_streamline_app_conf_t  *sacf = conf;
+
+    u_char           *buf;
+    size_t            n, line;
+    ssize_t           rd;
+    ngx_str_t        *value;
+    ngx_file_t        file;
+    const char       *err;
+    ngx_file_info_t   fi;
+
+    if (sacf->keys) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    sacf->keys_file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &sacf->keys_file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = sacf->keys_file;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(sacf->keys_file.data, NGX_FILE_RDONLY,
+                            NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"streamline_keys_file\": cannot open \"%V\"",
+                           &sacf->keys_file);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > 16 * 1024 * 1024)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_keys_file\": \"%V\" is unreadable "
+                           "or over 16 MB", &sacf->keys_file);
+        ngx_close_file(file.fd);
+        return NGX_CONF_ERROR;
+    }
+
+    buf = ngx_pnalloc(cf->temp_pool, ngx_file_size(&fi) + 1);
+    sacf->keys = ngx_palloc(cf->pool, NGX_RTMP_STREAMLINE_KEYS_MAX
+                                      * sizeof(sl_key_entry_t));
+    if (buf == NULL || sacf->keys == NULL) {
+        ngx_close_file(file.fd);
+        return NGX_CONF_ERROR;
+    }
+
+    rd = ngx_read_file(&file, buf, ngx_file_size(&fi), 0);
+    ngx_close_file(file.fd);
+
+    if (rd != (ssize_t) ngx_file_size(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_keys_file\": cannot read \"%V\"",
+                           &sacf->keys_file);
+        return NGX_CONF_ERROR;
+    }
+
+    if (sl_keyfile_parse(buf, rd, sacf->keys, NGX_RTMP_STREAMLINE_KEYS_MAX,
+                         &n, &line, &err)
+        != SL_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_keys_file\": %s in \"%V\" line %uz",
+                           err, &sacf->keys_file, line);
+        return NGX_CONF_ERROR;
+    }
+
+    sacf->nkeys = n;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_rtmp_streamline_postconfiguration(ngx_conf_t *cf)
+{
+    next_publish = ngx_rtmp_publish;
+    ngx_rtmp_publish = ngx_rtmp_streamline_publish;
+
+    next_close_stream = ngx_rtmp_close_stream;
+    ngx_rtmp_close_stream = ngx_rtmp_streamline_close_stream;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_rtmp_streamline_late_postconfiguration(ngx_conf_t *cf)
+{
+    next_late_publish = ngx_rtmp_publish;
+    ngx_rtmp_publish = ngx_rtmp_streamline_late_publish;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_rtmp_streamline_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
+{
+    size_t                           len;
+    ngx_int_t                        rc;
+    ngx_uint_t                       lookup;
+    const sl_key_entry_t            *entry;
+    ngx_streamline_claim_t          *cl;
+    ngx_rtmp_streamline_ctx_t       *ctx;
+    ngx_rtmp_streamline_app_conf_t  *sacf;
+    u_char                           digest[SL_DIGEST_HEX];
+
+    sacf = ngx_rtmp_get_module_app_conf(s, ngx_rtmp_streamline_module);
+    if (sacf == NULL || !sacf->enable) {
+        return next_publish(s, v);
+    }
+
+    ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(s->connection->pool,
+                          sizeof(ngx_rtmp_streamline_ctx_t));
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_rtmp_set_ctx(s, ctx, ngx_rtmp_streamline_module);
+    }
+
+    if (ctx->claim || ctx->accepted) {
+        return ngx_rtmp_streamline_refuse(s, "second publish in a session",
+                                          "Already publishing");
+    }
+
+    len = ngx_strlen(v->name);
+
+    if (!sl_key_valid(v->name, len)) {
+        return ngx_rtmp_streamline_refuse(s, "malformed stream key",
+                                          "Bad stream key");
+    }
+
+    if (sl_key_digest_hex(v->name, len, digest) != SL_OK) {
+        return NGX_ERROR;
+    }
+
+    /* from here on the key is not needed: forget it */
+    ngx_memcpy(&ctx->v, v, sizeof(ngx_rtmp_publish_t));
+    ngx_explicit_memzero(v->name, len);
+    ngx_explicit_memzero(ctx->v.name, len);
+
+    entry = sl_keyfile_lookup(sacf->keys, sacf->nkeys, digest);
+
+    if (entry == NULL && !sacf->keys_redis) {
+        return ngx_rtmp_streamline_refuse(s, "unknown stream key",
+                                          "Bad stream key");
+    }
+
+    ctx->owner_len = ngx_sprintf(ctx->owner, "%V:%P:%uA:%M",
+                                 &ngx_cycle->hostname, ngx_pid,
+                                 s->connection->number, ngx_current_msec)
+                     - ctx->owner;
+
+    if (entry) {
+        ngx_memcpy(ctx->channel, entry->channel, entry->channel_len + 1);
+        ctx->channel_len = entry->channel_len;
+
+        if (ngx_streamline_live_has(ctx->channel, ctx->channel_len)) {
+            return ngx_rtmp_streamline_refuse(s, "channel is already live",
+                                              "Already publishing");
+        }
+    }
+
+    cl = ngx_alloc(sizeof(ngx_streamline_claim_t), s->connection->log);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(cl, sizeof(ngx_streamline_claim_t));
+    cl->handler = ngx_rtmp_streamline_claimed;
+    cl->data = s;
+    cl->log = s->connection->log;
+    ngx_memcpy(cl->owner, ctx->owner, ctx->owner_len);
+    cl->owner_len = ctx->owner_len;
+
+    lookup = (entry == NULL);
+    if (entry) {
+        ngx_memcpy(cl->channel, entry->channel, entry->channel_len + 1);
+        cl->channel_len = entry->channel_len;
+    }
+
+    rc = ngx_streamline_redis_claim(cl, digest, lookup);
+
+    if (rc == NGX_OK) {
+        ctx->claim = cl;
+        return NGX_OK;
+    }
+
+    ngx_free(cl);
+
+    if (entry == NULL) {
+        return ngx_rtmp_streamline_refuse(s,
+                                  "keys in redis are unavailable",
+                                  "Stream keys unavailable, retry later");
+    }
+
+    /*
+     * Redis is away but the keys file knows the key: publish without the
+     * cross-worker owner lock; this worker still refuses a second
+     * publisher, and the live state is written when Redis returns.
+     */
+    ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
+                  "streamline: redis unavailable, channel \"%s\" published "
+                  "without its owner lock", ctx->channel);
+
+    return ngx_rtmp_streamline_accept(s, ctx);
+}
+
+
+static void
+ngx_rtmp_streamline_claimed(ngx_streamline_claim_t *cl)
+{
+    ngx_rtmp_session_t         *s = cl->data;
+    ngx_rtmp_streamline_ctx_t  *ctx;
+
+    ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
+    ctx->claim = NULL;
+
+    switch (cl->result) {
+
+    case NGX_STREAMLINE_CLAIM_OK:
+        ngx_memcpy(ctx->channel, cl->channel, cl->channel_len + 1);
+        ctx->channel_len = cl->channel_len;
+        ctx->claimed = 1;
+        break;
+
+    case NGX_STREAMLINE_CLAIM_UNKNOWN_KEY:
+        (void) ngx_rtmp_streamline_refuse(s, "unknown stream key",
+                                          "Bad stream key");
+        ngx_rtmp_finalize_session(s);
+        return;
+
+    case NGX_STREAMLINE_CLAIM_BUSY:
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                      "streamline: channel \"%s\" is already live",
+                      cl->channel);
+        (void) ngx_rtmp_streamline_refuse(s, "channel is already live",
+                                          "Already publishing");
+        ngx_rtmp_finalize_session(s);
+        return;
+
+    default: /* NGX_STREAMLINE_CLAIM_UNAVAILABLE */
+        if (ctx->channel_len == 0) {
+            (void) ngx_rtmp_streamline_refuse(s,
+                                  "keys in redis are unavailable",
+                                  "Stream keys unavailable, retry later");
+            ngx_rtmp_finalize_session(s);
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
+                      "streamline: redis unavailable, channel \"%s\" "
+                      "published without its owner lock", ctx->channel);
+    }
+
+    if (ngx_rtmp_streamline_accept(s, ctx) != NGX_OK) {
+        ngx_rtmp_finalize_session(s);
+    }
+}
+
+
+/* the key is good: the rest of the chain sees the channel */
+static ngx_int_t
+ngx_rtmp_streamline_accept(ngx_rtmp_session_t *s,
+    ngx_rtmp_streamline_ctx_t *ctx)
+{
+    ctx->accepted = 1;
+
+    ngx_memzero(ctx->v.name, NGX_RTMP_MAX_NAME);
+    ngx_memcpy(ctx->v.name, ctx->channel, ctx->channel_len);
+
+    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                  "streamline: key accepted for channel \"%s\"",
+                  ctx->channel);
+
+    return next_publish(s, &ctx->v);
+}
+
+
+static ngx_int_t
+ngx_rtmp_streamline_refuse(ngx_rtmp_session_t *s, const char *why,
+    const char *desc)
+{
+    /* never the key: the client address is enough to find the publisher */
+    ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                  "streamline: publish refused: %s", why);
+
+    (void) ngx_rtmp_send_status(s, "NetStream.Publish.BadName", "error",
+                                (char *) desc);
+
+    return NGX_ERROR;
+}
+
+
+/* after notify's on_publish, access and live accepted the publisher */
+static ngx_int_t
+ngx_rtmp_streamline_late_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
+{
+    int64_t                      now;
+    ngx_rtmp_live_ctx_t         *lctx;
+    ngx_rtmp_live_app_conf_t    *lacf;
+    ngx_rtmp_streamline_ctx_t   *ctx;
+
+    ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
+    if (ctx == NULL || !ctx->accepted || ctx->live) {
+        return next_late_publish(s, v);
+    }
+
+    lacf = ngx_rtmp_get_module_app_conf(s, ngx_rtmp_live_module);
+    lctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_live_module);
+
+    if (lacf && lacf->live && (lctx == NULL || !lctx->publishing)) {
+        /* live refused ("already publishing") and told the client */
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                      "streamline: publish refused: channel \"%s\" is "
+                      "already live", ctx->channel);
+        return NGX_ERROR;
+    }
+
+    now = ngx_streamline_now_ms();
+
+    if (ngx_streamline_live_add(ctx->channel, ctx->channel_len, ctx->owner,
+                                ctx->owner_len, now)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->live = 1;
+    ngx_streamline_redis_transition(ctx->channel, ctx->channel_len,
+                                    SL_STATUS_LIVE, now);
+
+    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                  "streamline: channel \"%s\" is live", ctx->channel);
+
+    return next_late_publish(s, v);
+}
+
+
+static ngx_int_t
+ngx_rtmp_streamline_close_stream(ngx_rtmp_session_t *s,
+    ngx_rtmp_close_stream_t *v)
+{
+    ngx_rtmp_streamline_ctx_t  *ctx;
+
+    ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
+    if (ctx == NULL) {
+        goto next;
+    }
+
+    if (ctx->claim) {
+        /* the claim's reply, if it comes, frees the lock */
+        ctx->claim->data = NULL;
+        ctx->claim = NULL;
+    }
+
+    if (ctx->live) {
+        ctx->live = 0;
+        ngx_streamline_live_remove(ctx->channel, ctx->channel_len);
+        ngx_streamline_redis_transition(ctx->channel, ctx->channel_len,
+                                        SL_STATUS_IDLE,
+                                        ngx_streamline_now_ms());
+
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "streamline: channel \"%s\" is idle", ctx->channel);
+    }
+
+    if (ctx->claimed) {
+        ctx->claimed = 0;
+        ngx_streamline_redis_release(ctx->channel, ctx->channel_len,
+                                     ctx->owner, ctx->owner_len);
+    }
+
+    ctx->accepted = 0;
+
+next:
+
+    return next_close_stream(s, v);
+}

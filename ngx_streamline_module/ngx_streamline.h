@@ -1,0 +1,111 @@
+/*
+ * Streamline: declarations shared by the nginx glue (core module, Redis
+ * client, RTMP hooks, HTTP handlers).
+ */
+
+#ifndef NGX_STREAMLINE_H
+#define NGX_STREAMLINE_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "core/sl_core.h"
+
+
+#define NGX_STREAMLINE_CACHE_SIZE  1024
+
+
+typedef struct {
+    ngx_str_t                 redis;        /* as written, for messages */
+    ngx_str_t                 redis_host;   /* numeric address, NUL ended */
+    in_port_t                 redis_port;
+    ngx_str_t                 redis_unix;   /* NUL ended, or empty */
+    ngx_msec_t                redis_timeout;
+    ngx_str_t                 prefix;
+    ngx_msec_t                state_ttl;
+    ngx_uint_t                queue_size;
+} ngx_streamline_main_conf_t;
+
+
+/* the result of a publish claim */
+typedef enum {
+    NGX_STREAMLINE_CLAIM_OK = 0,
+    NGX_STREAMLINE_CLAIM_UNKNOWN_KEY,
+    NGX_STREAMLINE_CLAIM_BUSY,
+    NGX_STREAMLINE_CLAIM_UNAVAILABLE
+} ngx_streamline_claim_e;
+
+
+typedef struct ngx_streamline_claim_s  ngx_streamline_claim_t;
+
+typedef void (*ngx_streamline_claim_pt)(ngx_streamline_claim_t *cl);
+
+/*
+ * A publish claim in flight.  Allocated with ngx_alloc (not from the
+ * session pool) because the reply may come after the session is gone:
+ * the session clears "data" when it closes, the Redis client frees the
+ * claim after calling handler.
+ */
+struct ngx_streamline_claim_s {
+    ngx_streamline_claim_pt   handler;
+    void                     *data;
+    ngx_streamline_claim_e    result;
+    u_char                    channel[SL_CHANNEL_MAX + 1];
+    size_t                    channel_len;
+    u_char                    owner[64];
+    size_t                    owner_len;
+    ngx_log_t                *log;
+};
+
+
+/* a state read in flight; same lifetime rules as a claim */
+typedef struct ngx_streamline_read_s  ngx_streamline_read_t;
+
+typedef void (*ngx_streamline_read_pt)(ngx_streamline_read_t *rd);
+
+struct ngx_streamline_read_s {
+    ngx_streamline_read_pt    handler;
+    void                     *data;
+    ngx_int_t                 rc;           /* NGX_OK or NGX_ERROR */
+    sl_state_t                state;
+};
+
+
+extern ngx_module_t  ngx_streamline_module;
+
+
+ngx_int_t ngx_streamline_redis_init(ngx_cycle_t *cycle,
+    ngx_streamline_main_conf_t *smcf);
+void ngx_streamline_redis_exit(ngx_cycle_t *cycle);
+ngx_uint_t ngx_streamline_redis_connected(void);
+ngx_uint_t ngx_streamline_redis_subscribed(void);
+
+/*
+ * Claims the channel of a key for a publisher: looks the key digest up
+ * (unless channel is given, from a keys file) and takes the channel's owner
+ * lock.  cl->handler is called later, from the event loop, once.
+ */
+ngx_int_t ngx_streamline_redis_claim(ngx_streamline_claim_t *cl,
+    const u_char *digest, ngx_uint_t lookup);
+void ngx_streamline_redis_release(const u_char *channel, size_t len,
+    const u_char *owner, size_t owner_len);
+
+/* queues a transition, written in order while or once Redis is up */
+void ngx_streamline_redis_transition(const u_char *channel, size_t len,
+    sl_status_e status, int64_t now_ms);
+
+/* live channels of this worker, renewed by the heartbeat */
+ngx_int_t ngx_streamline_live_add(const u_char *channel, size_t len,
+    const u_char *owner, size_t owner_len, int64_t updated_ms);
+void ngx_streamline_live_remove(const u_char *channel, size_t len);
+ngx_uint_t ngx_streamline_live_has(const u_char *channel, size_t len);
+
+ngx_int_t ngx_streamline_redis_read(ngx_streamline_read_t *rd,
+    const u_char *channel, size_t len);
+
+/* the per-worker state cache, shared by the RTMP and HTTP sides */
+sl_cache_t *ngx_streamline_cache(void);
+
+int64_t ngx_streamline_now_ms(void);
+
+#endif /* NGX_STREAMLINE_H */

@@ -1,0 +1,262 @@
+/*
+ * ngx_streamline_module: the main-context settings shared by the RTMP and
+ * HTTP sides (Redis address, timeouts, key prefix, state TTL) and the
+ * per-worker Redis client's start and stop.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_streamline.h"
+
+
+static void *ngx_streamline_create_conf(ngx_cycle_t *cycle);
+static char *ngx_streamline_init_conf(ngx_cycle_t *cycle, void *conf);
+static char *ngx_streamline_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_streamline_check_positive(ngx_conf_t *cf, void *post,
+    void *data);
+static ngx_int_t ngx_streamline_init_process(ngx_cycle_t *cycle);
+static void ngx_streamline_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_post_t  ngx_streamline_positive = {
+    ngx_streamline_check_positive
+};
+
+
+static ngx_command_t  ngx_streamline_commands[] = {
+
+    { ngx_string("streamline_redis"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_streamline_redis_addr,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("streamline_redis_timeout"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_streamline_main_conf_t, redis_timeout),
+      &ngx_streamline_positive },
+
+    { ngx_string("streamline_redis_prefix"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_streamline_main_conf_t, prefix),
+      NULL },
+
+    { ngx_string("streamline_state_ttl"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_streamline_main_conf_t, state_ttl),
+      &ngx_streamline_positive },
+
+    { ngx_string("streamline_queue_size"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_streamline_main_conf_t, queue_size),
+      &ngx_streamline_positive },
+
+      ngx_null_command
+};
+
+
+static ngx_core_module_t  ngx_streamline_module_ctx = {
+    ngx_string("streamline"),
+    ngx_streamline_create_conf,
+    ngx_streamline_init_conf
+};
+
+
+ngx_module_t  ngx_streamline_module = {
+    NGX_MODULE_V1,
+    &ngx_streamline_module_ctx,            /* module context */
+    ngx_streamline_commands,               /* module directives */
+    NGX_CORE_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_streamline_init_process,           /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_streamline_exit_process,           /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_streamline_create_conf(ngx_cycle_t *cycle)
+{
+    ngx_streamline_main_conf_t  *smcf;
+
+    smcf = ngx_pcalloc(cycle->pool, sizeof(ngx_streamline_main_conf_t));
+    if (smcf == NULL) {
+        return NULL;
+    }
+
+    smcf->redis_timeout = NGX_CONF_UNSET_MSEC;
+    smcf->state_ttl = NGX_CONF_UNSET_MSEC;
+    smcf->queue_size = NGX_CONF_UNSET_UINT;
+
+    return smcf;
+}
+
+
+static char *
+ngx_streamline_init_conf(ngx_cycle_t *cycle, void *conf)
+{
+    ngx_streamline_main_conf_t  *smcf = conf;
+
+    if (smcf->redis.len == 0) {
+        ngx_str_set(&smcf->redis, "127.0.0.1:6379");
+        ngx_str_set(&smcf->redis_host, "127.0.0.1");
+        smcf->redis_port = 6379;
+    }
+
+    ngx_conf_init_msec_value(smcf->redis_timeout, 1000);
+    ngx_conf_init_msec_value(smcf->state_ttl, 15000);
+    ngx_conf_init_uint_value(smcf->queue_size, 1024);
+
+    if (smcf->prefix.data == NULL) {
+        ngx_str_set(&smcf->prefix, "streamline:");
+    }
+
+    if (smcf->state_ttl < 1000) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "\"streamline_state_ttl\" must be at least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "host:port" is resolved here, at configuration time: workers never
+ * look names up (hiredis would do it with a blocking getaddrinfo()).
+ */
+static char *
+ngx_streamline_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_streamline_main_conf_t  *smcf = conf;
+
+    u_char     *p;
+    ngx_str_t  *value;
+    ngx_url_t   u;
+
+    if (smcf->redis.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    smcf->redis = value[1];
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_redis\" needs an address");
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
+        if (value[1].len == 5 || value[1].data[5] != '/') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"streamline_redis\" unix socket path "
+                               "must be absolute in \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        smcf->redis_unix.len = value[1].len - 5;
+        smcf->redis_unix.data = ngx_pnalloc(cf->pool, value[1].len - 4);
+        if (smcf->redis_unix.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_cpystrn(smcf->redis_unix.data, value[1].data + 5,
+                    value[1].len - 4);
+        return NGX_CONF_OK;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = value[1];
+    u.default_port = 6379;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_redis\" %s in \"%V\"",
+                           u.err ? u.err : "invalid address", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_redis\" could not resolve \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->redis_host.len = ngx_sock_ntop(u.addrs[0].sockaddr,
+                                         u.addrs[0].socklen, p,
+                                         NGX_SOCKADDR_STRLEN, 0);
+    p[smcf->redis_host.len] = '\0';
+    smcf->redis_host.data = p;
+    smcf->redis_port = u.port;
+
+    /* IPv6 literals come back bracketed; hiredis wants them bare */
+    if (p[0] == '[') {
+        smcf->redis_host.data++;
+        smcf->redis_host.len -= 2;
+        smcf->redis_host.data[smcf->redis_host.len] = '\0';
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_streamline_check_positive(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    /* msec and num slots share the representation's width */
+    if (*np == 0) {
+        return "must be positive";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_streamline_init_process(ngx_cycle_t *cycle)
+{
+    ngx_streamline_main_conf_t  *smcf;
+
+    /* only workers talk to Redis: not the master, not the cache manager */
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    smcf = (ngx_streamline_main_conf_t *)
+               ngx_get_conf(cycle->conf_ctx, ngx_streamline_module);
+
+    return ngx_streamline_redis_init(cycle, smcf);
+}
+
+
+static void
+ngx_streamline_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_streamline_redis_exit(cycle);
+}

@@ -1,0 +1,1192 @@
+/*
+ * The per-worker Redis client: hiredis's async API driven by nginx's event
+ * loop.  Two connections per worker: one for commands, one subscribed to
+ * state changes.  No call here blocks: addresses are numeric (resolved at
+ * configuration time), connects are non-blocking with a timer, every wait
+ * for a reply is bounded by streamline_redis_timeout, and a lost connection
+ * is retried with backoff.
+ *
+ * State transitions go through a bounded queue: a transition leaves the
+ * queue only when Redis acknowledged it, so while Redis is away they are
+ * kept, and written in order when it returns.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "ngx_streamline.h"
+
+
+#define NGX_STREAMLINE_BACKOFF_MAX  5000
+#define NGX_STREAMLINE_HISTORY_MAX  "10000"
+
+
+typedef struct {
+    redisAsyncContext   *ac;
+    ngx_connection_t    *c;
+    ngx_event_t          timeout;      /* connect or reply deadline */
+    ngx_event_t          retry;        /* reconnect after backoff */
+    ngx_uint_t           attempt;
+    ngx_uint_t           outstanding;  /* replies awaited */
+    unsigned             connected:1;
+    unsigned             subscriber:1;
+    unsigned             subscribed:1;
+    const char          *name;
+} ngx_streamline_rconn_t;
+
+
+typedef struct {
+    u_char               channel[SL_CHANNEL_MAX + 1];
+    size_t               channel_len;
+    u_char               owner[64];
+    size_t               owner_len;
+    int64_t              updated_ms;
+} ngx_streamline_live_t;
+
+
+static void ngx_streamline_connect(ngx_streamline_rconn_t *rc);
+static void ngx_streamline_schedule(ngx_streamline_rconn_t *rc);
+static void ngx_streamline_retry_handler(ngx_event_t *ev);
+static void ngx_streamline_timeout_handler(ngx_event_t *ev);
+static void ngx_streamline_read_handler(ngx_event_t *ev);
+static void ngx_streamline_write_handler(ngx_event_t *ev);
+static void ngx_streamline_ev_add_read(void *data);
+static void ngx_streamline_ev_del_read(void *data);
+static void ngx_streamline_ev_add_write(void *data);
+static void ngx_streamline_ev_del_write(void *data);
+static void ngx_streamline_ev_cleanup(void *data);
+static void ngx_streamline_on_connect(const redisAsyncContext *ac, int status);
+static void ngx_streamline_on_disconnect(const redisAsyncContext *ac,
+    int status);
+static ngx_int_t ngx_streamline_command(redisCallbackFn *fn, void *pd,
+    int argc, const char **argv, const size_t *lens);
+static void ngx_streamline_replied(ngx_streamline_rconn_t *rc);
+static void ngx_streamline_flush(void);
+static void ngx_streamline_transition_done(redisAsyncContext *ac, void *r,
+    void *pd);
+static void ngx_streamline_claim_done(redisAsyncContext *ac, void *r,
+    void *pd);
+static void ngx_streamline_read_done(redisAsyncContext *ac, void *r,
+    void *pd);
+static void ngx_streamline_ignore_done(redisAsyncContext *ac, void *r,
+    void *pd);
+static void ngx_streamline_message(redisAsyncContext *ac, void *r, void *pd);
+static void ngx_streamline_heartbeat_handler(ngx_event_t *ev);
+static void ngx_streamline_heartbeat(ngx_streamline_live_t *lv);
+static size_t ngx_streamline_key(u_char *buf, size_t size, const char *kind,
+    const u_char *channel, size_t len);
+
+
+/*
+ * Lua scripts run atomically by Redis.  A state is never replaced by an
+ * older one (updatedAt strings of one format sort by time), so a queued
+ * transition written late cannot undo a newer state of another origin.
+ */
+
+static const char  ngx_streamline_claim_lua[] =
+    "local ch = ARGV[5] "
+    "if ch == '' then "
+    "  ch = redis.call('HGET', KEYS[1], ARGV[1]) "
+    "  if not ch then return {0, ''} end "
+    "end "
+    "if redis.call('SET', ARGV[2] .. 'owner:' .. ch, ARGV[3], "
+    "              'NX', 'PX', ARGV[4]) then "
+    "  return {1, ch} "
+    "end "
+    "return {2, ch}";
+
+static const char  ngx_streamline_release_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "  return redis.call('DEL', KEYS[1]) "
+    "end "
+    "return 0";
+
+static const char  ngx_streamline_transition_lua[] =
+    "local cur = redis.call('GET', KEYS[1]) "
+    "if cur then "
+    "  local ok, t = pcall(cjson.decode, cur) "
+    "  if ok and type(t) == 'table' and type(t.updatedAt) == 'string' "
+    "     and t.updatedAt > ARGV[3] then return 0 end "
+    "end "
+    "if ARGV[2] == 'live' then "
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5]) "
+    "else "
+    "  redis.call('SET', KEYS[1], ARGV[1]) "
+    "end "
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', "
+    "           'channel', ARGV[4], 'status', ARGV[2], "
+    "           'updatedAt', ARGV[3]) "
+    "redis.call('PUBLISH', ARGV[6], ARGV[8]) "
+    "return 1";
+
+static const char  ngx_streamline_heartbeat_lua[] =
+    "local cur = redis.call('GET', KEYS[1]) "
+    "if cur and cur ~= ARGV[1] then "
+    "  local ok, t = pcall(cjson.decode, cur) "
+    "  if ok and type(t) == 'table' and type(t.updatedAt) == 'string' "
+    "     and t.updatedAt > ARGV[4] then return 0 end "
+    "end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+    "local o = redis.call('GET', KEYS[2]) "
+    "if not o or o == ARGV[3] then "
+    "  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2]) "
+    "end "
+    "return 1";
+
+
+static ngx_streamline_main_conf_t  *ngx_streamline_conf;
+static ngx_log_t                   *ngx_streamline_log;
+static ngx_uint_t                   ngx_streamline_exiting;
+
+static ngx_streamline_rconn_t       ngx_streamline_cmd;
+static ngx_streamline_rconn_t       ngx_streamline_sub;
+
+static sl_queue_t                   ngx_streamline_queue;
+static size_t                       ngx_streamline_inflight;
+
+static ngx_array_t                 *ngx_streamline_lives;
+static ngx_event_t                  ngx_streamline_heartbeat_ev;
+
+static sl_cache_t                   ngx_streamline_cache_;
+
+
+int64_t
+ngx_streamline_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+sl_cache_t *
+ngx_streamline_cache(void)
+{
+    return &ngx_streamline_cache_;
+}
+
+
+ngx_uint_t
+ngx_streamline_redis_connected(void)
+{
+    return ngx_streamline_cmd.connected;
+}
+
+
+ngx_uint_t
+ngx_streamline_redis_subscribed(void)
+{
+    return ngx_streamline_sub.subscribed;
+}
+
+
+ngx_int_t
+ngx_streamline_redis_init(ngx_cycle_t *cycle, ngx_streamline_main_conf_t *smcf)
+{
+    sl_transition_t   *items;
+    sl_cache_entry_t  *entries;
+
+    ngx_streamline_conf = smcf;
+    ngx_streamline_log = cycle->log;
+    ngx_streamline_exiting = 0;
+
+    items = ngx_alloc(smcf->queue_size * sizeof(sl_transition_t), cycle->log);
+    if (items == NULL) {
+        return NGX_ERROR;
+    }
+
+    sl_queue_init(&ngx_streamline_queue, items, smcf->queue_size);
+    ngx_streamline_inflight = 0;
+
+    entries = ngx_alloc(NGX_STREAMLINE_CACHE_SIZE * sizeof(sl_cache_entry_t),
+                        cycle->log);
+    if (entries == NULL) {
+        return NGX_ERROR;
+    }
+
+    sl_cache_init(&ngx_streamline_cache_, entries, NGX_STREAMLINE_CACHE_SIZE);
+
+    ngx_streamline_lives = ngx_array_create(cycle->pool, 4,
+                                            sizeof(ngx_streamline_live_t));
+    if (ngx_streamline_lives == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&ngx_streamline_cmd, sizeof(ngx_streamline_rconn_t));
+    ngx_memzero(&ngx_streamline_sub, sizeof(ngx_streamline_rconn_t));
+    ngx_streamline_cmd.name = "commands";
+    ngx_streamline_sub.name = "subscriber";
+    ngx_streamline_sub.subscriber = 1;
+
+    ngx_streamline_heartbeat_ev.handler = ngx_streamline_heartbeat_handler;
+    ngx_streamline_heartbeat_ev.log = cycle->log;
+    ngx_streamline_heartbeat_ev.data = NULL;
+    ngx_streamline_heartbeat_ev.cancelable = 1;
+    ngx_add_timer(&ngx_streamline_heartbeat_ev, smcf->state_ttl / 3);
+
+    ngx_streamline_connect(&ngx_streamline_cmd);
+    ngx_streamline_connect(&ngx_streamline_sub);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_streamline_redis_exit(ngx_cycle_t *cycle)
+{
+    if (ngx_streamline_conf == NULL) {
+        return;
+    }
+
+    ngx_streamline_exiting = 1;
+
+    if (ngx_streamline_queue.len) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "streamline: exiting with %uz state transitions not "
+                      "written to redis; live states expire by their TTL",
+                      ngx_streamline_queue.len);
+    }
+
+    if (ngx_streamline_cmd.ac) {
+        redisAsyncFree(ngx_streamline_cmd.ac);
+    }
+
+    if (ngx_streamline_sub.ac) {
+        redisAsyncFree(ngx_streamline_sub.ac);
+    }
+
+    ngx_free(ngx_streamline_queue.items);
+    ngx_free(ngx_streamline_cache_.entries);
+    ngx_streamline_conf = NULL;
+}
+
+
+/* connection management */
+
+static void
+ngx_streamline_connect(ngx_streamline_rconn_t *rc)
+{
+    ngx_connection_t            *c;
+    redisAsyncContext           *ac;
+    ngx_streamline_main_conf_t  *smcf = ngx_streamline_conf;
+
+    if (smcf->redis_unix.len) {
+        ac = redisAsyncConnectUnix((char *) smcf->redis_unix.data);
+
+    } else {
+        ac = redisAsyncConnect((char *) smcf->redis_host.data,
+                               smcf->redis_port);
+    }
+
+    if (ac == NULL) {
+        ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                      "streamline: redis %V: out of memory", &smcf->redis);
+        ngx_streamline_schedule(rc);
+        return;
+    }
+
+    if (ac->err) {
+        ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                      "streamline: redis %V: %s", &smcf->redis, ac->errstr);
+        redisAsyncFree(ac);
+        ngx_streamline_schedule(rc);
+        return;
+    }
+
+    c = ngx_get_connection(ac->c.fd, ngx_streamline_log);
+    if (c == NULL) {
+        redisAsyncFree(ac);
+        ngx_streamline_schedule(rc);
+        return;
+    }
+
+    c->data = rc;
+    c->read->handler = ngx_streamline_read_handler;
+    c->write->handler = ngx_streamline_write_handler;
+    c->read->log = ngx_streamline_log;
+    c->write->log = ngx_streamline_log;
+
+    rc->ac = ac;
+    rc->c = c;
+    rc->outstanding = 0;
+
+    ac->data = rc;
+    ac->ev.data = rc;
+    ac->ev.addRead = ngx_streamline_ev_add_read;
+    ac->ev.delRead = ngx_streamline_ev_del_read;
+    ac->ev.addWrite = ngx_streamline_ev_add_write;
+    ac->ev.delWrite = ngx_streamline_ev_del_write;
+    ac->ev.cleanup = ngx_streamline_ev_cleanup;
+
+    rc->timeout.handler = ngx_streamline_timeout_handler;
+    rc->timeout.data = rc;
+    rc->timeout.log = ngx_streamline_log;
+    rc->timeout.cancelable = 1;
+    ngx_add_timer(&rc->timeout, smcf->redis_timeout);
+
+    /* hooks first: setting the connect callback asks for a write event */
+    redisAsyncSetDisconnectCallback(ac, ngx_streamline_on_disconnect);
+    redisAsyncSetConnectCallback(ac, ngx_streamline_on_connect);
+}
+
+
+static void
+ngx_streamline_schedule(ngx_streamline_rconn_t *rc)
+{
+    ngx_msec_t  delay;
+
+    /* a worker that is shutting down may still end a stream: reconnect */
+    if (ngx_streamline_exiting) {
+        return;
+    }
+
+    delay = (ngx_msec_t) sl_backoff_ms(rc->attempt++,
+                                       NGX_STREAMLINE_BACKOFF_MAX);
+
+    rc->retry.handler = ngx_streamline_retry_handler;
+    rc->retry.data = rc;
+    rc->retry.log = ngx_streamline_log;
+    rc->retry.cancelable = 1;
+
+    if (!rc->retry.timer_set) {
+        ngx_add_timer(&rc->retry, delay);
+    }
+}
+
+
+static void
+ngx_streamline_retry_handler(ngx_event_t *ev)
+{
+    ngx_streamline_rconn_t  *rc = ev->data;
+
+    if (rc->ac == NULL) {
+        ngx_streamline_connect(rc);
+    }
+}
+
+
+static void
+ngx_streamline_timeout_handler(ngx_event_t *ev)
+{
+    ngx_streamline_rconn_t  *rc = ev->data;
+
+    if (rc->ac == NULL) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                  "streamline: redis %V %s connection timed out",
+                  &ngx_streamline_conf->redis, rc->name);
+
+    /* pending callbacks get NULL replies; the cleanup hook reconnects */
+    redisAsyncFree(rc->ac);
+}
+
+
+static void
+ngx_streamline_on_connect(const redisAsyncContext *ac, int status)
+{
+    ngx_streamline_rconn_t  *rc = ac->data;
+
+    static const char  *sub_argv[2] = { "SUBSCRIBE", NULL };
+    static size_t       sub_lens[2];
+    u_char              topic[256];
+
+    if (status != REDIS_OK) {
+        ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                      "streamline: redis %V: connect failed: %s",
+                      &ngx_streamline_conf->redis,
+                      ac->errstr ? ac->errstr : "error");
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ngx_streamline_log, 0,
+                  "streamline: redis %V %s connection up",
+                  &ngx_streamline_conf->redis, rc->name);
+
+    rc->connected = 1;
+    rc->attempt = 0;
+
+    if (rc->timeout.timer_set) {
+        ngx_del_timer(&rc->timeout);
+    }
+
+    if (rc->subscriber) {
+        sub_lens[0] = sizeof("SUBSCRIBE") - 1;
+        sub_lens[1] = ngx_streamline_key(topic, sizeof(topic), "events",
+                                         NULL, 0);
+        sub_argv[1] = (const char *) topic;
+
+        if (redisAsyncCommandArgv(rc->ac, ngx_streamline_message, NULL, 2,
+                                  sub_argv, sub_lens)
+            != REDIS_OK)
+        {
+            redisAsyncDisconnect(rc->ac);
+        }
+
+        return;
+    }
+
+    ngx_streamline_inflight = 0;
+    ngx_streamline_flush();
+
+    /* renew the live states at once: Redis may have lost them */
+    if (ngx_streamline_lives->nelts) {
+        ngx_streamline_heartbeat_handler(NULL);
+    }
+}
+
+
+static void
+ngx_streamline_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    ngx_streamline_rconn_t  *rc = ac->data;
+
+    if (!ngx_streamline_exiting) {
+        ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                      "streamline: redis %V %s connection lost%s%s",
+                      &ngx_streamline_conf->redis, rc->name,
+                      ac->errstr ? ": " : "", ac->errstr ? ac->errstr : "");
+    }
+}
+
+
+/* event hooks: hiredis asks, nginx's event loop delivers */
+
+static void
+ngx_streamline_read_handler(ngx_event_t *ev)
+{
+    ngx_connection_t        *c = ev->data;
+    ngx_streamline_rconn_t  *rc = c->data;
+
+    /* may free the context and, through the cleanup hook, c itself */
+    redisAsyncHandleRead(rc->ac);
+}
+
+
+static void
+ngx_streamline_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t        *c = ev->data;
+    ngx_streamline_rconn_t  *rc = c->data;
+
+    redisAsyncHandleWrite(rc->ac);
+}
+
+
+/*
+ * Level-triggered events: hiredis reads at most one buffer per call and
+ * keeps a write event only while it has output, which edge-triggered
+ * (clear) events would leave stranded.
+ */
+
+static void
+ngx_streamline_ev_add_read(void *data)
+{
+    ngx_streamline_rconn_t  *rc = data;
+
+    if (!rc->c->read->active) {
+        if (ngx_add_event(rc->c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, ngx_streamline_log, 0,
+                          "streamline: cannot watch redis connection");
+        }
+    }
+}
+
+
+static void
+ngx_streamline_ev_del_read(void *data)
+{
+    ngx_streamline_rconn_t  *rc = data;
+
+    if (rc->c->read->active) {
+        ngx_del_event(rc->c->read, NGX_READ_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_streamline_ev_add_write(void *data)
+{
+    ngx_streamline_rconn_t  *rc = data;
+
+    if (!rc->c->write->active) {
+        if (ngx_add_event(rc->c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, ngx_streamline_log, 0,
+                          "streamline: cannot watch redis connection");
+        }
+    }
+}
+
+
+static void
+ngx_streamline_ev_del_write(void *data)
+{
+    ngx_streamline_rconn_t  *rc = data;
+
+    if (rc->c->write->active) {
+        ngx_del_event(rc->c->write, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+/* hiredis frees the context (and closes the fd) right after this */
+static void
+ngx_streamline_ev_cleanup(void *data)
+{
+    ngx_streamline_rconn_t  *rc = data;
+    ngx_connection_t        *c = rc->c;
+
+    if (c) {
+        if (c->read->active) {
+            ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        }
+
+        if (c->write->active) {
+            ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+        }
+
+        if (c->read->posted) {
+            ngx_delete_posted_event(c->read);
+        }
+
+        if (c->write->posted) {
+            ngx_delete_posted_event(c->write);
+        }
+
+        c->fd = (ngx_socket_t) -1;
+        ngx_free_connection(c);
+        rc->c = NULL;
+    }
+
+    if (rc->timeout.timer_set) {
+        ngx_del_timer(&rc->timeout);
+    }
+
+    rc->ac = NULL;
+    rc->connected = 0;
+    rc->outstanding = 0;
+
+    if (rc->subscriber) {
+        rc->subscribed = 0;
+
+    } else {
+        ngx_streamline_inflight = 0;
+    }
+
+    ngx_streamline_schedule(rc);
+}
+
+
+/* commands */
+
+static ngx_int_t
+ngx_streamline_command(redisCallbackFn *fn, void *pd, int argc,
+    const char **argv, const size_t *lens)
+{
+    ngx_streamline_rconn_t  *rc = &ngx_streamline_cmd;
+
+    if (!rc->connected || rc->ac == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (redisAsyncCommandArgv(rc->ac, fn, pd, argc, argv, lens) != REDIS_OK) {
+        return NGX_ERROR;
+    }
+
+    rc->outstanding++;
+
+    if (!rc->timeout.timer_set) {
+        ngx_add_timer(&rc->timeout, ngx_streamline_conf->redis_timeout);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_streamline_replied(ngx_streamline_rconn_t *rc)
+{
+    if (rc->outstanding) {
+        rc->outstanding--;
+    }
+
+    if (rc->timeout.timer_set) {
+        ngx_del_timer(&rc->timeout);
+    }
+
+    if (rc->outstanding && rc->ac) {
+        ngx_add_timer(&rc->timeout, ngx_streamline_conf->redis_timeout);
+    }
+}
+
+
+static size_t
+ngx_streamline_key(u_char *buf, size_t size, const char *kind,
+    const u_char *channel, size_t len)
+{
+    u_char  *p;
+
+    if (channel) {
+        p = ngx_snprintf(buf, size - 1, "%V%s:%*s",
+                         &ngx_streamline_conf->prefix, kind, len, channel);
+
+    } else {
+        p = ngx_snprintf(buf, size - 1, "%V%s",
+                         &ngx_streamline_conf->prefix, kind);
+    }
+
+    *p = '\0';
+
+    return p - buf;
+}
+
+
+/* state transitions */
+
+void
+ngx_streamline_redis_transition(const u_char *channel, size_t len,
+    sl_status_e status, int64_t now_ms)
+{
+    sl_cache_entry_t  *ce;
+    sl_transition_t    t;
+
+    ngx_memzero(&t, sizeof(sl_transition_t));
+    ngx_memcpy(t.channel, channel, len);
+    t.channel_len = len;
+    t.state.status = status;
+    t.state.updated_ms = now_ms;
+
+    /* this worker knows at once; the others learn it from pub/sub */
+    ce = sl_cache_get(&ngx_streamline_cache_, channel, len, now_ms);
+    if (ce == NULL || ce->state.updated_ms <= now_ms) {
+        sl_cache_put(&ngx_streamline_cache_, channel, len, &t.state, now_ms);
+    }
+
+    if (ngx_streamline_queue.len == ngx_streamline_queue.cap
+        && ngx_streamline_inflight && ngx_streamline_cmd.ac)
+    {
+        /*
+         * Redis holds a whole queue of unacknowledged writes: treat the
+         * connection as dead, so that merging below cannot drop a
+         * transition that is on the wire; they are all written again.
+         */
+        ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                      "streamline: redis %V does not keep up, reconnecting",
+                      &ngx_streamline_conf->redis);
+        redisAsyncFree(ngx_streamline_cmd.ac);
+    }
+
+    if (sl_queue_push(&ngx_streamline_queue, &t) != SL_OK) {
+        ngx_log_error(NGX_LOG_WARN, ngx_streamline_log, 0,
+                      "streamline: state queue full (%uz): "
+                      "%uL merged, %uL lost",
+                      ngx_streamline_queue.cap,
+                      ngx_streamline_queue.merged,
+                      ngx_streamline_queue.dropped);
+    }
+
+    ngx_streamline_flush();
+}
+
+
+static void
+ngx_streamline_flush(void)
+{
+    u_char            *p, ttl[NGX_INT64_LEN], skey[256], hkey[256],
+                       topic[256], json[SL_STATE_JSON_MAX],
+                       event[SL_STATE_JSON_MAX], at[SL_ISO8601_LEN];
+    int                jlen, elen;
+    const char        *argv[13];
+    size_t             lens[13];
+    sl_transition_t   *t;
+
+    while (ngx_streamline_inflight < ngx_streamline_queue.len) {
+
+        t = sl_queue_at(&ngx_streamline_queue, ngx_streamline_inflight);
+
+        jlen = sl_state_json(&t->state, NULL, 0, 0, json, sizeof(json));
+        elen = sl_state_json(&t->state, t->channel, t->channel_len, 0,
+                             event, sizeof(event));
+
+        if (jlen < 0 || elen < 0
+            || sl_iso8601_ms(t->state.updated_ms, at) != SL_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, ngx_streamline_log, 0,
+                          "streamline: cannot render a state transition");
+            sl_queue_pop(&ngx_streamline_queue);
+            continue;
+        }
+
+        p = ngx_sprintf(ttl, "%M", ngx_streamline_conf->state_ttl);
+
+        argv[0] = "EVAL";
+        lens[0] = 4;
+        argv[1] = ngx_streamline_transition_lua;
+        lens[1] = sizeof(ngx_streamline_transition_lua) - 1;
+        argv[2] = "2";
+        lens[2] = 1;
+        argv[3] = (char *) skey;
+        lens[3] = ngx_streamline_key(skey, sizeof(skey), "state",
+                                     t->channel, t->channel_len);
+        argv[4] = (char *) hkey;
+        lens[4] = ngx_streamline_key(hkey, sizeof(hkey), "history", NULL, 0);
+        argv[5] = (char *) json;
+        lens[5] = jlen;
+        argv[6] = t->state.status == SL_STATUS_LIVE ? "live" : "idle";
+        lens[6] = 4;
+        argv[7] = (char *) at;
+        lens[7] = SL_ISO8601_LEN;
+        argv[8] = (char *) t->channel;
+        lens[8] = t->channel_len;
+        argv[9] = (char *) ttl;
+        lens[9] = p - ttl;
+        argv[10] = (char *) topic;
+        lens[10] = ngx_streamline_key(topic, sizeof(topic), "events", NULL, 0);
+
+        argv[11] = NGX_STREAMLINE_HISTORY_MAX;
+        lens[11] = sizeof(NGX_STREAMLINE_HISTORY_MAX) - 1;
+        argv[12] = (char *) event;
+        lens[12] = elen;
+
+        if (ngx_streamline_command(ngx_streamline_transition_done, NULL, 13,
+                                   argv, lens)
+            != NGX_OK)
+        {
+            return;
+        }
+
+        ngx_streamline_inflight++;
+    }
+}
+
+
+static void
+ngx_streamline_transition_done(redisAsyncContext *ac, void *r, void *pd)
+{
+    redisReply  *reply = r;
+
+    if (reply == NULL) {
+        /* disconnected: the transition stays queued */
+        return;
+    }
+
+    ngx_streamline_replied(&ngx_streamline_cmd);
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                      "streamline: redis refused a state transition: %*s",
+                      (size_t) reply->len, reply->str);
+    }
+
+    if (ngx_streamline_inflight) {
+        ngx_streamline_inflight--;
+        sl_queue_pop(&ngx_streamline_queue);
+    }
+}
+
+
+/* publish claims */
+
+ngx_int_t
+ngx_streamline_redis_claim(ngx_streamline_claim_t *cl, const u_char *digest,
+    ngx_uint_t lookup)
+{
+    u_char      *p, ttl[NGX_INT64_LEN], kkey[256];
+    const char  *argv[10];
+    size_t       lens[10];
+
+    p = ngx_sprintf(ttl, "%M", ngx_streamline_conf->state_ttl);
+
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = ngx_streamline_claim_lua;
+    lens[1] = sizeof(ngx_streamline_claim_lua) - 1;
+    argv[2] = "1";
+    lens[2] = 1;
+    argv[3] = (char *) kkey;
+    lens[3] = ngx_streamline_key(kkey, sizeof(kkey), "keys", NULL, 0);
+    argv[4] = (char *) digest;
+    lens[4] = SL_DIGEST_HEX;
+    argv[5] = (char *) ngx_streamline_conf->prefix.data;
+    lens[5] = ngx_streamline_conf->prefix.len;
+    argv[6] = (char *) cl->owner;
+    lens[6] = cl->owner_len;
+    argv[7] = (char *) ttl;
+    lens[7] = p - ttl;
+    argv[8] = lookup ? "" : (char *) cl->channel;
+    lens[8] = lookup ? 0 : cl->channel_len;
+
+    return ngx_streamline_command(ngx_streamline_claim_done, cl, 9, argv,
+                                  lens);
+}
+
+
+static void
+ngx_streamline_claim_done(redisAsyncContext *ac, void *r, void *pd)
+{
+    redisReply              *reply = r;
+    ngx_streamline_claim_t  *cl = pd;
+
+    redisReply  *code, *ch;
+
+    if (reply) {
+        ngx_streamline_replied(&ngx_streamline_cmd);
+    }
+
+    cl->result = NGX_STREAMLINE_CLAIM_UNAVAILABLE;
+
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+        code = reply->element[0];
+        ch = reply->element[1];
+
+        if (code->type == REDIS_REPLY_INTEGER
+            && ch->type == REDIS_REPLY_STRING)
+        {
+            if (code->integer == 0) {
+                cl->result = NGX_STREAMLINE_CLAIM_UNKNOWN_KEY;
+
+            } else if (!sl_channel_valid((u_char *) ch->str, ch->len)) {
+                ngx_log_error(NGX_LOG_ERR, cl->log, 0,
+                              "streamline: a stream key in redis maps to "
+                              "an invalid channel name");
+                cl->result = NGX_STREAMLINE_CLAIM_UNKNOWN_KEY;
+
+            } else {
+                ngx_memcpy(cl->channel, ch->str, ch->len);
+                cl->channel[ch->len] = '\0';
+                cl->channel_len = ch->len;
+                cl->result = code->integer == 1
+                             ? NGX_STREAMLINE_CLAIM_OK
+                             : NGX_STREAMLINE_CLAIM_BUSY;
+            }
+        }
+
+    } else if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, cl->log, 0,
+                      "streamline: redis claim failed: %*s",
+                      (size_t) reply->len, reply->str);
+    }
+
+    if (cl->data == NULL || ngx_streamline_exiting) {
+        /* the session went away while Redis answered */
+        if (cl->result == NGX_STREAMLINE_CLAIM_OK && !ngx_streamline_exiting)
+        {
+            ngx_streamline_redis_release(cl->channel, cl->channel_len,
+                                         cl->owner, cl->owner_len);
+        }
+
+        ngx_free(cl);
+        return;
+    }
+
+    cl->handler(cl);
+    ngx_free(cl);
+}
+
+
+void
+ngx_streamline_redis_release(const u_char *channel, size_t len,
+    const u_char *owner, size_t owner_len)
+{
+    u_char      okey[256];
+    const char  *argv[6];
+    size_t       lens[6];
+
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = ngx_streamline_release_lua;
+    lens[1] = sizeof(ngx_streamline_release_lua) - 1;
+    argv[2] = "1";
+    lens[2] = 1;
+    argv[3] = (char *) okey;
+    lens[3] = ngx_streamline_key(okey, sizeof(okey), "owner", channel, len);
+    argv[4] = (char *) owner;
+    lens[4] = owner_len;
+
+    /* if Redis is away, the owner key expires by its TTL */
+    (void) ngx_streamline_command(ngx_streamline_ignore_done, NULL, 5, argv,
+                                  lens);
+}
+
+
+static void
+ngx_streamline_ignore_done(redisAsyncContext *ac, void *r, void *pd)
+{
+    redisReply  *reply = r;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    ngx_streamline_replied(&ngx_streamline_cmd);
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                      "streamline: redis error: %*s",
+                      (size_t) reply->len, reply->str);
+    }
+}
+
+
+/* state reads */
+
+ngx_int_t
+ngx_streamline_redis_read(ngx_streamline_read_t *rd, const u_char *channel,
+    size_t len)
+{
+    u_char      skey[256];
+    const char  *argv[2];
+    size_t       lens[2];
+
+    argv[0] = "GET";
+    lens[0] = 3;
+    argv[1] = (char *) skey;
+    lens[1] = ngx_streamline_key(skey, sizeof(skey), "state", channel, len);
+
+    return ngx_streamline_command(ngx_streamline_read_done, rd, 2, argv,
+                                  lens);
+}
+
+
+static void
+ngx_streamline_read_done(redisAsyncContext *ac, void *r, void *pd)
+{
+    redisReply             *reply = r;
+    ngx_streamline_read_t  *rd = pd;
+
+    rd->rc = NGX_ERROR;
+
+    if (reply) {
+        ngx_streamline_replied(&ngx_streamline_cmd);
+
+        if (reply->type == REDIS_REPLY_NIL) {
+            rd->state.status = SL_STATUS_IDLE;
+            rd->state.updated_ms = -1;
+            rd->rc = NGX_OK;
+
+        } else if (reply->type == REDIS_REPLY_STRING) {
+            if (sl_state_parse((u_char *) reply->str, reply->len, &rd->state,
+                               NULL, NULL)
+                == SL_OK)
+            {
+                rd->rc = NGX_OK;
+
+            } else {
+                ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                              "streamline: malformed state in redis");
+            }
+        }
+    }
+
+    if (rd->data && !ngx_streamline_exiting) {
+        rd->handler(rd);
+    }
+
+    ngx_free(rd);
+}
+
+
+/* pub/sub: every worker of every origin hears every transition */
+
+static void
+ngx_streamline_message(redisAsyncContext *ac, void *r, void *pd)
+{
+    redisReply              *reply = r;
+    ngx_streamline_rconn_t  *rc = &ngx_streamline_sub;
+
+    u_char             channel[SL_CHANNEL_MAX + 1];
+    size_t             len;
+    sl_state_t         st;
+    redisReply        *kind, *payload;
+    sl_cache_entry_t  *ce;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 3)
+    {
+        return;
+    }
+
+    kind = reply->element[0];
+    payload = reply->element[2];
+
+    if (kind->type != REDIS_REPLY_STRING) {
+        return;
+    }
+
+    if (kind->len == 9 && ngx_strncmp(kind->str, "subscribe", 9) == 0) {
+        /* what changed while we were away is unknown: forget it all */
+        rc->subscribed = 1;
+        sl_cache_clear(&ngx_streamline_cache_);
+        return;
+    }
+
+    if (kind->len != 7 || ngx_strncmp(kind->str, "message", 7) != 0
+        || payload->type != REDIS_REPLY_STRING)
+    {
+        return;
+    }
+
+    if (sl_state_parse((u_char *) payload->str, payload->len, &st, channel,
+                       &len)
+        != SL_OK)
+    {
+        ngx_log_error(NGX_LOG_WARN, ngx_streamline_log, 0,
+                      "streamline: ignored a malformed state event");
+        return;
+    }
+
+    ce = sl_cache_get(&ngx_streamline_cache_, channel, len,
+                      ngx_streamline_now_ms());
+
+    if (ce == NULL || ce->state.updated_ms <= st.updated_ms) {
+        sl_cache_put(&ngx_streamline_cache_, channel, len, &st,
+                     ngx_streamline_now_ms());
+    }
+}
+
+
+/* live channels of this worker and their heartbeat */
+
+ngx_int_t
+ngx_streamline_live_add(const u_char *channel, size_t len,
+    const u_char *owner, size_t owner_len, int64_t updated_ms)
+{
+    ngx_streamline_live_t  *lv;
+
+    lv = ngx_array_push(ngx_streamline_lives);
+    if (lv == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(lv->channel, channel, len);
+    lv->channel[len] = '\0';
+    lv->channel_len = len;
+    ngx_memcpy(lv->owner, owner, owner_len);
+    lv->owner_len = owner_len;
+    lv->updated_ms = updated_ms;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_streamline_live_remove(const u_char *channel, size_t len)
+{
+    ngx_uint_t              i;
+    ngx_streamline_live_t  *lv;
+
+    lv = ngx_streamline_lives->elts;
+
+    for (i = 0; i < ngx_streamline_lives->nelts; i++) {
+        if (lv[i].channel_len == len
+            && ngx_memcmp(lv[i].channel, channel, len) == 0)
+        {
+            lv[i] = lv[ngx_streamline_lives->nelts - 1];
+            ngx_streamline_lives->nelts--;
+            return;
+        }
+    }
+}
+
+
+ngx_uint_t
+ngx_streamline_live_has(const u_char *channel, size_t len)
+{
+    ngx_uint_t              i;
+    ngx_streamline_live_t  *lv;
+
+    if (ngx_streamline_lives == NULL) {
+        return 0;
+    }
+
+    lv = ngx_streamline_lives->elts;
+
+    for (i = 0; i < ngx_streamline_lives->nelts; i++) {
+        if (lv[i].channel_len == len
+            && ngx_memcmp(lv[i].channel, channel, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+ngx_streamline_heartbeat_handler(ngx_event_t *ev)
+{
+    ngx_uint_t              i;
+    ngx_streamline_live_t  *lv;
+
+    if (ngx_streamline_exiting) {
+        return;
+    }
+
+    lv = ngx_streamline_lives->elts;
+
+    for (i = 0; i < ngx_streamline_lives->nelts; i++) {
+        ngx_streamline_heartbeat(&lv[i]);
+    }
+
+    if (ev) {
+        ngx_add_timer(ev, ngx_streamline_conf->state_ttl / 3);
+    }
+}
+
+
+static void
+ngx_streamline_heartbeat(ngx_streamline_live_t *lv)
+{
+    u_char      *p, ttl[NGX_INT64_LEN], skey[256], okey[256],
+                 json[SL_STATE_JSON_MAX], at[SL_ISO8601_LEN];
+    int          jlen;
+    const char  *argv[9];
+    size_t       lens[9];
+    sl_state_t   st;
+
+    st.status = SL_STATUS_LIVE;
+    st.updated_ms = lv->updated_ms;
+
+    jlen = sl_state_json(&st, NULL, 0, 0, json, sizeof(json));
+    if (jlen < 0 || sl_iso8601_ms(lv->updated_ms, at) != SL_OK) {
+        return;
+    }
+
+    p = ngx_sprintf(ttl, "%M", ngx_streamline_conf->state_ttl);
+
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = ngx_streamline_heartbeat_lua;
+    lens[1] = sizeof(ngx_streamline_heartbeat_lua) - 1;
+    argv[2] = "2";
+    lens[2] = 1;
+    argv[3] = (char *) skey;
+    lens[3] = ngx_streamline_key(skey, sizeof(skey), "state",
+                                 lv->channel, lv->channel_len);
+    argv[4] = (char *) okey;
+    lens[4] = ngx_streamline_key(okey, sizeof(okey), "owner",
+                                 lv->channel, lv->channel_len);
+    argv[5] = (char *) json;
+    lens[5] = jlen;
+    argv[6] = (char *) ttl;
+    lens[6] = p - ttl;
+    argv[7] = (char *) lv->owner;
+    lens[7] = lv->owner_len;
+    argv[8] = (char *) at;
+    lens[8] = SL_ISO8601_LEN;
+
+    (void) ngx_streamline_command(ngx_streamline_ignore_done, NULL, 9, argv,
+                                  lens);
+}
