@@ -397,11 +397,14 @@ ngx_streamline_on_connect(const redisAsyncContext *ac, int status)
     static const char  *sub_argv[2] = { "SUBSCRIBE", NULL };
     static size_t       sub_lens[2];
     u_char              topic[256];
+    ngx_uint_t          level;
 
     if (status != REDIS_OK) {
-        ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
-                      "streamline: redis %V: connect failed: %s",
-                      &ngx_streamline_conf->redis,
+        /* one error an outage; the retries that follow log at info */
+        level = rc->attempt ? NGX_LOG_INFO : NGX_LOG_ERR;
+        ngx_log_error(level, ngx_streamline_log, 0,
+                      "streamline: redis %V %s connect failed: %s",
+                      &ngx_streamline_conf->redis, rc->name,
                       ac->errstr ? ac->errstr : "error");
         return;
     }

@@ -1,0 +1,55 @@
+# Streamline: build, run and test.  See README.md.
+#
+#   make            build ngx_rtmp_module.so and ngx_streamline_module.so
+#   make run        install what is missing, build, run Streamline in the foreground
+#   make test       install what is missing, build, run the whole suite (prove)
+#   make asan       the same suite against an ASan+UBSan build
+#   make unit       the core's unit tests only
+#   make fuzz       the core's fuzzers (FUZZ_SECONDS each)
+#   make static     nginx with both modules linked in (fetches nginx's source)
+#   make bench      benchmarks (bench/README.md)
+
+BUILD_DIR   ?= $(CURDIR)/build
+PROVE_JOBS  ?= 1
+FUZZ_SECONDS ?= 20
+
+export BUILD_DIR
+
+.PHONY: all build deps run test asan unit fuzz static bench clean
+
+all: build
+
+build:
+	scripts/build.sh
+
+deps:
+	scripts/install-deps.sh
+
+run:
+	scripts/install-deps.sh run
+	scripts/build.sh
+	scripts/run.sh
+
+test: deps build
+	STREAMLINE_BUILD_DIR=$(BUILD_DIR) prove -j$(PROVE_JOBS) t/
+
+asan: deps
+	BUILD_DIR=$(BUILD_DIR)/asan SANITIZE=1 scripts/build.sh
+	SANITIZE=1 STREAMLINE_BUILD_DIR=$(BUILD_DIR)/asan prove -j$(PROVE_JOBS) t/
+
+unit:
+	$(MAKE) -C ngx_streamline_module/core test BUILD_DIR=$(BUILD_DIR)
+
+fuzz:
+	$(MAKE) -C ngx_streamline_module/core fuzz BUILD_DIR=$(BUILD_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+static:
+	scripts/fetch-source.sh nginx 1.22.1 $(BUILD_DIR)/src
+	test -d $(BUILD_DIR)/nginx-1.22.1 || tar -C $(BUILD_DIR) -xf $(BUILD_DIR)/src/nginx_1.22.1.orig.tar.gz
+	NGINX_SRC=$(BUILD_DIR)/nginx-1.22.1 LINK=static scripts/build.sh
+
+bench: build
+	bench/run.sh
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Runs Streamline in the foreground: redis-server and nginx (with the
+# nginx-conf/origin.conf configuration) on localhost.  Ctrl-C or SIGTERM
+# stops both.
+#
+#   RTMP_PORT (1935)  HTTP_PORT (8080)  REDIS_PORT (6379)
+#   STREAMLINE_KEY    the stream key of channel "main" (default: made on the
+#                     first run and kept in run/stream-key)
+#   RUN_DIR           runtime files (default: ./run)
+#   NGINX_BIN         nginx binary (default: /usr/sbin/nginx)
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+RTMP_PORT=${RTMP_PORT:-1935}
+HTTP_PORT=${HTTP_PORT:-8080}
+REDIS_PORT=${REDIS_PORT:-6379}
+RUN_DIR=${RUN_DIR:-$top/run}
+BUILD_DIR=${BUILD_DIR:-$top/build}
+NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+
+mkdir -p "$RUN_DIR"/redis "$RUN_DIR"/logs "$RUN_DIR"/tmp
+RUN_DIR=$(cd "$RUN_DIR" && pwd)
+
+for port in "$RTMP_PORT" "$HTTP_PORT" "$REDIS_PORT"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "$0: error: port $port is in use on 127.0.0.1" \
+             "(set RTMP_PORT, HTTP_PORT or REDIS_PORT)" >&2
+        exit 1
+    fi
+done
+
+redis_pid= nginx_pid=
+stop() {
+    trap - INT TERM EXIT
+    [ -n "$nginx_pid" ] && kill -QUIT "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    [ -n "$redis_pid" ] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+    echo "streamline stopped"
+}
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
+
+# Redis keeps its data (stream keys, states) across runs in run/redis.
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$RUN_DIR/redis" \
+    --save 60 1 --appendonly yes --logfile "$RUN_DIR/logs/redis.log" &
+redis_pid=$!
+for _ in $(seq 1 100); do
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+    sleep 0.05
+done
+redis-cli -p "$REDIS_PORT" ping >/dev/null || { echo "$0: error: redis-server did not start (run/logs/redis.log)" >&2; exit 1; }
+
+# The stream key of channel "main": STREAMLINE_KEY, else the one of an
+# earlier run, else a new one.  It is the only key of "main".
+keyfile=$RUN_DIR/stream-key
+if [ -n "${STREAMLINE_KEY:-}" ]; then
+    key=$STREAMLINE_KEY
+elif [ -s "$keyfile" ]; then
+    key=$(cat "$keyfile")
+else
+    key=
+fi
+key=$(REDIS_PORT=$REDIS_PORT "$top/scripts/streamline-key" set main "${key:--}" <<< "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')")
+(umask 077; printf '%s\n' "$key" > "$keyfile")
+
+"$top/scripts/render-conf.sh" "$top/nginx-conf/origin.conf" "$RUN_DIR/nginx.conf" \
+    RTMP_PORT="$RTMP_PORT" HTTP_PORT="$HTTP_PORT" \
+    REDIS_ADDR="127.0.0.1:$REDIS_PORT" PREFIX="$RUN_DIR" \
+    MODULES="$BUILD_DIR/modules" HTML="$top/html/dist" ORIGIN_SECRET_LINE=""
+
+"$NGINX_BIN" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/logs/error.log" -t -q
+"$NGINX_BIN" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/logs/error.log" \
+    -g 'daemon off;' &
+nginx_pid=$!
+
+host=$(hostname -I 2>/dev/null | awk '{print $1}')
+cat <<MSG
+
+  Streamline is running (Ctrl-C stops it).
+
+  OBS  Settings > Stream > Service: Custom
+       Server:     rtmp://${host:-127.0.0.1}:$RTMP_PORT/live
+       Stream Key: $key
+
+  API     http://127.0.0.1:$HTTP_PORT/api/stream
+  Player  http://127.0.0.1:$HTTP_PORT/
+  Logs    $RUN_DIR/logs/
+
+MSG
+wait "$nginx_pid"
