@@ -1,0 +1,349 @@
+
+/*
+ * Streamline core: stream state, its ISO-8601 times and its JSON.
+ */
+
+
+#include <string.h>
+
+#include <jansson.h>
+
+#include "sl_core.h"
+
+
+/* 9999-12-31T23:59:59.999Z, the last time the ISO form can hold */
+#define SL_ISO8601_MAX_MS  253402300799999LL
+
+#define SL_MS_PER_DAY      86400000LL
+
+/* far more than any state; bounds the work on what Redis hands us */
+#define SL_STATE_PARSE_MAX  65536
+
+
+static int sl_leap(int64_t year);
+static int64_t sl_days_from_civil(int64_t year, int month, int day);
+static unsigned char *sl_put_digits(unsigned char *p, int64_t v, int width);
+static int sl_get_digits(const unsigned char *p, int width);
+
+
+static const int  sl_days_before_month[] = {
+    0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334
+};
+
+
+int
+sl_iso8601_ms(int64_t ms, unsigned char *buf)
+{
+    int             month, leap;
+    int64_t         days, rest, year, yday, before;
+    unsigned char  *p;
+
+    if (ms < 0 || ms > SL_ISO8601_MAX_MS) {
+        return SL_ERROR;
+    }
+
+    days = ms / SL_MS_PER_DAY;
+    rest = ms % SL_MS_PER_DAY;
+
+    /* 366 days a year never overshoots; walk up to the right year */
+
+    year = 1970 + days / 366;
+
+    while (sl_days_from_civil(year + 1, 1, 1) <= days) {
+        year++;
+    }
+
+    yday = days - sl_days_from_civil(year, 1, 1);
+    leap = sl_leap(year);
+
+    for (month = 12; month > 1; month--) {
+        before = sl_days_before_month[month - 1] + (month > 2 ? leap : 0);
+
+        if (yday >= before) {
+            break;
+        }
+    }
+
+    yday -= sl_days_before_month[month - 1] + (month > 2 ? leap : 0);
+
+    p = buf;
+    p = sl_put_digits(p, year, 4);
+    *p++ = '-';
+    p = sl_put_digits(p, month, 2);
+    *p++ = '-';
+    p = sl_put_digits(p, yday + 1, 2);
+    *p++ = 'T';
+    p = sl_put_digits(p, rest / 3600000, 2);
+    *p++ = ':';
+    p = sl_put_digits(p, rest / 60000 % 60, 2);
+    *p++ = ':';
+    p = sl_put_digits(p, rest / 1000 % 60, 2);
+    *p++ = '.';
+    p = sl_put_digits(p, rest % 1000, 3);
+    *p = 'Z';
+
+    return SL_OK;
+}
+
+
+int
+sl_iso8601_parse(const unsigned char *s, size_t len, int64_t *ms)
+{
+    int  year, month, day, hour, min, sec, msec, dim;
+
+    if (len != SL_ISO8601_LEN
+        || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':'
+        || s[16] != ':' || s[19] != '.' || s[23] != 'Z')
+    {
+        return SL_ERROR;
+    }
+
+    year = sl_get_digits(&s[0], 4);
+    month = sl_get_digits(&s[5], 2);
+    day = sl_get_digits(&s[8], 2);
+    hour = sl_get_digits(&s[11], 2);
+    min = sl_get_digits(&s[14], 2);
+    sec = sl_get_digits(&s[17], 2);
+    msec = sl_get_digits(&s[20], 3);
+
+    /* before 1970 would be a negative time, which means "never" here */
+
+    if (year < 1970 || month < 1 || month > 12 || day < 1
+        || hour < 0 || hour > 23 || min < 0 || min > 59
+        || sec < 0 || sec > 59 || msec < 0)
+    {
+        return SL_ERROR;
+    }
+
+    dim = (month == 12) ? 31
+          : sl_days_before_month[month] - sl_days_before_month[month - 1];
+
+    if (month == 2) {
+        dim += sl_leap(year);
+    }
+
+    if (day > dim) {
+        return SL_ERROR;
+    }
+
+    *ms = sl_days_from_civil(year, month, day) * SL_MS_PER_DAY
+          + (int64_t) hour * 3600000 + min * 60000 + sec * 1000 + msec;
+
+    return SL_OK;
+}
+
+
+static int
+sl_leap(int64_t year)
+{
+    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+
+/* days from 1970-01-01 to a date of the Gregorian calendar, year >= 1 */
+
+static int64_t
+sl_days_from_civil(int64_t year, int month, int day)
+{
+    int64_t  y, leaps;
+
+    /* leap days in the years [1970, year) */
+
+    y = year - 1;
+    leaps = (y / 4 - y / 100 + y / 400) - (1969 / 4 - 1969 / 100 + 1969 / 400);
+
+    return 365 * (year - 1970) + leaps
+           + sl_days_before_month[month - 1]
+           + ((month > 2) ? sl_leap(year) : 0)
+           + day - 1;
+}
+
+
+static unsigned char *
+sl_put_digits(unsigned char *p, int64_t v, int width)
+{
+    int  i;
+
+    for (i = width - 1; i >= 0; i--) {
+        p[i] = (unsigned char) ('0' + v % 10);
+        v /= 10;
+    }
+
+    return p + width;
+}
+
+
+/* a decimal number of exactly width digits, or -1 */
+
+static int
+sl_get_digits(const unsigned char *p, int width)
+{
+    int  i, v;
+
+    v = 0;
+
+    for (i = 0; i < width; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return -1;
+        }
+
+        v = v * 10 + (p[i] - '0');
+    }
+
+    return v;
+}
+
+
+int
+sl_state_json(const sl_state_t *st, const unsigned char *channel,
+    size_t channel_len, int stale, unsigned char *buf, size_t size)
+{
+    size_t         n;
+    json_t        *obj;
+    unsigned char  iso[SL_ISO8601_LEN];
+
+    if (st->status != SL_STATUS_IDLE && st->status != SL_STATUS_LIVE) {
+        return SL_ERROR;
+    }
+
+    if (channel != NULL && !sl_channel_valid(channel, channel_len)) {
+        return SL_ERROR;
+    }
+
+    if (st->updated_ms >= 0 && sl_iso8601_ms(st->updated_ms, iso) != SL_OK) {
+        return SL_ERROR;
+    }
+
+    obj = json_object();
+    if (obj == NULL) {
+        return SL_ERROR;
+    }
+
+    /*
+     * jansson keeps members in insertion order.  json_object_set_new()
+     * fails on a NULL value and releases the value on any failure, so the
+     * allocations are checked there.
+     */
+
+    if ((channel != NULL
+         && json_object_set_new(obj, "channel",
+                json_stringn((const char *) channel, channel_len)) != 0)
+        || json_object_set_new(obj, "status",
+               json_string(st->status == SL_STATUS_LIVE ? "live" : "idle"))
+           != 0
+        || json_object_set_new(obj, "updatedAt",
+               st->updated_ms < 0
+               ? json_null()
+               : json_stringn((const char *) iso, SL_ISO8601_LEN)) != 0
+        || (stale && json_object_set_new(obj, "stale", json_true()) != 0))
+    {
+        json_decref(obj);
+        return SL_ERROR;
+    }
+
+    n = json_dumpb(obj, (char *) buf, size, JSON_COMPACT);
+
+    json_decref(obj);
+
+    if (n == 0 || n > size) {
+        return SL_ERROR;
+    }
+
+    return (int) n;
+}
+
+
+int
+sl_state_parse(const unsigned char *json, size_t len, sl_state_t *st,
+    unsigned char *channel, size_t *channel_len)
+{
+    size_t        n;
+    json_t       *root, *v;
+    int64_t       ms;
+    const char   *s;
+    sl_status_e   status;
+    json_error_t  error;
+
+    if (len == 0 || len > SL_STATE_PARSE_MAX) {
+        return SL_ERROR;
+    }
+
+    root = json_loadb((const char *) json, len, JSON_REJECT_DUPLICATES,
+                      &error);
+    if (root == NULL) {
+        return SL_ERROR;
+    }
+
+    if (!json_is_object(root)) {
+        goto failed;
+    }
+
+    v = json_object_get(root, "status");
+    if (!json_is_string(v)) {
+        goto failed;
+    }
+
+    s = json_string_value(v);
+    n = json_string_length(v);
+
+    if (n == 4 && memcmp(s, "live", 4) == 0) {
+        status = SL_STATUS_LIVE;
+
+    } else if (n == 4 && memcmp(s, "idle", 4) == 0) {
+        status = SL_STATUS_IDLE;
+
+    } else {
+        goto failed;
+    }
+
+    v = json_object_get(root, "updatedAt");
+
+    if (json_is_null(v)) {
+        ms = -1;
+
+    } else if (json_is_string(v)) {
+        if (sl_iso8601_parse((const unsigned char *) json_string_value(v),
+                             json_string_length(v), &ms)
+            != SL_OK)
+        {
+            goto failed;
+        }
+
+    } else {
+        goto failed;
+    }
+
+    if (channel != NULL) {
+        v = json_object_get(root, "channel");
+        if (!json_is_string(v)) {
+            goto failed;
+        }
+
+        s = json_string_value(v);
+        n = json_string_length(v);
+
+        if (!sl_channel_valid((const unsigned char *) s, n)) {
+            goto failed;
+        }
+
+        memcpy(channel, s, n);
+        channel[n] = '\0';
+
+        if (channel_len != NULL) {
+            *channel_len = n;
+        }
+    }
+
+    st->status = status;
+    st->updated_ms = ms;
+
+    json_decref(root);
+
+    return SL_OK;
+
+failed:
+
+    json_decref(root);
+
+    return SL_ERROR;
+}
