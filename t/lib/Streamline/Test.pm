@@ -143,13 +143,16 @@ sub var {
     return $self->{vars}{$name};
 }
 
-# %%NAME%% -> value; an unknown name is a bug in the test
+# %%NAME%% -> value (values may hold variables too); an unknown name is a
+# bug in the test
 sub subst {
     my ($self, $text) = @_;
-    $text =~ s{%%([A-Z0-9_]+)%%}{
-        defined $self->{vars}{$1} ? $self->{vars}{$1}
-            : die "unknown template variable %%$1%%\n"
-    }ge;
+    for (1 .. 5) {
+        $text =~ s{%%([A-Z0-9_]+)%%}{
+            defined $self->{vars}{$1} ? $self->{vars}{$1}
+                : die "unknown template variable %%$1%%\n"
+        }ge or last;
+    }
     return $text;
 }
 
@@ -216,7 +219,7 @@ sub nginx_t {
 
     my @cmd = (nginx_bin(), '-t', '-p', "$self->{dir}/", '-c', $conf,
         '-e', "$self->{dir}/t-$n.log",
-        '-g', Streamline::Test::Nginx::globals("$self->{dir}/t-$n",
+        '-g', Streamline::Test::Nginx::globals("$self->{dir}/t-$n.pid",
             $self->read_file($conf)));
     my $out = _capture(@cmd);
     return ($? >> 8, $out);
@@ -596,10 +599,10 @@ sub write_conf {
 # What the harness adds with -g: the process model it needs, and the pid
 # file and worker user when the configuration does not set them.
 sub globals {
-    my ($dir, $conf) = @_;
+    my ($pid, $conf) = @_;
     $conf //= '';
     my $g = 'daemon off; master_process on;';
-    $g .= " pid $dir/nginx.pid;" unless $conf =~ /^\s*pid\s/m;
+    $g .= " pid $pid;" unless $conf =~ /^\s*pid\s/m;
     $g .= ' user root;' if $> == 0 && $conf !~ /^\s*user\s/m;
     return $g;
 }
@@ -629,7 +632,7 @@ sub start {
     $self->{pid} = Streamline::Test::_spawn(
         cmd => [Streamline::Test::nginx_bin(), '-p', "$self->{dir}/",
             '-c', $self->{conf}, '-e', $log, '-g',
-            globals($self->{dir}, $conf)],
+            globals("$self->{dir}/nginx.pid", $conf)],
         stdout => $log,
         env    => sanitizer_env(),
     );
