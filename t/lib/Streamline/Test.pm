@@ -212,11 +212,17 @@ sub error_log  { my $self = shift; $self->nginx->error_log }
 # own, so that expected [emerg] lines stay out of error.log.
 sub nginx_t {
     my ($self, $template) = @_;
-    my $n = ++$self->{seq};
     my $conf = defined $template
-        ? $self->write_file("t-$n.conf", $self->subst($template))
+        ? $self->write_file('t-' . ($self->{seq} + 1) . '.conf',
+              $self->subst($template))
         : $self->nginx->conf_path;
+    return $self->nginx_t_file($conf);
+}
 
+# nginx -t on a configuration file as it is
+sub nginx_t_file {
+    my ($self, $conf) = @_;
+    my $n = ++$self->{seq};
     my @cmd = (nginx_bin(), '-t', '-p', "$self->{dir}/", '-c', $conf,
         '-e', "$self->{dir}/t-$n.log",
         '-g', Streamline::Test::Nginx::globals("$self->{dir}/t-$n.pid",
@@ -299,6 +305,13 @@ sub bad_log_lines {
         }
     }
     return @bad;
+}
+
+# another log file to check at the end (e.g. the error_log a shipped
+# configuration names)
+sub watch_log {
+    my ($self, $path) = @_;
+    push @{$self->{extra_logs}}, $self->path($path);
 }
 
 sub error_logs {
@@ -589,12 +602,23 @@ sub dir       { $_[0]{dir} }
 
 sub write_conf {
     my ($self, $template) = @_;
-    my $text = $self->{t}->subst($template);
-    $self->{t}->write_file($self->{conf}, $text);
+    $self->{t}->write_file($self->{conf}, $self->{t}->subst($template));
+    return $self->conf_file($self->{conf});
+}
+
+# runs this instance with a configuration file written by someone else
+# (e.g. scripts/render-conf.sh)
+sub conf_file {
+    my ($self, $path) = @_;
+    $self->{conf} = $path;
+    my $text = $self->{t}->read_file($path) // die "$path: $!\n";
     ($self->{workers}) = $text =~ /^\s*worker_processes\s+(\d+)\s*;/m;
     $self->{workers} //= 1;
-    return $self->{conf};
+    return $path;
 }
+
+# nginx -t on this instance's configuration: (exit code, output)
+sub test { my ($self) = @_; $self->{t}->nginx_t_file($self->{conf}) }
 
 # What the harness adds with -g: the process model it needs, and the pid
 # file and worker user when the configuration does not set them.

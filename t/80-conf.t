@@ -1,0 +1,192 @@
+#!/usr/bin/perl
+
+# The shipped configurations, rendered by scripts/render-conf.sh and run for
+# real: nginx-conf/origin.conf (with the secret) behind nginx-conf/edge.conf.
+# The origin refuses direct requests and serves the edge; every path gets
+# its cache policy; nginx-rtmp's HLS (named after the channel, never the
+# key) is served under /hls/.
+
+use strict;
+use warnings;
+
+use File::Path qw(make_path);
+use Test::More;
+use lib 't/lib';
+use Streamline::Test;
+
+my $t = Streamline::Test->new;
+my $dir = $t->testdir;
+my $render = "$Streamline::Test::REPO/scripts/render-conf.sh";
+my $secret = 'c2VjcmV0LWZvci10aGUtZWRnZQ';
+
+$t->start_redis;
+$t->port('EDGE');
+make_path(map { ("$dir/$_/logs", "$dir/$_/tmp") } qw(origin edge));
+$t->write_file('html/index.html', "<!doctype html><title>Streamline</title>\n");
+$t->write_file('html/assets/app.3f2a9c.js', "console.log('player');\n");
+
+sub render {
+    my ($in, $out, %vars) = @_;
+    my $output = Streamline::Test::_capture($render,
+        "$Streamline::Test::REPO/nginx-conf/$in", $out,
+        map { "$_=$vars{$_}" } sort keys %vars);
+    return ($? >> 8, $output);
+}
+
+my %origin = (
+    RTMP_PORT          => '127.0.0.1:' . $t->port('RTMP'),
+    HTTP_PORT          => '127.0.0.1:' . $t->port('HTTP'),
+    REDIS_ADDR         => '127.0.0.1:' . $t->port('REDIS'),
+    PREFIX             => "$dir/origin",
+    MODULES            => $t->modules_dir,
+    HTML               => "$dir/html",
+    ORIGIN_SECRET_LINE => "streamline_origin_secret X-Streamline-Origin $secret;",
+);
+my %edge = (
+    EDGE_PORT => '127.0.0.1:' . $t->port('EDGE'),
+    ORIGIN    => '127.0.0.1:' . $t->port('HTTP'),
+    SECRET    => $secret,
+    PREFIX    => "$dir/edge",
+);
+
+# the renderer
+
+my ($rc, $out) = do {
+    my %o = %origin;
+    delete $o{ORIGIN_SECRET_LINE};
+    render('origin.conf', "$dir/half.conf", %o);
+};
+isnt($rc, 0, 'render-conf.sh fails when a placeholder has no value');
+like($out, qr/\@ORIGIN_SECRET_LINE\@/, 'and names it');
+ok(!-e "$dir/half.conf", 'and writes nothing');
+
+($rc, $out) = render('origin.conf', "$dir/open.conf", %origin,
+    ORIGIN_SECRET_LINE => '');
+is($rc, 0, 'origin.conf without a secret renders') or diag $out;
+my $origin = $t->nginx('origin', port => $t->port('HTTP'));
+$origin->conf_file("$dir/open.conf");
+($rc, $out) = $origin->test;
+is($rc, 0, 'nginx -t: origin.conf without a secret') or diag $out;
+
+($rc, $out) = render('origin.conf', "$dir/origin/nginx.conf", %origin);
+is($rc, 0, 'origin.conf renders') or diag $out;
+($rc, $out) = render('edge.conf', "$dir/edge/nginx.conf", %edge);
+is($rc, 0, 'edge.conf renders') or diag $out;
+
+$origin->conf_file("$dir/origin/nginx.conf");
+($rc, $out) = $origin->test;
+is($rc, 0, 'nginx -t: origin.conf') or diag $out;
+
+my $edge = $t->nginx('edge', port => $t->port('EDGE'));
+$edge->conf_file("$dir/edge/nginx.conf");
+($rc, $out) = $edge->test;
+is($rc, 0, 'nginx -t: edge.conf') or diag $out;
+
+# run both
+
+$t->watch_log("$dir/origin/logs/error.log");
+$t->watch_log("$dir/edge/logs/error.log");
+$origin->start;
+$edge->start;
+
+my %with_secret = (headers => { 'X-Streamline-Origin' => $secret });
+my $direct = sub { $t->get($_[0], %with_secret, @_[1 .. $#_]) };
+my $via = sub { $t->get($_[0], port => $t->port('EDGE'), @_[1 .. $#_]) };
+
+for my $path ('/', '/index.html', '/assets/app.3f2a9c.js', '/api/stream',
+              '/hls/main.m3u8') {
+    is($t->get($path)->{status}, 403, "origin, no secret: $path 403");
+    is($t->get($path, headers => { 'X-Streamline-Origin' => 'nope' })
+        ->{status}, 403, "origin, wrong secret: $path 403");
+}
+
+my $r = $via->('/api/stream');
+is($r->{status}, 200, 'API through the edge: 200');
+is($r->{body}, '{"status":"idle","updatedAt":null}', 'the state');
+
+# cache policy per path (at the origin, as the edge sees it)
+
+my %policy = (
+    '/'                     => 'no-cache',
+    '/index.html'           => 'no-cache',
+    '/assets/app.3f2a9c.js' => 'public, max-age=31536000, immutable',
+    '/api/stream'           => 'no-cache',
+    '/api/stream/studio'    => 'no-cache',
+);
+for my $path (sort keys %policy) {
+    $r = $direct->($path);
+    is($r->{status}, 200, "$path: 200");
+    is($r->{headers}{'cache-control'}, $policy{$path},
+        "$path: Cache-Control $policy{$path}");
+}
+
+$r = $direct->('/');
+like($r->{body}, qr/<title>Streamline/, '/ is the player page');
+my $etag = $r->{headers}{etag};
+ok($etag, 'the page has an ETag');
+$r = $direct->('/', headers => { 'X-Streamline-Origin' => $secret,
+    'If-None-Match' => $etag // '' });
+is($r->{status}, 304, 'revalidation: 304');
+
+$r = $direct->('/assets/missing.3f2a9c.js');
+is($r->{status}, 404, 'a missing asset: 404');
+ok(($r->{headers}{'cache-control'} // '') !~ /max-age=31536000/,
+    'a 404 is not cached for a year');
+
+$r = $direct->('/api/nothing');
+is($r->{status}, 404, '/api/nothing: 404');
+is($r->{headers}{'cache-control'}, 'no-cache', '/api/nothing: no-cache');
+
+# through the edge: hashed assets are cached there, the API never
+
+$via->('/assets/app.3f2a9c.js');
+is($via->('/assets/app.3f2a9c.js')->{headers}{'x-cache'}, 'HIT',
+    'edge: asset from its cache');
+my %api;
+$api{$via->('/api/stream')->{headers}{'x-cache'} // 'none'}++ for 1 .. 3;
+ok(!$api{HIT}, 'edge: the API never from its cache') or diag explain \%api;
+is($via->('/')->{status}, 200, 'edge: the page');
+
+# HLS from nginx-rtmp, named after the channel
+
+my $key = random_key();
+$t->add_key(main => $key);
+my $pub = $t->publish($key);
+ok(wait_for(sub {
+    my (undef, $j) = $t->api(undef, %with_secret);
+    $j && $j->{status} eq 'live';
+}, 10), 'publish: live') or diag $pub->stderr;
+
+my $playlist = wait_for(sub {
+    my $p = $direct->('/hls/main.m3u8');
+    $p->{status} == 200 && $p->{body} =~ /\.ts/ ? $p : undef;
+}, 15);
+ok($playlist, 'playlist /hls/main.m3u8') or diag $pub->stderr;
+if ($playlist) {
+    is($playlist->{headers}{'cache-control'}, 'max-age=1',
+        'playlist: max-age=1');
+    is($playlist->{headers}{'content-type'}, 'application/vnd.apple.mpegurl',
+        'playlist: content type');
+    my ($ts) = $playlist->{body} =~ /^([^#\s]\S*\.ts)$/m;
+    $r = $direct->("/hls/$ts");
+    is($r->{status}, 200, 'segment');
+    is($r->{headers}{'cache-control'}, 'public, max-age=86400',
+        'segment: public, max-age=86400');
+    is($r->{headers}{'content-type'}, 'video/mp2t', 'segment: content type');
+    is($via->('/hls/main.m3u8')->{status}, 200, 'edge: playlist');
+}
+
+opendir my $hls, "$dir/origin/hls-rtmp";
+my @files = grep { !/^\./ } readdir $hls;
+ok(@files && !grep({ /\Q$key\E/ } @files), 'HLS files never named after the key')
+    or diag explain \@files;
+
+my @leaks = grep { /\Q$key\E/ }
+    map { split /\n/, $t->read_file($_) // '' }
+    glob("$dir/origin/logs/*.log");
+is_deeply(\@leaks, [], 'the key is in no origin log')
+    or diag map { s/\Q$key\E/<KEY>/gr . "\n" } @leaks;
+
+$pub->stop;
+
+done_testing;
