@@ -244,7 +244,7 @@ sub _capture {
     }
     local $/;
     my $out = <$fh> // '';
-    close $fh;
+    close $fh;    # sets $?: nginx_t and redis_cli read it
     return $out;
 }
 
@@ -340,6 +340,7 @@ sub stop_all {
 sub finish {
     my ($self, $report) = @_;
     return if $self->{finished};
+    local $?;    # waitpid below must not change the exit status of the file
 
     $self->stop_all;
 
@@ -685,6 +686,7 @@ sub start {
 sub alive {
     my ($self) = @_;
     return 0 unless $self->{pid};
+    local $?;
     my $r = waitpid($self->{pid}, WNOHANG);
     if ($r == $self->{pid} || $r == -1) {
         $self->{status} = $?;
@@ -850,6 +852,7 @@ sub pid { $_[0]{pid} }
 sub alive {
     my ($self) = @_;
     return 0 if defined $self->{code};
+    local $?;
     my $r = waitpid($self->{pid}, WNOHANG);
     if ($r == $self->{pid}) {
         my $st = $?;
