@@ -101,12 +101,20 @@ else
     make -C "$obj" -f objs/Makefile -j"$jobs" modules
 fi
 
+# copy, then rename: a running nginx keeps the file it mapped (copying over
+# a loaded .so in place crashes every process that has it loaded)
+place() {
+    cp "$1" "$2.new.$$"
+    mv -f "$2.new.$$" "$2"
+}
+
 mkdir -p "$BUILD_DIR/modules"
 if [ "$LINK" = dynamic ]; then
-    cp "$obj"/objs/ngx_rtmp_module.so "$obj"/objs/ngx_streamline_module.so \
-       "$BUILD_DIR/modules/"
+    for so in ngx_rtmp_module.so ngx_streamline_module.so; do
+        place "$obj/objs/$so" "$BUILD_DIR/modules/$so"
+    done
 fi
 if [ $full = 1 ]; then
     mkdir -p "$BUILD_DIR/sbin"
-    cp "$obj/objs/nginx" "$BUILD_DIR/sbin/nginx-$LINK"
+    place "$obj/objs/nginx" "$BUILD_DIR/sbin/nginx-$LINK"
 fi
