@@ -227,19 +227,24 @@ sub nginx_t_file {
         '-e', "$self->{dir}/t-$n.log",
         '-g', Streamline::Test::Nginx::globals("$self->{dir}/t-$n.pid",
             $self->read_file($conf)));
-    my $out = _capture(@cmd);
+    my $out = _capture({ env => Streamline::Test::Nginx::sanitizer_env() },
+        @cmd);
     return ($? >> 8, $out);
 }
 
 sub nginx_bin { $ENV{NGINX_BIN} // '/usr/sbin/nginx' }
 
+# runs a command, returns its stdout and stderr; _capture({ env => {} }, ...)
+# adds to its environment
 sub _capture {
+    my $o = ref $_[0] eq 'HASH' ? shift : {};
     my @cmd = @_;
     my $pid = open my $fh, '-|' // die "fork: $!";
     if ($pid == 0) {
         _child_signals();
         open STDERR, '>&', \*STDOUT;
         open STDIN, '<', '/dev/null';
+        $ENV{$_} = $o->{env}{$_} for keys %{$o->{env} || {}};
         exec { $cmd[0] } @cmd or POSIX::_exit(127);
     }
     local $/;
@@ -636,9 +641,12 @@ sub sanitizer_env {
     return {} unless $ENV{SANITIZE};
     my @libs = map { my $l = `gcc -print-file-name=$_`; chomp $l; $l }
         qw(libasan.so libubsan.so);
+    # detect_odr_violation=0: every nginx dynamic module defines its own
+    # ngx_modules, ngx_module_names and ngx_module_order (nginx reads them
+    # with dlsym per module), which ASan takes for one global defined twice
     return {
         LD_PRELOAD    => join(':', @libs),
-        ASAN_OPTIONS  => 'detect_leaks=0:abort_on_error=0',
+        ASAN_OPTIONS  => 'detect_leaks=0:abort_on_error=0:detect_odr_violation=0',
         UBSAN_OPTIONS => 'print_stacktrace=1',
     };
 }
