@@ -24,6 +24,27 @@ package Streamline::Test;
 # expect_log).  Processes are also killed when the file dies.  The
 # directory is removed at the end unless STREAMLINE_KEEP=1.
 #
+# Template variables: %%TESTDIR%% %%MODULES%% %%REPO%% %%RTMP_PORT%%
+# %%HTTP_PORT%% %%REDIS_PORT%% %%REDIS_SOCKET%% %%HTTP_TEMP_PATHS%% (the
+# http temp paths inside TESTDIR: Debian's defaults are outside it), any
+# port('NAME') as %%NAME_PORT%% and any var(NAME => value).  nginx runs in
+# the foreground as our child with -g 'daemon off; master_process on;',
+# plus a pid file in its directory and "user root" (when we are root)
+# unless the configuration sets them.
+#
+# In brief:
+#   nginx      write_conf run reload stop kill9 nginx_t error_log
+#              nginx('edge', port => ...) another instance: conf_file start
+#              reload stop kill9 test worker_pids children worker_of_client
+#   redis      start_redis stop_redis restart_redis redis(@cmd) redis_cli
+#              subscribe(@channels)->messages add_key del_key keys_file
+#   ffmpeg     publish($key, app =>, port =>)->pid alive wait kill stop stderr
+#   http       http($method, $path, headers =>, port =>, body =>, ua =>)
+#              get head http_raw api api_status
+#   logs       expect_log(qr//) log_lines(qr//, $file) watch_log
+#   functions  wait_for(sub, $seconds) json_decode iso_ms now_ms random_key
+#              sha256_hex
+#
 # Environment: NGINX_BIN (default /usr/sbin/nginx), STREAMLINE_BUILD_DIR
 # (default <repo>/build; modules are in its modules/), SANITIZE=1 (preload
 # the ASan and UBSan runtimes into nginx), STREAMLINE_KEEP=1.
