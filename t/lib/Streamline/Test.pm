@@ -57,11 +57,9 @@ use Digest::SHA qw(sha256_hex);
 use Exporter qw(import);
 use File::Basename qw(dirname);
 use File::Path qw(make_path remove_tree);
-use File::Spec;
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IO::Socket::INET;
-use IO::Socket::UNIX;
 use JSON::PP ();
 use POSIX qw(WNOHANG);
 use Test::More ();
@@ -103,7 +101,7 @@ END {
 
 
 sub new {
-    my ($class, %opts) = @_;
+    my ($class) = @_;
 
     my $dir = tempdir('streamline-XXXXXX', TMPDIR => 1, CLEANUP => 0);
     chmod 0755, $dir;
