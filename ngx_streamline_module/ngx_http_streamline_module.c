@@ -121,10 +121,10 @@ ngx_module_t  ngx_http_streamline_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_streamline_init_process,           /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_streamline_exit_process,           /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -301,6 +301,7 @@ ngx_http_streamline_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_streamline_access_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                        rc;
     ngx_uint_t                       i;
     ngx_list_part_t                 *part;
     ngx_table_elt_t                 *h;
@@ -345,7 +346,15 @@ ngx_http_streamline_access_handler(ngx_http_request_t *r)
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "streamline: request without the origin secret refused");
 
-    return NGX_HTTP_FORBIDDEN;
+    /* a JSON body, like every other answer of ours */
+    rc = ngx_http_discard_request_body(r);
+    if (rc == NGX_OK) {
+        rc = ngx_http_streamline_error(r, NGX_HTTP_FORBIDDEN, "forbidden");
+    }
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
 }
 
 
@@ -365,14 +374,14 @@ ngx_http_streamline_api_handler(ngx_http_request_t *r)
     ngx_http_streamline_ctx_t       *ctx;
     ngx_http_streamline_loc_conf_t  *slcf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_streamline_error(r, NGX_HTTP_NOT_ALLOWED,
-                                         "method not allowed");
-    }
-
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_streamline_error(r, NGX_HTTP_NOT_ALLOWED,
+                                         "method not allowed");
     }
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_streamline_module);
@@ -409,7 +418,9 @@ ngx_http_streamline_api_handler(ngx_http_request_t *r)
     now = ngx_streamline_now_ms();
     ce = sl_cache_get(ngx_streamline_cache(), channel, len, now);
 
-    if (ce && ngx_streamline_redis_subscribed()
+    /* pub/sub replaces cached states at once, while Redis is healthy */
+    if (ce && ngx_streamline_redis_healthy()
+        && ngx_streamline_redis_subscribed()
         && now - ce->fetched_ms < (int64_t) slcf->cache)
     {
         return ngx_http_streamline_state(r, &ce->state, 0);

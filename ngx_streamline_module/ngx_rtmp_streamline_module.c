@@ -38,6 +38,8 @@ typedef struct {
     size_t                     channel_len;
     u_char                     owner[64];
     size_t                     owner_len;
+    ngx_uint_t                 log_level;  /* while nginx-rtmp is quiet */
+    unsigned                   quiet:1;
     unsigned                   accepted:1; /* the key is good */
     unsigned                   claimed:1;  /* we hold the owner lock */
     unsigned                   live:1;
@@ -51,6 +53,12 @@ static char *ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_rtmp_streamline_keys_file(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_rtmp_streamline_publish_cmd(ngx_rtmp_session_t *s,
+    ngx_rtmp_header_t *h, ngx_chain_t *in);
+static void ngx_rtmp_streamline_loud(ngx_rtmp_session_t *s,
+    ngx_rtmp_streamline_ctx_t *ctx);
+static ngx_rtmp_streamline_ctx_t *ngx_rtmp_streamline_get_ctx(
+    ngx_rtmp_session_t *s);
 static ngx_int_t ngx_rtmp_streamline_publish(ngx_rtmp_session_t *s,
     ngx_rtmp_publish_t *v);
 static ngx_int_t ngx_rtmp_streamline_late_publish(ngx_rtmp_session_t *s,
@@ -64,6 +72,7 @@ static ngx_int_t ngx_rtmp_streamline_refuse(ngx_rtmp_session_t *s,
     const char *why, const char *desc);
 
 
+static ngx_rtmp_handler_pt         next_publish_cmd;
 static ngx_rtmp_publish_pt         next_publish;
 static ngx_rtmp_publish_pt         next_late_publish;
 static ngx_rtmp_close_stream_pt    next_close_stream;
@@ -270,6 +279,34 @@ ngx_rtmp_streamline_keys_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_rtmp_streamline_postconfiguration(ngx_conf_t *cf)
 {
+    ngx_uint_t                  i;
+    ngx_rtmp_amf_handler_t     *h;
+    ngx_rtmp_core_main_conf_t  *cmcf;
+
+    /*
+     * nginx-rtmp's "publish" command handler logs the stream name, the
+     * key, at info level before any publish hook runs: wrap it
+     */
+    cmcf = ngx_rtmp_conf_get_module_main_conf(cf, ngx_rtmp_core_module);
+    h = cmcf->amf.elts;
+
+    for (i = 0; i < cmcf->amf.nelts; i++) {
+        if (h[i].name.len == sizeof("publish") - 1
+            && ngx_strncmp(h[i].name.data, "publish", h[i].name.len) == 0)
+        {
+            next_publish_cmd = h[i].handler;
+            h[i].handler = ngx_rtmp_streamline_publish_cmd;
+            break;
+        }
+    }
+
+    if (next_publish_cmd == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "streamline: nginx-rtmp's publish command "
+                           "handler not found");
+        return NGX_ERROR;
+    }
+
     next_publish = ngx_rtmp_publish;
     ngx_rtmp_publish = ngx_rtmp_streamline_publish;
 
@@ -290,6 +327,78 @@ ngx_rtmp_streamline_late_postconfiguration(ngx_conf_t *cf)
 }
 
 
+static ngx_rtmp_streamline_ctx_t *
+ngx_rtmp_streamline_get_ctx(ngx_rtmp_session_t *s)
+{
+    ngx_rtmp_streamline_ctx_t  *ctx;
+
+    ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(s->connection->pool,
+                          sizeof(ngx_rtmp_streamline_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ngx_rtmp_set_ctx(s, ctx, ngx_rtmp_streamline_module);
+    }
+
+    return ctx;
+}
+
+
+/*
+ * Runs nginx-rtmp's "publish" command with this connection's log lowered
+ * to notice, so that its info line with the stream name is not written;
+ * our publish hook, first in the chain, restores the level.  (A debug
+ * log still shows everything: do not run one with real keys.)
+ */
+static ngx_int_t
+ngx_rtmp_streamline_publish_cmd(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
+    ngx_chain_t *in)
+{
+    ngx_int_t                        rc;
+    ngx_log_t                       *log;
+    ngx_rtmp_streamline_ctx_t       *ctx;
+    ngx_rtmp_streamline_app_conf_t  *sacf;
+
+    sacf = ngx_rtmp_get_module_app_conf(s, ngx_rtmp_streamline_module);
+    if (sacf == NULL || !sacf->enable) {
+        return next_publish_cmd(s, h, in);
+    }
+
+    ctx = ngx_rtmp_streamline_get_ctx(s);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    log = s->connection->log;
+
+    if (log->log_level > NGX_LOG_NOTICE && !ctx->quiet) {
+        ctx->quiet = 1;
+        ctx->log_level = log->log_level;
+        log->log_level = NGX_LOG_NOTICE;
+    }
+
+    rc = next_publish_cmd(s, h, in);
+
+    ngx_rtmp_streamline_loud(s, ctx);
+
+    return rc;
+}
+
+
+static void
+ngx_rtmp_streamline_loud(ngx_rtmp_session_t *s,
+    ngx_rtmp_streamline_ctx_t *ctx)
+{
+    if (ctx->quiet) {
+        ctx->quiet = 0;
+        s->connection->log->log_level = ctx->log_level;
+    }
+}
+
+
 static ngx_int_t
 ngx_rtmp_streamline_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
 {
@@ -307,16 +416,12 @@ ngx_rtmp_streamline_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
         return next_publish(s, v);
     }
 
-    ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
+    ctx = ngx_rtmp_streamline_get_ctx(s);
     if (ctx == NULL) {
-        ctx = ngx_pcalloc(s->connection->pool,
-                          sizeof(ngx_rtmp_streamline_ctx_t));
-        if (ctx == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_rtmp_set_ctx(s, ctx, ngx_rtmp_streamline_module);
+        return NGX_ERROR;
     }
+
+    ngx_rtmp_streamline_loud(s, ctx);
 
     if (ctx->claim || ctx->accepted) {
         return ngx_rtmp_streamline_refuse(s, "second publish in a session",

@@ -74,10 +74,15 @@ struct ngx_streamline_read_s {
 extern ngx_module_t  ngx_streamline_module;
 
 
+ngx_int_t ngx_streamline_init_process(ngx_cycle_t *cycle);
+void ngx_streamline_exit_process(ngx_cycle_t *cycle);
+
 ngx_int_t ngx_streamline_redis_init(ngx_cycle_t *cycle,
     ngx_streamline_main_conf_t *smcf);
 void ngx_streamline_redis_exit(ngx_cycle_t *cycle);
 ngx_uint_t ngx_streamline_redis_connected(void);
+/* connected, and a command was answered since */
+ngx_uint_t ngx_streamline_redis_healthy(void);
 ngx_uint_t ngx_streamline_redis_subscribed(void);
 
 /*

@@ -16,8 +16,6 @@ static char *ngx_streamline_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_streamline_check_positive(ngx_conf_t *cf, void *post,
     void *data);
-static ngx_int_t ngx_streamline_init_process(ngx_cycle_t *cycle);
-static void ngx_streamline_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_post_t  ngx_streamline_positive = {
@@ -80,10 +78,10 @@ ngx_module_t  ngx_streamline_module = {
     NGX_CORE_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    ngx_streamline_init_process,           /* init process */
+    NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    ngx_streamline_exit_process,           /* exit process */
+    NULL,                                  /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -236,7 +234,13 @@ ngx_streamline_check_positive(ngx_conf_t *cf, void *post, void *data)
 }
 
 
-static ngx_int_t
+
+/*
+ * Called from ngx_http_streamline_module's init_process: in a static build
+ * core modules of addons initialise before the event module, so timers and
+ * connections would not exist yet here.
+ */
+ngx_int_t
 ngx_streamline_init_process(ngx_cycle_t *cycle)
 {
     ngx_streamline_main_conf_t  *smcf;
@@ -255,7 +259,7 @@ ngx_streamline_init_process(ngx_cycle_t *cycle)
 }
 
 
-static void
+void
 ngx_streamline_exit_process(ngx_cycle_t *cycle)
 {
     ngx_streamline_redis_exit(cycle);

@@ -33,6 +33,7 @@ typedef struct {
     ngx_uint_t           attempt;
     ngx_uint_t           outstanding;  /* replies awaited */
     unsigned             connected:1;
+    unsigned             verified:1;   /* answered since connected */
     unsigned             subscriber:1;
     unsigned             subscribed:1;
     const char          *name;
@@ -75,6 +76,7 @@ static void ngx_streamline_read_done(redisAsyncContext *ac, void *r,
 static void ngx_streamline_ignore_done(redisAsyncContext *ac, void *r,
     void *pd);
 static void ngx_streamline_message(redisAsyncContext *ac, void *r, void *pd);
+static void ngx_streamline_drain_handler(ngx_event_t *ev);
 static void ngx_streamline_heartbeat_handler(ngx_event_t *ev);
 static void ngx_streamline_heartbeat(ngx_streamline_live_t *lv);
 static size_t ngx_streamline_key(u_char *buf, size_t size, const char *kind,
@@ -148,6 +150,8 @@ static ngx_streamline_rconn_t       ngx_streamline_sub;
 static sl_queue_t                   ngx_streamline_queue;
 static size_t                       ngx_streamline_inflight;
 
+static ngx_event_t                  ngx_streamline_drain_ev;
+
 static ngx_array_t                 *ngx_streamline_lives;
 static ngx_event_t                  ngx_streamline_heartbeat_ev;
 
@@ -176,6 +180,13 @@ ngx_uint_t
 ngx_streamline_redis_connected(void)
 {
     return ngx_streamline_cmd.connected;
+}
+
+
+ngx_uint_t
+ngx_streamline_redis_healthy(void)
+{
+    return ngx_streamline_cmd.connected && ngx_streamline_cmd.verified;
 }
 
 
@@ -223,6 +234,10 @@ ngx_streamline_redis_init(ngx_cycle_t *cycle, ngx_streamline_main_conf_t *smcf)
     ngx_streamline_cmd.name = "commands";
     ngx_streamline_sub.name = "subscriber";
     ngx_streamline_sub.subscriber = 1;
+
+    ngx_memzero(&ngx_streamline_drain_ev, sizeof(ngx_event_t));
+    ngx_streamline_drain_ev.handler = ngx_streamline_drain_handler;
+    ngx_streamline_drain_ev.log = cycle->log;
 
     ngx_streamline_heartbeat_ev.handler = ngx_streamline_heartbeat_handler;
     ngx_streamline_heartbeat_ev.log = cycle->log;
@@ -394,6 +409,8 @@ ngx_streamline_on_connect(const redisAsyncContext *ac, int status)
 {
     ngx_streamline_rconn_t  *rc = ac->data;
 
+    static const char  *ping_argv[1] = { "PING" };
+    static const size_t ping_lens[1] = { 4 };
     static const char  *sub_argv[2] = { "SUBSCRIBE", NULL };
     static size_t       sub_lens[2];
     u_char              topic[256];
@@ -435,6 +452,10 @@ ngx_streamline_on_connect(const redisAsyncContext *ac, int status)
 
         return;
     }
+
+    /* a TCP connect is not an answer (a stopped Redis accepts them) */
+    (void) ngx_streamline_command(ngx_streamline_ignore_done, NULL, 1,
+                                  ping_argv, ping_lens);
 
     ngx_streamline_inflight = 0;
     ngx_streamline_flush();
@@ -578,6 +599,7 @@ ngx_streamline_ev_cleanup(void *data)
 
     rc->ac = NULL;
     rc->connected = 0;
+    rc->verified = 0;
     rc->outstanding = 0;
 
     if (rc->subscriber) {
@@ -620,6 +642,8 @@ ngx_streamline_command(redisCallbackFn *fn, void *pd, int argc,
 static void
 ngx_streamline_replied(ngx_streamline_rconn_t *rc)
 {
+    rc->verified = 1;
+
     if (rc->outstanding) {
         rc->outstanding--;
     }
@@ -699,7 +723,29 @@ ngx_streamline_redis_transition(const u_char *channel, size_t len,
                       ngx_streamline_queue.dropped);
     }
 
+    /*
+     * A worker that is shutting down (reload) exits once no timer but
+     * cancelable ones is left: this one is not cancelable, so it waits
+     * for the queue to be written, for a bounded time.
+     */
+    if (!ngx_streamline_drain_ev.timer_set) {
+        ngx_add_timer(&ngx_streamline_drain_ev,
+                      2 * ngx_streamline_conf->redis_timeout);
+    }
+
     ngx_streamline_flush();
+}
+
+
+static void
+ngx_streamline_drain_handler(ngx_event_t *ev)
+{
+    if (ngx_exiting && ngx_streamline_queue.len) {
+        ngx_log_error(NGX_LOG_WARN, ngx_streamline_log, 0,
+                      "streamline: redis unavailable, shutting down with "
+                      "%uz state transitions not written",
+                      ngx_streamline_queue.len);
+    }
 }
 
 
@@ -795,6 +841,10 @@ ngx_streamline_transition_done(redisAsyncContext *ac, void *r, void *pd)
     if (ngx_streamline_inflight) {
         ngx_streamline_inflight--;
         sl_queue_pop(&ngx_streamline_queue);
+    }
+
+    if (ngx_streamline_queue.len == 0 && ngx_streamline_drain_ev.timer_set) {
+        ngx_del_timer(&ngx_streamline_drain_ev);
     }
 }
 

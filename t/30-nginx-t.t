@@ -80,10 +80,12 @@ my ($rc, $out) = $t->nginx_t(conf(
 ));
 is($rc, 0, 'every directive, good values: nginx -t passes') or diag $out;
 
-# the contract's own example
+# a guessable origin secret is refused: at least 16 bytes (README)
 ($rc, $out) = $t->nginx_t(conf(app => 'streamline on;',
     http => 'streamline_origin_secret X-Origin-Secret s3cr3t;'));
-is($rc, 0, 'streamline_origin_secret X-Origin-Secret s3cr3t passes') or diag $out;
+isnt($rc, 0, 'streamline_origin_secret with a 6-byte secret fails');
+like($out, qr/streamline_origin_secret.*at least 16 bytes/,
+    'the error names the directive and the rule');
 
 ($rc, $out) = $t->nginx_t(conf(main => 'streamline_redis unix:/run/redis.sock;',
     app => 'streamline on;'));
