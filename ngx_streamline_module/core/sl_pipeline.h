@@ -1,0 +1,94 @@
+/*
+ * Streamline media pipeline: takes a channel's published H.264/AAC packets
+ * (as RTMP carries them: AVCC NAL units with millisecond timestamps, raw
+ * AAC frames) and packages them, on a thread of its own, as fMP4/CMAF: an
+ * init segment and media segments built from fragments (parts), written
+ * through libavformat's mp4 muxer into a directory.  Pure C: no nginx.
+ *
+ * Files appear complete: each is written under a ".tmp" name and renamed.
+ * The caller learns about every finished segment through on_segment,
+ * called from the pipeline thread.
+ */
+
+#ifndef SL_PIPELINE_H
+#define SL_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define SL_PIPELINE_MAX_PARTS  64
+
+
+typedef struct {
+    int64_t   duration_us;
+    uint64_t  offset;            /* in the segment file */
+    uint64_t  bytes;
+    unsigned  independent:1;     /* starts with an IDR frame */
+} sl_part_info_t;
+
+typedef struct {
+    const char      *rendition;
+    uint64_t         msn;        /* media sequence number */
+    int64_t          duration_us;
+    int64_t          pdt_ms;     /* wall clock of the first sample */
+    uint64_t         bytes;
+    unsigned         init_id;    /* init-<init_id>.mp4 */
+    unsigned         discontinuity:1;
+    size_t           nparts;
+    sl_part_info_t   parts[SL_PIPELINE_MAX_PARTS];
+} sl_segment_info_t;
+
+typedef struct {
+    uint64_t  packets_in;
+    uint64_t  packets_out;
+    uint64_t  packets_dropped;   /* queue full */
+    uint64_t  segments;
+    uint64_t  bytes;
+} sl_pipeline_stats_t;
+
+typedef void (*sl_segment_pt)(void *data, const sl_segment_info_t *seg);
+typedef void (*sl_log_pt)(void *data, int error, const char *msg);
+
+typedef struct {
+    const char      *dir;        /* the rendition's directory, existing */
+    const char      *rendition;  /* e.g. "source" */
+    int64_t          segment_us; /* target segment duration */
+    int64_t          part_us;    /* fragment duration */
+    size_t           queue_max;  /* packets waiting, at most */
+    uint64_t         first_msn;
+    unsigned         first_init_id;
+    sl_segment_pt    on_segment;
+    sl_log_pt        on_log;
+    void            *data;
+} sl_pipeline_conf_t;
+
+typedef struct sl_pipeline_s  sl_pipeline_t;
+
+/* NULL on failure (out of memory, no thread) */
+sl_pipeline_t *sl_pipeline_start(const sl_pipeline_conf_t *conf);
+
+/*
+ * Sequence headers: the AVCDecoderConfigurationRecord with the frame size,
+ * and the AAC AudioSpecificConfig with rate and channels.  A new header
+ * with different bytes starts a new init segment after a discontinuity.
+ */
+int sl_pipeline_video_header(sl_pipeline_t *p, const uint8_t *avcc,
+    size_t len, int width, int height);
+int sl_pipeline_audio_header(sl_pipeline_t *p, const uint8_t *asc,
+    size_t len, int sample_rate, int channels);
+
+/*
+ * A media packet; the data is copied.  SL_DECLINED when the queue is full
+ * (the packet is dropped and counted: the caller never waits).
+ */
+int sl_pipeline_push(sl_pipeline_t *p, int video, int64_t dts_ms,
+    int32_t cts_ms, int key, int64_t wallclock_ms, const uint8_t *data,
+    size_t len);
+
+void sl_pipeline_stats(sl_pipeline_t *p, sl_pipeline_stats_t *st);
+
+/* the last segment is closed and reported, the thread joined, p freed */
+void sl_pipeline_stop(sl_pipeline_t *p);
+
+#endif /* SL_PIPELINE_H */
