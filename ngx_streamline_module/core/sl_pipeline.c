@@ -1,6 +1,17 @@
 /*
- * The media pipeline thread: a bounded queue in, fMP4 files out.
- * See sl_pipeline.h.
+ * The media pipeline: see sl_pipeline.h.
+ *
+ * Two threads a channel.  The packager thread takes what the publisher
+ * sends, remuxes it into the source rendition and forwards it to the
+ * ladder thread, which decodes the video once, scales and encodes it for
+ * every rung and packages each rung.  The queue between the two is
+ * bounded and drops video frames (up to the next keyframe) when the ladder
+ * falls behind, so a slow encoder never stalls the source rendition.
+ *
+ * The packager thread decides where segments start (a video keyframe once
+ * the segment has its target duration) and tells every rendition, so that
+ * segment numbers and boundaries are the same in all renditions: encoders
+ * are forced to an IDR frame at every source keyframe.
  */
 
 #include <errno.h>
@@ -10,10 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/opt.h>
+#include <libswscale/swscale.h>
 
 #include "sl_core.h"
 #include "sl_pipeline.h"
@@ -24,6 +39,7 @@
 #define SL_MSG_PACKET        3
 
 #define SL_IO_BUFFER         65536
+#define SL_NO_CUT            UINT64_MAX
 
 
 typedef struct sl_msg_s  sl_msg_t;
@@ -36,17 +52,79 @@ struct sl_msg_s {
     int64_t     dts_ms;
     int32_t     cts_ms;
     int64_t     wallclock_ms;
-    int         a, b;          /* width/height or rate/channels */
+    uint64_t    cut;           /* a segment starts here: its msn */
+    int         restart;       /* new init segment (discontinuity) */
+    int         a, b, c;       /* width/height/fps or rate/channels */
     size_t      len;
     uint8_t     data[];
 };
 
 
+/* a bounded message queue between two threads */
+typedef struct {
+    pthread_mutex_t       lock;
+    pthread_cond_t        cond;
+    sl_msg_t             *head;
+    sl_msg_t            **tail;
+    size_t                len;
+    int                   stopping;
+} sl_mq_t;
+
+
 typedef struct {
     uint8_t    *data;
     size_t      len;
-    int         a, b;
+    int         a, b, c;
 } sl_header_t;
+
+
+/* one rendition's packager: mp4 muxer, segment and part files */
+typedef struct {
+    char                  name[64];
+    char                  dir[4096];
+    struct sl_pipeline_s *p;
+    sl_rendition_stats_t *stats;
+
+    AVFormatContext      *oc;
+    int                   vindex;      /* -1: no such stream */
+    int                   aindex;
+    AVPacket             *held[2];     /* [0] audio, [1] video */
+    uint64_t              held_cut[2];
+    int64_t               last_dts[2];
+    int                   have_dts[2];
+
+    int                   fd;
+    uint64_t              written;
+    char                  tmp_path[4200];
+    char                  path[4200];
+
+    unsigned              init_id;
+    int                   seg_open;
+    int                   discontinuity;
+    int64_t               seg_start_ms;
+    int64_t               seg_end_ms;
+    int64_t               part_start_ms;
+    uint64_t              part_offset;
+    int                   part_independent;
+    int                   frag_pending;
+    sl_segment_info_t     seg;
+} sl_out_t;
+
+
+/* one ladder rung: scaler and encoder in front of a packager */
+typedef struct {
+    sl_rung_t             conf;
+    struct SwsContext    *sws;
+    AVCodecContext       *enc;
+    AVFrame              *frame;
+    uint64_t              cuts[16];    /* msn of pending forced IDRs */
+    int64_t               cut_pts[16];
+    size_t                ncuts;
+    int64_t               dts_shift;
+    int                   have_shift;
+    int                   opened;      /* its out has an init segment */
+    sl_out_t              out;
+} sl_rung_state_t;
 
 
 struct sl_pipeline_s {
@@ -55,72 +133,96 @@ struct sl_pipeline_s {
     char                 *rendition;
 
     pthread_t             thread;
-    pthread_mutex_t       lock;
-    pthread_cond_t        cond;
-    sl_msg_t             *head;
-    sl_msg_t            **tail;
-    size_t                queued;
-    int                   stopping;
+    pthread_t             ladder_thread;
+    int                   ladder;
+    sl_mq_t               in;
+    sl_mq_t               lq;          /* to the ladder */
+    int                   detached;
+    int                   ladder_done;
+
+    pthread_mutex_t       stats_lock;
     sl_pipeline_stats_t   stats;
 
-    /* the thread's own state from here on */
+    /* the packager thread */
     sl_header_t           vhdr;
     sl_header_t           ahdr;
     int                   vhdr_changed;
     int                   ahdr_changed;
-
-    AVFormatContext      *oc;
-    uint8_t              *iobuf;
-    int                   vindex;      /* -1: no such stream */
-    int                   aindex;
-    AVPacket             *held[2];     /* [0] audio, [1] video */
+    int                   started;
+    int64_t               base_ms;
     int64_t               last_dts[2];
     int                   have_dts[2];
-    int64_t               base_ms;     /* first dts of this init segment */
-    int                   have_base;
-
-    int                   fd;          /* where muxer output goes */
-    uint64_t              written;     /* bytes into fd */
-    char                  tmp_path[4096];
-    char                  path[4096];
-
-    unsigned              init_id;
     uint64_t              msn;
-    int                   seg_open;
-    int                   discontinuity;
-    int64_t               seg_start_ms;
-    int64_t               seg_end_ms;
-    int64_t               part_start_ms;
-    uint64_t              part_offset;
-    int                   part_independent;
-    int                   frag_pending;   /* samples since the last flush */
-    sl_segment_info_t     seg;
+    int64_t               cut_ms;      /* where the current segment began */
+    int                   skip_to_key; /* the ladder dropped a frame */
+    sl_out_t              source;
+
+    /* the ladder thread */
+    sl_header_t           lvhdr;
+    sl_header_t           lahdr;
+    AVCodecContext       *dec;
+    AVFrame              *decoded;
+    int                   dec_skip;    /* decode from the next keyframe */
+    size_t                nrungs;
+    sl_rung_state_t       rungs[SL_PIPELINE_MAX_RUNGS];
 };
 
 
 static void *sl_pipeline_thread(void *arg);
-static int sl_pipeline_enqueue(sl_pipeline_t *p, sl_msg_t *m, int force);
+static void *sl_ladder_thread(void *arg);
+static void sl_pipeline_free(sl_pipeline_t *p);
 static void sl_pipeline_handle(sl_pipeline_t *p, sl_msg_t *m);
-static int sl_pipeline_open_muxer(sl_pipeline_t *p);
-static void sl_pipeline_close_muxer(sl_pipeline_t *p);
-static void sl_pipeline_write(sl_pipeline_t *p, AVPacket *pkt, int video);
-static void sl_pipeline_flush_fragment(sl_pipeline_t *p, int64_t end_ms);
-static int sl_pipeline_open_segment(sl_pipeline_t *p, int64_t start_ms,
+static void sl_pipeline_forward(sl_pipeline_t *p, sl_msg_t *m);
+static void sl_ladder_handle(sl_pipeline_t *p, sl_msg_t *m);
+static int sl_ladder_open(sl_pipeline_t *p);
+static void sl_ladder_close(sl_pipeline_t *p);
+static void sl_ladder_encode(sl_pipeline_t *p, sl_rung_state_t *r,
+    AVFrame *src);
+static void sl_ladder_drain(sl_pipeline_t *p, sl_rung_state_t *r);
+
+static int sl_mq_init(sl_mq_t *q);
+static void sl_mq_destroy(sl_mq_t *q);
+static void sl_mq_put(sl_mq_t *q, sl_msg_t *m);
+static sl_msg_t *sl_mq_get(sl_mq_t *q);
+static void sl_mq_stop(sl_mq_t *q);
+static size_t sl_mq_len(sl_mq_t *q);
+static sl_msg_t *sl_msg_new(int type, const uint8_t *data, size_t len);
+
+static void sl_out_init(sl_out_t *o, sl_pipeline_t *p, const char *name,
+    sl_rendition_stats_t *stats);
+static int sl_out_open(sl_out_t *o, const AVCodecParameters *vpar,
+    const AVCodecParameters *apar);
+static void sl_out_close(sl_out_t *o);
+static void sl_out_packet(sl_out_t *o, AVPacket *pkt, int video,
+    uint64_t cut);
+static void sl_out_write(sl_out_t *o, AVPacket *pkt, int video, uint64_t cut);
+static void sl_out_flush_fragment(sl_out_t *o, int64_t end_ms);
+static int sl_out_open_segment(sl_out_t *o, uint64_t msn, int64_t start_ms,
     int64_t wallclock_ms);
-static void sl_pipeline_close_segment(sl_pipeline_t *p, int64_t end_ms);
-static int sl_pipeline_open_file(sl_pipeline_t *p, const char *name);
-static int sl_pipeline_close_file(sl_pipeline_t *p);
-static int sl_pipeline_io_write(void *opaque, uint8_t *buf, int size);
-static void sl_pipeline_log(sl_pipeline_t *p, int error, const char *fmt,
-    ...);
+static void sl_out_close_segment(sl_out_t *o, int64_t end_ms);
+static int sl_out_open_file(sl_out_t *o, const char *name);
+static int sl_out_close_file(sl_out_t *o);
+static int sl_out_io_write(void *opaque, uint8_t *buf, int size);
+
 static int sl_header_set(sl_header_t *h, const uint8_t *data, size_t len,
     int a, int b);
+static int sl_par_video(AVCodecParameters *par, const sl_header_t *h);
+static int sl_par_audio(AVCodecParameters *par, const sl_header_t *h);
+static void sl_pipeline_log(sl_pipeline_t *p, int error, const char *fmt,
+    ...);
 
+
+/* the public side, called from the nginx worker's event loop */
 
 sl_pipeline_t *
 sl_pipeline_start(const sl_pipeline_conf_t *conf)
 {
+    size_t          i;
     sl_pipeline_t  *p;
+
+    if (conf->nrungs > SL_PIPELINE_MAX_RUNGS) {
+        return NULL;
+    }
 
     p = calloc(1, sizeof(sl_pipeline_t));
     if (p == NULL) {
@@ -132,37 +234,59 @@ sl_pipeline_start(const sl_pipeline_conf_t *conf)
     p->rendition = strdup(conf->rendition);
     p->conf.dir = p->dir;
     p->conf.rendition = p->rendition;
-    p->head = NULL;
-    p->tail = &p->head;
-    p->fd = -1;
-    p->vindex = -1;
-    p->aindex = -1;
     p->msn = conf->first_msn;
-    p->init_id = conf->first_init_id;
+    p->nrungs = conf->nrungs;
+    p->ladder = conf->nrungs > 0;
 
     if (p->dir == NULL || p->rendition == NULL) {
         goto failed;
     }
 
-    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+    p->stats.nrenditions = 1 + conf->nrungs;
+    sl_out_init(&p->source, p, p->rendition, &p->stats.renditions[0]);
+
+    for (i = 0; i < conf->nrungs; i++) {
+        p->rungs[i].conf = conf->rungs[i];
+        sl_out_init(&p->rungs[i].out, p, conf->rungs[i].name,
+                    &p->stats.renditions[1 + i]);
+    }
+
+    if (pthread_mutex_init(&p->stats_lock, NULL) != 0) {
         goto failed;
     }
 
-    if (pthread_cond_init(&p->cond, NULL) != 0) {
-        pthread_mutex_destroy(&p->lock);
-        goto failed;
+    if (sl_mq_init(&p->in) != SL_OK) {
+        goto failed_stats;
+    }
+
+    if (sl_mq_init(&p->lq) != SL_OK) {
+        goto failed_in;
+    }
+
+    if (p->ladder
+        && pthread_create(&p->ladder_thread, NULL, sl_ladder_thread, p) != 0)
+    {
+        goto failed_lq;
     }
 
     if (pthread_create(&p->thread, NULL, sl_pipeline_thread, p) != 0) {
-        pthread_cond_destroy(&p->cond);
-        pthread_mutex_destroy(&p->lock);
-        goto failed;
+        if (p->ladder) {
+            sl_mq_stop(&p->lq);
+            pthread_join(p->ladder_thread, NULL);
+        }
+
+        goto failed_lq;
     }
 
     return p;
 
+failed_lq:
+    sl_mq_destroy(&p->lq);
+failed_in:
+    sl_mq_destroy(&p->in);
+failed_stats:
+    pthread_mutex_destroy(&p->stats_lock);
 failed:
-
     free(p->dir);
     free(p->rendition);
     free(p);
@@ -170,31 +294,9 @@ failed:
 }
 
 
-static sl_msg_t *
-sl_msg_new(int type, const uint8_t *data, size_t len)
-{
-    sl_msg_t  *m;
-
-    m = malloc(sizeof(sl_msg_t) + len);
-    if (m == NULL) {
-        return NULL;
-    }
-
-    memset(m, 0, sizeof(sl_msg_t));
-    m->type = type;
-    m->len = len;
-
-    if (len) {
-        memcpy(m->data, data, len);
-    }
-
-    return m;
-}
-
-
 int
 sl_pipeline_video_header(sl_pipeline_t *p, const uint8_t *avcc, size_t len,
-    int width, int height)
+    int width, int height, int fps)
 {
     sl_msg_t  *m;
 
@@ -205,8 +307,10 @@ sl_pipeline_video_header(sl_pipeline_t *p, const uint8_t *avcc, size_t len,
 
     m->a = width;
     m->b = height;
+    m->c = fps > 0 && fps <= 240 ? fps : 30;
+    sl_mq_put(&p->in, m);
 
-    return sl_pipeline_enqueue(p, m, 1);
+    return SL_OK;
 }
 
 
@@ -223,8 +327,9 @@ sl_pipeline_audio_header(sl_pipeline_t *p, const uint8_t *asc, size_t len,
 
     m->a = sample_rate;
     m->b = channels;
+    sl_mq_put(&p->in, m);
 
-    return sl_pipeline_enqueue(p, m, 1);
+    return SL_OK;
 }
 
 
@@ -234,52 +339,28 @@ sl_pipeline_push(sl_pipeline_t *p, int video, int64_t dts_ms, int32_t cts_ms,
 {
     sl_msg_t  *m;
 
-    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(&p->stats_lock);
     p->stats.packets_in++;
+    pthread_mutex_unlock(&p->stats_lock);
 
-    if (p->queued >= p->conf.queue_max) {
+    if (sl_mq_len(&p->in) >= p->conf.queue_max) {
+        pthread_mutex_lock(&p->stats_lock);
         p->stats.packets_dropped++;
-        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(&p->stats_lock);
         return SL_DECLINED;
     }
-
-    pthread_mutex_unlock(&p->lock);
 
     m = sl_msg_new(SL_MSG_PACKET, data, len);
     if (m == NULL) {
         return SL_ERROR;
     }
 
-    m->video = video;
+    m->video = video ? 1 : 0;
     m->dts_ms = dts_ms;
     m->cts_ms = cts_ms;
     m->key = key;
     m->wallclock_ms = wallclock_ms;
-
-    return sl_pipeline_enqueue(p, m, 0);
-}
-
-
-/* headers are always queued (force): they are few and must not be lost */
-static int
-sl_pipeline_enqueue(sl_pipeline_t *p, sl_msg_t *m, int force)
-{
-    pthread_mutex_lock(&p->lock);
-
-    if (!force && p->queued >= p->conf.queue_max) {
-        p->stats.packets_dropped++;
-        pthread_mutex_unlock(&p->lock);
-        free(m);
-        return SL_DECLINED;
-    }
-
-    m->next = NULL;
-    *p->tail = m;
-    p->tail = &m->next;
-    p->queued++;
-
-    pthread_cond_signal(&p->cond);
-    pthread_mutex_unlock(&p->lock);
+    sl_mq_put(&p->in, m);
 
     return SL_OK;
 }
@@ -288,76 +369,1176 @@ sl_pipeline_enqueue(sl_pipeline_t *p, sl_msg_t *m, int force)
 void
 sl_pipeline_stats(sl_pipeline_t *p, sl_pipeline_stats_t *st)
 {
-    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(&p->stats_lock);
     *st = p->stats;
-    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&p->stats_lock);
 }
 
 
 void
 sl_pipeline_stop(sl_pipeline_t *p)
 {
-    sl_msg_t  *m, *next;
-
-    pthread_mutex_lock(&p->lock);
-    p->stopping = 1;
-    pthread_cond_signal(&p->cond);
-    pthread_mutex_unlock(&p->lock);
-
+    sl_mq_stop(&p->in);
     pthread_join(p->thread, NULL);
+    sl_pipeline_free(p);
+}
 
-    for (m = p->head; m; m = next) {
-        next = m->next;
-        free(m);
-    }
 
-    pthread_cond_destroy(&p->cond);
-    pthread_mutex_destroy(&p->lock);
+void
+sl_pipeline_finish(sl_pipeline_t *p)
+{
+    pthread_mutex_lock(&p->in.lock);
+    p->detached = 1;
+    pthread_mutex_unlock(&p->in.lock);
+
+    pthread_detach(p->thread);
+    sl_mq_stop(&p->in);
+}
+
+
+static void
+sl_pipeline_free(sl_pipeline_t *p)
+{
+    sl_mq_destroy(&p->in);
+    sl_mq_destroy(&p->lq);
+    pthread_mutex_destroy(&p->stats_lock);
 
     free(p->vhdr.data);
     free(p->ahdr.data);
+    free(p->lvhdr.data);
+    free(p->lahdr.data);
     free(p->dir);
     free(p->rendition);
     free(p);
 }
 
 
+/* the packager thread */
+
 static void *
 sl_pipeline_thread(void *arg)
 {
     sl_pipeline_t  *p = arg;
     sl_msg_t       *m;
+    int             detached;
 
-    for ( ;; ) {
-        pthread_mutex_lock(&p->lock);
-
-        while (p->head == NULL && !p->stopping) {
-            pthread_cond_wait(&p->cond, &p->lock);
-        }
-
-        m = p->head;
-
-        if (m == NULL) {
-            /* stopping, and everything queued was handled */
-            pthread_mutex_unlock(&p->lock);
-            break;
-        }
-
-        p->head = m->next;
-        if (p->head == NULL) {
-            p->tail = &p->head;
-        }
-
-        p->queued--;
-        pthread_mutex_unlock(&p->lock);
-
+    while ((m = sl_mq_get(&p->in)) != NULL) {
         sl_pipeline_handle(p, m);
+    }
+
+    sl_out_close(&p->source);
+
+    if (p->ladder) {
+        sl_mq_stop(&p->lq);
+        pthread_join(p->ladder_thread, NULL);
+    }
+
+    pthread_mutex_lock(&p->in.lock);
+    detached = p->detached;
+    pthread_mutex_unlock(&p->in.lock);
+
+    if (detached) {
+        if (p->conf.on_end) {
+            p->conf.on_end(p->conf.data, &p->stats);
+        }
+
+        sl_pipeline_free(p);
+    }
+
+    return NULL;
+}
+
+
+static void
+sl_pipeline_handle(sl_pipeline_t *p, sl_msg_t *m)
+{
+    int                 video, rc;
+    int64_t             dts;
+    AVPacket           *pkt;
+    AVCodecParameters  *vpar, *apar;
+
+    switch (m->type) {
+
+    case SL_MSG_VIDEO_HEADER:
+        rc = sl_header_set(&p->vhdr, m->data, m->len, m->a, m->b);
+        p->vhdr.c = m->c;
+        if (rc > 0 && p->started) {
+            p->vhdr_changed = 1;
+        }
+
+        free(m);
+        return;
+
+    case SL_MSG_AUDIO_HEADER:
+        rc = sl_header_set(&p->ahdr, m->data, m->len, m->a, m->b);
+        if (rc > 0 && p->started) {
+            p->ahdr_changed = 1;
+        }
+
+        free(m);
+        return;
+    }
+
+    video = m->video;
+
+    if (video ? p->vhdr.data == NULL : p->ahdr.data == NULL) {
+        /* no sequence header yet: nothing could decode this */
+        free(m);
+        return;
+    }
+
+    if (p->started && (p->vhdr_changed || p->ahdr_changed)
+        && (video ? m->key : p->vhdr.data == NULL))
+    {
+        /* new codec parameters: new init segments after a discontinuity */
+        sl_pipeline_log(p, 0, "codec parameters changed, new init segment");
+        sl_out_close(&p->source);
+        p->source.init_id++;
+        p->source.discontinuity = 1;
+        p->started = 0;
+        m->restart = 1;
+    }
+
+    if (!p->started) {
+        /* start on a keyframe, or on audio when there is no video */
+        if (video ? !m->key : p->vhdr.data != NULL) {
+            free(m);
+            return;
+        }
+
+        p->vhdr_changed = 0;
+        p->ahdr_changed = 0;
+
+        vpar = p->vhdr.data ? avcodec_parameters_alloc() : NULL;
+        apar = p->ahdr.data ? avcodec_parameters_alloc() : NULL;
+
+        rc = (p->vhdr.data && (vpar == NULL || sl_par_video(vpar, &p->vhdr)))
+             || (p->ahdr.data && (apar == NULL || sl_par_audio(apar, &p->ahdr)))
+             || sl_out_open(&p->source, vpar, apar) != SL_OK;
+
+        avcodec_parameters_free(&vpar);
+        avcodec_parameters_free(&apar);
+
+        if (rc) {
+            sl_out_close(&p->source);
+            free(m);
+            return;
+        }
+
+        p->started = 1;
+        p->have_dts[0] = p->have_dts[1] = 0;
+        p->base_ms = m->dts_ms;
+        p->cut_ms = INT64_MIN;
+        m->restart = 1;
+    }
+
+    /*
+     * Every rendition shares one timeline that starts at 0 (the muxers
+     * wrote their moov before any sample, no edit list can shift it) and
+     * never goes back within a stream.
+     */
+    dts = m->dts_ms - p->base_ms;
+    if (dts < 0) {
+        dts = 0;
+    }
+
+    if (p->have_dts[video] && dts <= p->last_dts[video]) {
+        dts = p->last_dts[video] + 1;
+    }
+
+    p->last_dts[video] = dts;
+    p->have_dts[video] = 1;
+    m->dts_ms = dts;
+
+    /* segments start on video keyframes (on audio without video) */
+    m->cut = SL_NO_CUT;
+
+    if ((video ? m->key : p->vhdr.data == NULL)
+        && (p->cut_ms == INT64_MIN
+            || (dts - p->cut_ms) * 1000 >= p->conf.segment_us))
+    {
+        m->cut = p->msn++;
+        p->cut_ms = dts;
+    }
+
+    if ((video ? p->source.vindex : p->source.aindex) >= 0) {
+        pkt = av_packet_alloc();
+
+        if (pkt == NULL || av_new_packet(pkt, (int) m->len) < 0) {
+            av_packet_free(&pkt);
+            sl_pipeline_log(p, 1, "out of memory");
+
+        } else {
+            memcpy(pkt->data, m->data, m->len);
+            pkt->dts = dts;
+            pkt->pts = dts + (m->cts_ms > 0 ? m->cts_ms : 0);
+            pkt->flags = (!video || m->key) ? AV_PKT_FLAG_KEY : 0;
+            pkt->pos = m->wallclock_ms;
+            sl_out_packet(&p->source, pkt, video, m->cut);
+        }
+    }
+
+    pthread_mutex_lock(&p->stats_lock);
+    p->stats.packets_out++;
+    pthread_mutex_unlock(&p->stats_lock);
+
+    sl_pipeline_forward(p, m);
+}
+
+
+/*
+ * To the ladder.  When its queue is full, video frames are dropped up to
+ * the next keyframe (the decoder needs every reference); keyframes,
+ * segment starts and audio always pass, so the ladder's segments stay
+ * aligned with the source's.
+ */
+static void
+sl_pipeline_forward(sl_pipeline_t *p, sl_msg_t *m)
+{
+    sl_msg_t  *h;
+
+    if (!p->ladder) {
+        free(m);
+        return;
+    }
+
+    if (m->restart) {
+        /* the ladder gets the headers the source started with */
+        h = sl_msg_new(SL_MSG_VIDEO_HEADER, p->vhdr.data, p->vhdr.len);
+        if (h && p->vhdr.data) {
+            h->a = p->vhdr.a;
+            h->b = p->vhdr.b;
+            h->c = p->vhdr.c;
+            sl_mq_put(&p->lq, h);
+
+        } else {
+            free(h);
+        }
+
+        h = sl_msg_new(SL_MSG_AUDIO_HEADER, p->ahdr.data, p->ahdr.len);
+        if (h && p->ahdr.data) {
+            h->a = p->ahdr.a;
+            h->b = p->ahdr.b;
+            sl_mq_put(&p->lq, h);
+
+        } else {
+            free(h);
+        }
+    }
+
+    if (m->video && !m->key
+        && (p->skip_to_key || sl_mq_len(&p->lq) >= p->conf.queue_max))
+    {
+        if (!p->skip_to_key) {
+            sl_pipeline_log(p, 1, "the ladder falls behind: dropping "
+                            "frames up to the next keyframe");
+        }
+
+        p->skip_to_key = 1;
+
+        pthread_mutex_lock(&p->stats_lock);
+        p->stats.renditions[1].frames_dropped++;
+        pthread_mutex_unlock(&p->stats_lock);
+
+        free(m);
+        return;
+    }
+
+    if (m->video && m->key) {
+        p->skip_to_key = 0;
+    }
+
+    sl_mq_put(&p->lq, m);
+}
+
+
+/* the ladder thread */
+
+static void *
+sl_ladder_thread(void *arg)
+{
+    sl_pipeline_t  *p = arg;
+    sl_msg_t       *m;
+
+    while ((m = sl_mq_get(&p->lq)) != NULL) {
+        sl_ladder_handle(p, m);
         free(m);
     }
 
-    sl_pipeline_close_muxer(p);
+    sl_ladder_close(p);
 
     return NULL;
+}
+
+
+static void
+sl_ladder_handle(sl_pipeline_t *p, sl_msg_t *m)
+{
+    size_t            i;
+    AVPacket         *pkt;
+    sl_rung_state_t  *r;
+
+    switch (m->type) {
+
+    case SL_MSG_VIDEO_HEADER:
+        (void) sl_header_set(&p->lvhdr, m->data, m->len, m->a, m->b);
+        p->lvhdr.c = m->c;
+        return;
+
+    case SL_MSG_AUDIO_HEADER:
+        (void) sl_header_set(&p->lahdr, m->data, m->len, m->a, m->b);
+        return;
+    }
+
+    if (m->restart) {
+        sl_ladder_close(p);
+
+        if (sl_ladder_open(p) != SL_OK) {
+            sl_ladder_close(p);
+            return;
+        }
+    }
+
+    if (p->dec == NULL && p->lvhdr.data) {
+        return;
+    }
+
+    if (!m->video) {
+        /* audio is copied into every rung */
+        for (i = 0; i < p->nrungs; i++) {
+            r = &p->rungs[i];
+
+            if (r->out.oc == NULL || r->out.aindex < 0) {
+                continue;
+            }
+
+            pkt = av_packet_alloc();
+            if (pkt == NULL || av_new_packet(pkt, (int) m->len) < 0) {
+                av_packet_free(&pkt);
+                continue;
+            }
+
+            memcpy(pkt->data, m->data, m->len);
+            pkt->dts = m->dts_ms;
+            pkt->pts = m->dts_ms;
+            pkt->flags = AV_PKT_FLAG_KEY;
+            pkt->pos = m->wallclock_ms;
+            sl_out_packet(&r->out, pkt, 0, m->cut);
+        }
+
+        return;
+    }
+
+    if (p->dec_skip && !m->key) {
+        return;
+    }
+
+    p->dec_skip = 0;
+
+    pkt = av_packet_alloc();
+    if (pkt == NULL || av_new_packet(pkt, (int) m->len) < 0) {
+        av_packet_free(&pkt);
+        return;
+    }
+
+    memcpy(pkt->data, m->data, m->len);
+    pkt->dts = m->dts_ms;
+    pkt->pts = m->dts_ms + (m->cts_ms > 0 ? m->cts_ms : 0);
+    pkt->flags = m->key ? AV_PKT_FLAG_KEY : 0;
+
+    /* the frame that comes out for this packet must start the segment */
+    if (m->cut != SL_NO_CUT) {
+        for (i = 0; i < p->nrungs; i++) {
+            r = &p->rungs[i];
+
+            if (r->ncuts < 16) {
+                r->cuts[r->ncuts] = m->cut;
+                r->cut_pts[r->ncuts] = pkt->pts;
+                r->ncuts++;
+            }
+        }
+    }
+
+    if (avcodec_send_packet(p->dec, pkt) < 0) {
+        sl_pipeline_log(p, 1, "cannot decode a video frame, waiting for "
+                        "the next keyframe");
+        p->dec_skip = 1;
+        av_packet_free(&pkt);
+        return;
+    }
+
+    av_packet_free(&pkt);
+
+    while (avcodec_receive_frame(p->dec, p->decoded) == 0) {
+
+        for (i = 0; i < p->nrungs; i++) {
+            r = &p->rungs[i];
+
+            if (r->enc == NULL) {
+                continue;
+            }
+
+            pthread_mutex_lock(&p->stats_lock);
+            r->out.stats->frames_in++;
+            pthread_mutex_unlock(&p->stats_lock);
+
+            sl_ladder_encode(p, r, p->decoded);
+        }
+
+        av_frame_unref(p->decoded);
+    }
+}
+
+
+static int
+sl_ladder_open(sl_pipeline_t *p)
+{
+    int                 rc;
+    char                opt[32];
+    size_t              i;
+    AVDictionary       *opts;
+    sl_rung_state_t    *r;
+    const AVCodec      *codec;
+    AVCodecParameters  *apar;
+
+    apar = NULL;
+
+    if (p->lvhdr.data) {
+        codec = avcodec_find_decoder(AV_CODEC_ID_H264);
+        p->dec = codec ? avcodec_alloc_context3(codec) : NULL;
+        p->decoded = av_frame_alloc();
+
+        if (p->dec == NULL || p->decoded == NULL) {
+            sl_pipeline_log(p, 1, "cannot create the H.264 decoder");
+            return SL_ERROR;
+        }
+
+        p->dec->extradata = av_mallocz(p->lvhdr.len
+                                       + AV_INPUT_BUFFER_PADDING_SIZE);
+        if (p->dec->extradata == NULL) {
+            return SL_ERROR;
+        }
+
+        memcpy(p->dec->extradata, p->lvhdr.data, p->lvhdr.len);
+        p->dec->extradata_size = (int) p->lvhdr.len;
+        p->dec->pkt_timebase = (AVRational) { 1, 1000 };
+        p->dec->thread_count = 1;
+
+        if (avcodec_open2(p->dec, codec, NULL) < 0) {
+            sl_pipeline_log(p, 1, "cannot open the H.264 decoder");
+            return SL_ERROR;
+        }
+    }
+
+    if (p->lahdr.data) {
+        apar = avcodec_parameters_alloc();
+        if (apar == NULL || sl_par_audio(apar, &p->lahdr) != SL_OK) {
+            avcodec_parameters_free(&apar);
+            return SL_ERROR;
+        }
+    }
+
+    codec = avcodec_find_encoder_by_name("libx264");
+
+    for (i = 0; i < p->nrungs; i++) {
+        r = &p->rungs[i];
+
+        if (p->dec == NULL) {
+            /* audio only: every rung is a copy of the audio */
+            rc = sl_out_open(&r->out, NULL, apar);
+            if (rc != SL_OK) {
+                sl_out_close(&r->out);
+            }
+
+            continue;
+        }
+
+        if (codec == NULL) {
+            sl_pipeline_log(p, 1, "libx264 is not available: rendition "
+                            "\"%s\" is off", r->conf.name);
+            continue;
+        }
+
+        r->enc = avcodec_alloc_context3(codec);
+        r->frame = av_frame_alloc();
+        if (r->enc == NULL || r->frame == NULL) {
+            continue;
+        }
+
+        r->enc->width = r->conf.width;
+        r->enc->height = r->conf.height;
+        r->enc->pix_fmt = AV_PIX_FMT_YUV420P;
+        r->enc->time_base = (AVRational) { 1, 1000 };
+        r->enc->framerate = (AVRational) { p->lvhdr.c, 1 };
+        r->enc->bit_rate = (int64_t) r->conf.bitrate_kbps * 1000;
+        r->enc->rc_max_rate = r->enc->bit_rate * 6 / 5;
+        r->enc->rc_buffer_size = (int) (r->enc->bit_rate * 2);
+        r->enc->gop_size = 600;             /* IDRs come from the source */
+        r->enc->max_b_frames = 0;
+        r->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER | AV_CODEC_FLAG_CLOSED_GOP;
+        r->enc->thread_count = p->conf.threads;
+
+        opts = NULL;
+        av_dict_set(&opts, "preset",
+                    r->conf.preset ? r->conf.preset : "veryfast", 0);
+        av_dict_set(&opts, "profile",
+                    r->conf.profile ? r->conf.profile : "main", 0);
+        av_dict_set(&opts, "tune", "zerolatency", 0);
+        av_dict_set(&opts, "forced-idr", "1", 0);
+        snprintf(opt, sizeof(opt), "scenecut=0");
+        av_dict_set(&opts, "x264-params", opt, 0);
+
+        rc = avcodec_open2(r->enc, codec, &opts);
+        av_dict_free(&opts);
+
+        if (rc < 0) {
+            sl_pipeline_log(p, 1, "cannot open the encoder of rendition "
+                            "\"%s\"", r->conf.name);
+            avcodec_free_context(&r->enc);
+            continue;
+        }
+
+        /* the init segment is written once the decoder knows the input */
+        r->opened = 0;
+    }
+
+    avcodec_parameters_free(&apar);
+
+    return SL_OK;
+}
+
+
+static void
+sl_ladder_encode(sl_pipeline_t *p, sl_rung_state_t *r, AVFrame *src)
+{
+    int                 rc;
+    size_t              i;
+    AVPacket           *pkt;
+    AVCodecParameters  *vpar, *apar;
+
+    if (!r->opened) {
+        /* the codec parameters of the encoder, audio of the source */
+        vpar = avcodec_parameters_alloc();
+        apar = p->lahdr.data ? avcodec_parameters_alloc() : NULL;
+
+        rc = vpar == NULL
+             || avcodec_parameters_from_context(vpar, r->enc) < 0
+             || (p->lahdr.data
+                 && (apar == NULL || sl_par_audio(apar, &p->lahdr)))
+             || sl_out_open(&r->out, vpar, apar) != SL_OK;
+
+        avcodec_parameters_free(&vpar);
+        avcodec_parameters_free(&apar);
+
+        if (rc) {
+            sl_pipeline_log(p, 1, "rendition \"%s\" is off", r->conf.name);
+            sl_out_close(&r->out);
+            avcodec_free_context(&r->enc);
+            return;
+        }
+
+        r->opened = 1;
+    }
+
+    if (r->sws == NULL) {
+        r->sws = sws_getContext(src->width, src->height, src->format,
+                                r->conf.width, r->conf.height,
+                                AV_PIX_FMT_YUV420P, SWS_BILINEAR,
+                                NULL, NULL, NULL);
+        r->frame->format = AV_PIX_FMT_YUV420P;
+        r->frame->width = r->conf.width;
+        r->frame->height = r->conf.height;
+
+        if (r->sws == NULL || av_frame_get_buffer(r->frame, 0) < 0) {
+            sl_pipeline_log(p, 1, "cannot scale for rendition \"%s\"",
+                            r->conf.name);
+            return;
+        }
+    }
+
+    if (av_frame_make_writable(r->frame) < 0) {
+        return;
+    }
+
+    sws_scale(r->sws, (const uint8_t * const *) src->data, src->linesize,
+              0, src->height, r->frame->data, r->frame->linesize);
+
+    r->frame->pts = src->best_effort_timestamp;
+    r->frame->pict_type = AV_PICTURE_TYPE_NONE;
+    r->frame->key_frame = 0;
+
+    for (i = 0; i < r->ncuts; i++) {
+        if (r->cut_pts[i] == r->frame->pts) {
+            r->frame->pict_type = AV_PICTURE_TYPE_I;
+            break;
+        }
+    }
+
+    if (avcodec_send_frame(r->enc, r->frame) < 0) {
+        return;
+    }
+
+    pkt = av_packet_alloc();
+    if (pkt == NULL) {
+        return;
+    }
+
+    while (avcodec_receive_packet(r->enc, pkt) == 0) {
+        uint64_t  c = SL_NO_CUT;
+
+        for (i = 0; i < r->ncuts; i++) {
+            if (r->cut_pts[i] == pkt->pts) {
+                c = r->cuts[i];
+                r->ncuts--;
+                memmove(&r->cuts[i], &r->cuts[i + 1],
+                        (r->ncuts - i) * sizeof(r->cuts[0]));
+                memmove(&r->cut_pts[i], &r->cut_pts[i + 1],
+                        (r->ncuts - i) * sizeof(r->cut_pts[0]));
+                break;
+            }
+        }
+
+        pthread_mutex_lock(&p->stats_lock);
+        r->out.stats->frames_out++;
+        pthread_mutex_unlock(&p->stats_lock);
+
+        /*
+         * The source's first keyframe is decoded at 0 and shown at its
+         * composition offset (B-frames); the encoder's first frame is
+         * shown at the same time: decode it at 0 too, so that every
+         * rendition presents the same frame at the same time.
+         */
+        if (!r->have_shift) {
+            r->dts_shift = pkt->dts;
+            r->have_shift = 1;
+        }
+
+        pkt->dts -= r->dts_shift;
+        pkt->pos = -1;
+        sl_out_packet(&r->out, av_packet_clone(pkt), 1, c);
+        av_packet_unref(pkt);
+    }
+
+    av_packet_free(&pkt);
+}
+
+
+static void
+sl_ladder_drain(sl_pipeline_t *p, sl_rung_state_t *r)
+{
+    AVPacket  *pkt;
+
+    if (r->enc == NULL || !r->opened) {
+        return;
+    }
+
+    if (avcodec_send_frame(r->enc, NULL) < 0) {
+        return;
+    }
+
+    pkt = av_packet_alloc();
+    if (pkt == NULL) {
+        return;
+    }
+
+    while (avcodec_receive_packet(r->enc, pkt) == 0) {
+        pkt->dts -= r->dts_shift;
+        pkt->pos = -1;
+        sl_out_packet(&r->out, av_packet_clone(pkt), 1, SL_NO_CUT);
+        av_packet_unref(pkt);
+    }
+
+    av_packet_free(&pkt);
+    (void) p;
+}
+
+
+static void
+sl_ladder_close(sl_pipeline_t *p)
+{
+    size_t            i;
+    sl_rung_state_t  *r;
+
+    /* the frames the decoder still holds (B-frame reordering) */
+    if (p->dec && avcodec_send_packet(p->dec, NULL) == 0) {
+        while (avcodec_receive_frame(p->dec, p->decoded) == 0) {
+            for (i = 0; i < p->nrungs; i++) {
+                if (p->rungs[i].enc) {
+                    sl_ladder_encode(p, &p->rungs[i], p->decoded);
+                }
+            }
+
+            av_frame_unref(p->decoded);
+        }
+    }
+
+    for (i = 0; i < p->nrungs; i++) {
+        r = &p->rungs[i];
+
+        sl_ladder_drain(p, r);
+
+        if (r->out.oc) {
+            r->out.init_id++;
+            r->out.discontinuity = 1;
+        }
+
+        sl_out_close(&r->out);
+        avcodec_free_context(&r->enc);
+        av_frame_free(&r->frame);
+        sws_freeContext(r->sws);
+        r->sws = NULL;
+        r->ncuts = 0;
+        r->have_shift = 0;
+        r->opened = 0;
+    }
+
+    avcodec_free_context(&p->dec);
+    av_frame_free(&p->decoded);
+    p->dec_skip = 0;
+}
+
+
+/* a rendition's packager */
+
+static void
+sl_out_init(sl_out_t *o, sl_pipeline_t *p, const char *name,
+    sl_rendition_stats_t *stats)
+{
+    memset(o, 0, sizeof(sl_out_t));
+    o->p = p;
+    o->stats = stats;
+    snprintf(o->name, sizeof(o->name), "%s", name);
+    snprintf(o->dir, sizeof(o->dir), "%s/%s", p->dir, name);
+    o->fd = -1;
+    o->vindex = -1;
+    o->aindex = -1;
+    o->init_id = p->conf.first_init_id;
+    o->discontinuity = p->conf.first_msn > 0;
+}
+
+
+static int
+sl_out_open(sl_out_t *o, const AVCodecParameters *vpar,
+    const AVCodecParameters *apar)
+{
+    int               rc;
+    char              name[64];
+    uint8_t          *iobuf;
+    AVStream         *st;
+    AVDictionary     *opts;
+    AVFormatContext  *oc;
+
+    if (mkdir(o->dir, 0755) != 0 && errno != EEXIST) {
+        sl_pipeline_log(o->p, 1, "cannot create \"%s\": %s", o->dir,
+                        strerror(errno));
+        return SL_ERROR;
+    }
+
+    if (avformat_alloc_output_context2(&oc, NULL, "mp4", NULL) < 0) {
+        sl_pipeline_log(o->p, 1, "cannot create the mp4 muxer");
+        return SL_ERROR;
+    }
+
+    o->oc = oc;
+    /* our timestamps start at 0 already; B-frames must not shift them */
+    oc->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
+    o->vindex = -1;
+    o->aindex = -1;
+    o->have_dts[0] = o->have_dts[1] = 0;
+
+    if (vpar) {
+        st = avformat_new_stream(oc, NULL);
+        if (st == NULL || avcodec_parameters_copy(st->codecpar, vpar) < 0) {
+            return SL_ERROR;
+        }
+
+        st->time_base = (AVRational) { 1, 1000 };
+        st->codecpar->codec_tag = 0;
+        o->vindex = st->index;
+    }
+
+    if (apar) {
+        st = avformat_new_stream(oc, NULL);
+        if (st == NULL || avcodec_parameters_copy(st->codecpar, apar) < 0) {
+            return SL_ERROR;
+        }
+
+        st->time_base = (AVRational) { 1, 1000 };
+        st->codecpar->codec_tag = 0;
+        o->aindex = st->index;
+    }
+
+    iobuf = av_malloc(SL_IO_BUFFER);
+    if (iobuf == NULL) {
+        return SL_ERROR;
+    }
+
+    oc->pb = avio_alloc_context(iobuf, SL_IO_BUFFER, 1, o, NULL,
+                                sl_out_io_write, NULL);
+    if (oc->pb == NULL) {
+        av_free(iobuf);
+        return SL_ERROR;
+    }
+
+    snprintf(name, sizeof(name), "init-%u.mp4", o->init_id);
+
+    if (sl_out_open_file(o, name) != SL_OK) {
+        return SL_ERROR;
+    }
+
+    opts = NULL;
+    av_dict_set(&opts, "movflags",
+                "frag_custom+empty_moov+default_base_moof+cmaf", 0);
+
+    rc = avformat_write_header(oc, &opts);
+    av_dict_free(&opts);
+
+    if (rc < 0) {
+        sl_pipeline_log(o->p, 1, "the mp4 muxer refused the stream "
+                        "parameters of rendition \"%s\"", o->name);
+        return SL_ERROR;
+    }
+
+    avio_flush(oc->pb);
+
+    return sl_out_close_file(o);
+}
+
+
+static void
+sl_out_close(sl_out_t *o)
+{
+    int  i;
+
+    if (o->oc == NULL) {
+        return;
+    }
+
+    /* the held packets end the stream with a duration guessed */
+    for (i = 0; i < 2; i++) {
+        if (o->held[i]) {
+            o->held[i]->duration = i ? 33 : 21;
+            sl_out_write(o, o->held[i], i, o->held_cut[i]);
+            av_packet_free(&o->held[i]);
+        }
+    }
+
+    if (o->seg_open) {
+        sl_out_flush_fragment(o, o->seg_end_ms);
+        sl_out_close_segment(o, o->seg_end_ms);
+    }
+
+    if (o->fd >= 0) {
+        /* an init segment that never completed */
+        close(o->fd);
+        o->fd = -1;
+        unlink(o->tmp_path);
+    }
+
+    if (o->oc->pb) {
+        av_freep(&o->oc->pb->buffer);
+        avio_context_free(&o->oc->pb);
+    }
+
+    avformat_free_context(o->oc);
+    o->oc = NULL;
+    o->vindex = -1;
+    o->aindex = -1;
+}
+
+
+/* a packet's duration is known when the next one of its stream comes */
+static void
+sl_out_packet(sl_out_t *o, AVPacket *pkt, int video, uint64_t cut)
+{
+    AVPacket  *prev;
+
+    if (pkt == NULL) {
+        return;
+    }
+
+    if (o->oc == NULL || (video ? o->vindex : o->aindex) < 0) {
+        av_packet_free(&pkt);
+        return;
+    }
+
+    pkt->stream_index = video ? o->vindex : o->aindex;
+
+    if (o->have_dts[video] && pkt->dts <= o->last_dts[video]) {
+        pkt->dts = o->last_dts[video] + 1;
+        if (pkt->pts < pkt->dts) {
+            pkt->pts = pkt->dts;
+        }
+    }
+
+    o->last_dts[video] = pkt->dts;
+    o->have_dts[video] = 1;
+
+    prev = o->held[video];
+    if (prev) {
+        prev->duration = pkt->dts - prev->dts;
+        sl_out_write(o, prev, video, o->held_cut[video]);
+        av_packet_free(&prev);
+    }
+
+    o->held[video] = pkt;
+    o->held_cut[video] = cut;
+}
+
+
+static void
+sl_out_write(sl_out_t *o, AVPacket *pkt, int video, uint64_t cut)
+{
+    int64_t    dts_ms, end_ms, wallclock;
+    AVStream  *st;
+
+    dts_ms = pkt->dts;
+    end_ms = pkt->dts + pkt->duration;
+    wallclock = pkt->pos;
+
+    if (cut != SL_NO_CUT) {
+        if (o->seg_open) {
+            sl_out_flush_fragment(o, dts_ms);
+            sl_out_close_segment(o, dts_ms);
+        }
+
+        if (sl_out_open_segment(o, cut, dts_ms, wallclock) != SL_OK) {
+            return;
+        }
+
+        o->part_independent = 1;
+
+    } else if (!o->seg_open) {
+        /* before the first segment start of this rendition */
+        return;
+
+    } else if ((dts_ms - o->part_start_ms) * 1000 >= o->p->conf.part_us
+               && (video || o->vindex < 0))
+    {
+        sl_out_flush_fragment(o, dts_ms);
+        o->part_independent = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+    }
+
+    st = o->oc->streams[pkt->stream_index];
+    pkt->pos = -1;
+    av_packet_rescale_ts(pkt, (AVRational) { 1, 1000 }, st->time_base);
+
+    if (av_write_frame(o->oc, pkt) < 0) {
+        sl_pipeline_log(o->p, 1, "the mp4 muxer refused a packet of "
+                        "rendition \"%s\"", o->name);
+        return;
+    }
+
+    o->frag_pending = 1;
+
+    if (end_ms > o->seg_end_ms) {
+        o->seg_end_ms = end_ms;
+    }
+}
+
+
+static void
+sl_out_flush_fragment(sl_out_t *o, int64_t end_ms)
+{
+    sl_part_info_t  *part;
+
+    if (!o->frag_pending) {
+        return;
+    }
+
+    av_write_frame(o->oc, NULL);
+    avio_flush(o->oc->pb);
+    o->frag_pending = 0;
+
+    if (o->seg.nparts < SL_PIPELINE_MAX_PARTS) {
+        part = &o->seg.parts[o->seg.nparts++];
+        part->duration_us = 0;
+        part->offset = o->part_offset;
+        part->independent = o->part_independent;
+
+    } else {
+        /* more parts than we track: the last one grows */
+        part = &o->seg.parts[SL_PIPELINE_MAX_PARTS - 1];
+    }
+
+    part->duration_us += (end_ms - o->part_start_ms) * 1000;
+    part->bytes = o->written - part->offset;
+
+    o->part_start_ms = end_ms;
+    o->part_offset = o->written;
+}
+
+
+static int
+sl_out_open_segment(sl_out_t *o, uint64_t msn, int64_t start_ms,
+    int64_t wallclock_ms)
+{
+    char  name[64];
+
+    snprintf(name, sizeof(name), "seg-%llu.m4s", (unsigned long long) msn);
+
+    if (sl_out_open_file(o, name) != SL_OK) {
+        return SL_ERROR;
+    }
+
+    memset(&o->seg, 0, sizeof(sl_segment_info_t));
+    o->seg.rendition = o->name;
+    o->seg.msn = msn;
+    o->seg.pdt_ms = wallclock_ms;
+    o->seg.init_id = o->init_id;
+    o->seg.discontinuity = o->discontinuity;
+    o->discontinuity = 0;
+
+    o->seg_open = 1;
+    o->seg_start_ms = start_ms;
+    o->seg_end_ms = start_ms;
+    o->part_start_ms = start_ms;
+    o->part_offset = 0;
+
+    return SL_OK;
+}
+
+
+/* end_ms: where the next segment starts, or the end of the last sample */
+static void
+sl_out_close_segment(sl_out_t *o, int64_t end_ms)
+{
+    sl_pipeline_t  *p = o->p;
+
+    o->seg_open = 0;
+    o->seg.duration_us = (end_ms - o->seg_start_ms) * 1000;
+    o->seg.bytes = o->written;
+
+    if (sl_out_close_file(o) != SL_OK) {
+        return;
+    }
+
+    pthread_mutex_lock(&p->stats_lock);
+    o->stats->segments++;
+    o->stats->bytes += o->seg.bytes;
+    p->stats.segments++;
+    p->stats.bytes += o->seg.bytes;
+    pthread_mutex_unlock(&p->stats_lock);
+
+    if (p->conf.on_segment) {
+        p->conf.on_segment(p->conf.data, &o->seg);
+    }
+}
+
+
+static int
+sl_out_open_file(sl_out_t *o, const char *name)
+{
+    snprintf(o->path, sizeof(o->path), "%s/%s", o->dir, name);
+    snprintf(o->tmp_path, sizeof(o->tmp_path), "%s/%s.tmp", o->dir, name);
+
+    o->fd = open(o->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (o->fd < 0) {
+        sl_pipeline_log(o->p, 1, "cannot create \"%s\": %s", o->tmp_path,
+                        strerror(errno));
+        return SL_ERROR;
+    }
+
+    o->written = 0;
+
+    return SL_OK;
+}
+
+
+/* readers only ever see complete files: write, then rename */
+static int
+sl_out_close_file(sl_out_t *o)
+{
+    int  fd = o->fd;
+
+    o->fd = -1;
+
+    if (fd < 0) {
+        return SL_ERROR;
+    }
+
+    if (close(fd) != 0 || rename(o->tmp_path, o->path) != 0) {
+        sl_pipeline_log(o->p, 1, "cannot write \"%s\": %s", o->path,
+                        strerror(errno));
+        unlink(o->tmp_path);
+        return SL_ERROR;
+    }
+
+    return SL_OK;
+}
+
+
+static int
+sl_out_io_write(void *opaque, uint8_t *buf, int size)
+{
+    sl_out_t  *o = opaque;
+    ssize_t    n;
+    int        left;
+
+    if (o->fd < 0) {
+        /* muxer output outside any file (never expected): dropped */
+        return size;
+    }
+
+    for (left = size; left > 0; left -= n, buf += n) {
+        n = write(o->fd, buf, left);
+
+        if (n < 0) {
+            if (errno == EINTR) {
+                n = 0;
+                continue;
+            }
+
+            sl_pipeline_log(o->p, 1, "cannot write \"%s\": %s", o->tmp_path,
+                            strerror(errno));
+            return AVERROR(errno);
+        }
+    }
+
+    o->written += size;
+
+    return size;
+}
+
+
+/* codec parameters from sequence headers */
+
+static int
+sl_par_video(AVCodecParameters *par, const sl_header_t *h)
+{
+    par->codec_type = AVMEDIA_TYPE_VIDEO;
+    par->codec_id = AV_CODEC_ID_H264;
+    par->width = h->a;
+    par->height = h->b;
+    par->extradata = av_mallocz(h->len + AV_INPUT_BUFFER_PADDING_SIZE);
+    if (par->extradata == NULL) {
+        return SL_ERROR;
+    }
+
+    memcpy(par->extradata, h->data, h->len);
+    par->extradata_size = (int) h->len;
+
+    return SL_OK;
+}
+
+
+static int
+sl_par_audio(AVCodecParameters *par, const sl_header_t *h)
+{
+    par->codec_type = AVMEDIA_TYPE_AUDIO;
+    par->codec_id = AV_CODEC_ID_AAC;
+    par->sample_rate = h->a;
+    par->frame_size = 1024;
+    av_channel_layout_default(&par->ch_layout, h->b);
+    par->extradata = av_mallocz(h->len + AV_INPUT_BUFFER_PADDING_SIZE);
+    if (par->extradata == NULL) {
+        return SL_ERROR;
+    }
+
+    memcpy(par->extradata, h->data, h->len);
+    par->extradata_size = (int) h->len;
+
+    return SL_OK;
 }
 
 
@@ -388,220 +1569,43 @@ sl_header_set(sl_header_t *h, const uint8_t *data, size_t len, int a, int b)
 }
 
 
-static void
-sl_pipeline_handle(sl_pipeline_t *p, sl_msg_t *m)
+/* messages and queues */
+
+static sl_msg_t *
+sl_msg_new(int type, const uint8_t *data, size_t len)
 {
-    int        rc, video, idx;
-    int64_t    dts;
-    AVPacket  *pkt, *prev;
+    sl_msg_t  *m;
 
-    switch (m->type) {
-
-    case SL_MSG_VIDEO_HEADER:
-        rc = sl_header_set(&p->vhdr, m->data, m->len, m->a, m->b);
-        if (rc > 0 && p->oc) {
-            p->vhdr_changed = 1;
-        }
-        return;
-
-    case SL_MSG_AUDIO_HEADER:
-        rc = sl_header_set(&p->ahdr, m->data, m->len, m->a, m->b);
-        if (rc > 0 && p->oc) {
-            p->ahdr_changed = 1;
-        }
-        return;
+    m = malloc(sizeof(sl_msg_t) + len);
+    if (m == NULL) {
+        return NULL;
     }
 
-    video = m->video ? 1 : 0;
+    memset(m, 0, sizeof(sl_msg_t));
+    m->type = type;
+    m->len = len;
+    m->cut = SL_NO_CUT;
 
-    if (video ? p->vhdr.data == NULL : p->ahdr.data == NULL) {
-        /* no sequence header yet: nothing can decode this */
-        return;
+    if (len && data) {
+        memcpy(m->data, data, len);
     }
 
-    if (p->oc && (p->vhdr_changed || p->ahdr_changed)
-        && (!video || m->key) && (video || p->vindex < 0))
-    {
-        /* new codec parameters: a new init segment after a discontinuity */
-        sl_pipeline_log(p, 0, "codec parameters changed, new init segment");
-        sl_pipeline_close_muxer(p);
-        p->init_id++;
-        p->discontinuity = 1;
-    }
-
-    if (p->oc == NULL) {
-        /* start on a keyframe, or on audio when there is no video */
-        if (video ? !m->key : p->vhdr.data != NULL) {
-            return;
-        }
-
-        p->vhdr_changed = 0;
-        p->ahdr_changed = 0;
-
-        if (sl_pipeline_open_muxer(p) != SL_OK) {
-            sl_pipeline_close_muxer(p);
-            return;
-        }
-    }
-
-    idx = video ? p->vindex : p->aindex;
-    if (idx < 0) {
-        /* this stream is not in the current init segment */
-        return;
-    }
-
-    /*
-     * The muxer wrote its moov before any sample: timestamps start at 0
-     * (an edit list could not say otherwise), and never go back within a
-     * stream.
-     */
-    if (!p->have_base) {
-        p->base_ms = m->dts_ms;
-        p->have_base = 1;
-    }
-
-    dts = m->dts_ms - p->base_ms;
-    if (dts < 0) {
-        dts = 0;
-    }
-
-    if (p->have_dts[video] && dts <= p->last_dts[video]) {
-        dts = p->last_dts[video] + 1;
-    }
-
-    pkt = av_packet_alloc();
-    if (pkt == NULL || av_new_packet(pkt, (int) m->len) < 0) {
-        av_packet_free(&pkt);
-        sl_pipeline_log(p, 1, "out of memory");
-        return;
-    }
-
-    memcpy(pkt->data, m->data, m->len);
-    pkt->stream_index = idx;
-    pkt->dts = dts;
-    pkt->pts = dts + (m->cts_ms > 0 ? m->cts_ms : 0);
-
-    pkt->flags = (video && m->key) || !video ? AV_PKT_FLAG_KEY : 0;
-    pkt->pos = m->wallclock_ms;        /* carried to the segment's PDT */
-
-    /* a packet's duration is known when the next one of its stream comes */
-    prev = p->held[video];
-    if (prev) {
-        prev->duration = dts - prev->dts;
-        sl_pipeline_write(p, prev, video);
-        av_packet_free(&prev);
-    }
-
-    p->held[video] = pkt;
-    p->last_dts[video] = dts;
-    p->have_dts[video] = 1;
-
-    pthread_mutex_lock(&p->lock);
-    p->stats.packets_out++;
-    pthread_mutex_unlock(&p->lock);
+    return m;
 }
 
 
 static int
-sl_pipeline_open_muxer(sl_pipeline_t *p)
+sl_mq_init(sl_mq_t *q)
 {
-    int                 rc;
-    char                name[64];
-    AVStream           *st;
-    AVDictionary       *opts;
-    AVFormatContext    *oc;
+    memset(q, 0, sizeof(sl_mq_t));
+    q->tail = &q->head;
 
-    if (avformat_alloc_output_context2(&oc, NULL, "mp4", NULL) < 0) {
-        sl_pipeline_log(p, 1, "cannot create the mp4 muxer");
+    if (pthread_mutex_init(&q->lock, NULL) != 0) {
         return SL_ERROR;
     }
 
-    p->oc = oc;
-    /* our timestamps start at 0 already; B-frames must not shift them */
-    oc->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
-    p->vindex = -1;
-    p->aindex = -1;
-    p->have_dts[0] = p->have_dts[1] = 0;
-    p->have_base = 0;
-
-    if (p->vhdr.data) {
-        st = avformat_new_stream(oc, NULL);
-        if (st == NULL) {
-            return SL_ERROR;
-        }
-
-        st->time_base = (AVRational) { 1, 1000 };
-        st->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
-        st->codecpar->codec_id = AV_CODEC_ID_H264;
-        st->codecpar->width = p->vhdr.a;
-        st->codecpar->height = p->vhdr.b;
-        st->codecpar->extradata = av_mallocz(p->vhdr.len
-                                             + AV_INPUT_BUFFER_PADDING_SIZE);
-        if (st->codecpar->extradata == NULL) {
-            return SL_ERROR;
-        }
-
-        memcpy(st->codecpar->extradata, p->vhdr.data, p->vhdr.len);
-        st->codecpar->extradata_size = (int) p->vhdr.len;
-        p->vindex = st->index;
-    }
-
-    if (p->ahdr.data) {
-        st = avformat_new_stream(oc, NULL);
-        if (st == NULL) {
-            return SL_ERROR;
-        }
-
-        st->time_base = (AVRational) { 1, 1000 };
-        st->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
-        st->codecpar->codec_id = AV_CODEC_ID_AAC;
-        st->codecpar->sample_rate = p->ahdr.a;
-        st->codecpar->frame_size = 1024;
-        av_channel_layout_default(&st->codecpar->ch_layout, p->ahdr.b);
-        st->codecpar->extradata = av_mallocz(p->ahdr.len
-                                             + AV_INPUT_BUFFER_PADDING_SIZE);
-        if (st->codecpar->extradata == NULL) {
-            return SL_ERROR;
-        }
-
-        memcpy(st->codecpar->extradata, p->ahdr.data, p->ahdr.len);
-        st->codecpar->extradata_size = (int) p->ahdr.len;
-        p->aindex = st->index;
-    }
-
-    p->iobuf = av_malloc(SL_IO_BUFFER);
-    if (p->iobuf == NULL) {
-        return SL_ERROR;
-    }
-
-    oc->pb = avio_alloc_context(p->iobuf, SL_IO_BUFFER, 1, p, NULL,
-                                sl_pipeline_io_write, NULL);
-    if (oc->pb == NULL) {
-        av_freep(&p->iobuf);
-        return SL_ERROR;
-    }
-
-    snprintf(name, sizeof(name), "init-%u.mp4", p->init_id);
-
-    if (sl_pipeline_open_file(p, name) != SL_OK) {
-        return SL_ERROR;
-    }
-
-    opts = NULL;
-    av_dict_set(&opts, "movflags",
-                "frag_custom+empty_moov+default_base_moof+cmaf", 0);
-
-    rc = avformat_write_header(oc, &opts);
-    av_dict_free(&opts);
-
-    if (rc < 0) {
-        sl_pipeline_log(p, 1, "mp4 muxer refused the stream parameters");
-        return SL_ERROR;
-    }
-
-    avio_flush(oc->pb);
-
-    if (sl_pipeline_close_file(p) != SL_OK) {
+    if (pthread_cond_init(&q->cond, NULL) != 0) {
+        pthread_mutex_destroy(&q->lock);
         return SL_ERROR;
     }
 
@@ -610,268 +1614,82 @@ sl_pipeline_open_muxer(sl_pipeline_t *p)
 
 
 static void
-sl_pipeline_close_muxer(sl_pipeline_t *p)
+sl_mq_destroy(sl_mq_t *q)
 {
-    int  i;
+    sl_msg_t  *m, *next;
 
-    if (p->oc == NULL) {
-        return;
+    for (m = q->head; m; m = next) {
+        next = m->next;
+        free(m);
     }
 
-    /* the held packets end the stream with their last known duration */
-    for (i = 0; i < 2; i++) {
-        if (p->held[i]) {
-            if (p->held[i]->duration <= 0) {
-                p->held[i]->duration = i ? 33 : 21;
-            }
-
-            sl_pipeline_write(p, p->held[i], i);
-            av_packet_free(&p->held[i]);
-        }
-    }
-
-    if (p->seg_open) {
-        sl_pipeline_flush_fragment(p, p->seg_end_ms);
-        sl_pipeline_close_segment(p, p->seg_end_ms);
-    }
-
-    if (p->fd >= 0) {
-        /* an init segment that never completed */
-        close(p->fd);
-        p->fd = -1;
-        unlink(p->tmp_path);
-    }
-
-    if (p->oc->pb) {
-        av_freep(&p->oc->pb->buffer);
-        avio_context_free(&p->oc->pb);
-    }
-
-    avformat_free_context(p->oc);
-    p->oc = NULL;
-    p->iobuf = NULL;
-    p->vindex = -1;
-    p->aindex = -1;
+    pthread_cond_destroy(&q->cond);
+    pthread_mutex_destroy(&q->lock);
 }
 
 
 static void
-sl_pipeline_write(sl_pipeline_t *p, AVPacket *pkt, int video)
+sl_mq_put(sl_mq_t *q, sl_msg_t *m)
 {
-    int64_t   dts_ms, end_ms, wallclock;
-    AVStream  *st;
+    pthread_mutex_lock(&q->lock);
+    m->next = NULL;
+    *q->tail = m;
+    q->tail = &m->next;
+    q->len++;
+    pthread_cond_signal(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
 
-    dts_ms = pkt->dts;
-    end_ms = pkt->dts + pkt->duration;
-    wallclock = pkt->pos;
 
-    /*
-     * Segments start on a video keyframe (or anywhere in audio-only
-     * streams) once the segment has its target duration; fragments
-     * (parts) are cut every part duration.
-     */
-    if (p->seg_open
-        && (video ? pkt->flags & AV_PKT_FLAG_KEY : p->vindex < 0)
-        && (dts_ms - p->seg_start_ms) * 1000 >= p->conf.segment_us)
-    {
-        sl_pipeline_flush_fragment(p, dts_ms);
-        sl_pipeline_close_segment(p, dts_ms);
+/* NULL once the queue is stopped and empty */
+static sl_msg_t *
+sl_mq_get(sl_mq_t *q)
+{
+    sl_msg_t  *m;
+
+    pthread_mutex_lock(&q->lock);
+
+    while (q->head == NULL && !q->stopping) {
+        pthread_cond_wait(&q->cond, &q->lock);
     }
 
-    if (!p->seg_open) {
-        if (sl_pipeline_open_segment(p, dts_ms, wallclock) != SL_OK) {
-            return;
+    m = q->head;
+
+    if (m) {
+        q->head = m->next;
+        if (q->head == NULL) {
+            q->tail = &q->head;
         }
 
-        p->part_independent = video || p->vindex < 0;
-
-    } else if ((dts_ms - p->part_start_ms) * 1000 >= p->conf.part_us
-               && (video || p->vindex < 0))
-    {
-        sl_pipeline_flush_fragment(p, dts_ms);
-        p->part_independent = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+        q->len--;
     }
 
-    st = p->oc->streams[pkt->stream_index];
-    pkt->pos = -1;
-    av_packet_rescale_ts(pkt, (AVRational) { 1, 1000 }, st->time_base);
+    pthread_mutex_unlock(&q->lock);
 
-    if (av_write_frame(p->oc, pkt) < 0) {
-        sl_pipeline_log(p, 1, "mp4 muxer refused a packet");
-        return;
-    }
-
-    p->frag_pending = 1;
-
-    if (end_ms > p->seg_end_ms) {
-        p->seg_end_ms = end_ms;
-    }
+    return m;
 }
 
 
 static void
-sl_pipeline_flush_fragment(sl_pipeline_t *p, int64_t end_ms)
+sl_mq_stop(sl_mq_t *q)
 {
-    sl_part_info_t  *part;
-
-    if (!p->frag_pending) {
-        return;
-    }
-
-    av_write_frame(p->oc, NULL);
-    avio_flush(p->oc->pb);
-    p->frag_pending = 0;
-
-    if (p->seg.nparts < SL_PIPELINE_MAX_PARTS) {
-        part = &p->seg.parts[p->seg.nparts++];
-
-    } else {
-        /* more parts than we track: the last one grows */
-        part = &p->seg.parts[SL_PIPELINE_MAX_PARTS - 1];
-        part->duration_us += (end_ms - p->part_start_ms) * 1000;
-        part->bytes = p->written - part->offset;
-        p->part_start_ms = end_ms;
-        p->part_offset = p->written;
-        return;
-    }
-
-    part->duration_us = (end_ms - p->part_start_ms) * 1000;
-    part->offset = p->part_offset;
-    part->bytes = p->written - p->part_offset;
-    part->independent = p->part_independent;
-
-    p->part_start_ms = end_ms;
-    p->part_offset = p->written;
+    pthread_mutex_lock(&q->lock);
+    q->stopping = 1;
+    pthread_cond_signal(&q->cond);
+    pthread_mutex_unlock(&q->lock);
 }
 
 
-static int
-sl_pipeline_open_segment(sl_pipeline_t *p, int64_t start_ms,
-    int64_t wallclock_ms)
+static size_t
+sl_mq_len(sl_mq_t *q)
 {
-    char  name[64];
+    size_t  n;
 
-    snprintf(name, sizeof(name), "seg-%llu.m4s", (unsigned long long) p->msn);
+    pthread_mutex_lock(&q->lock);
+    n = q->len;
+    pthread_mutex_unlock(&q->lock);
 
-    if (sl_pipeline_open_file(p, name) != SL_OK) {
-        return SL_ERROR;
-    }
-
-    memset(&p->seg, 0, sizeof(sl_segment_info_t));
-    p->seg.rendition = p->rendition;
-    p->seg.msn = p->msn;
-    p->seg.pdt_ms = wallclock_ms;
-    p->seg.init_id = p->init_id;
-    p->seg.discontinuity = p->discontinuity;
-    p->discontinuity = 0;
-
-    p->seg_open = 1;
-    p->seg_start_ms = start_ms;
-    p->seg_end_ms = start_ms;
-    p->part_start_ms = start_ms;
-    p->part_offset = 0;
-
-    return SL_OK;
-}
-
-
-/* end_ms: where the next segment starts, or the end of the last sample */
-static void
-sl_pipeline_close_segment(sl_pipeline_t *p, int64_t end_ms)
-{
-    p->seg_open = 0;
-    p->seg.duration_us = (end_ms - p->seg_start_ms) * 1000;
-    p->seg.bytes = p->written;
-
-    if (sl_pipeline_close_file(p) != SL_OK) {
-        return;
-    }
-
-    pthread_mutex_lock(&p->lock);
-    p->stats.segments++;
-    p->stats.bytes += p->seg.bytes;
-    pthread_mutex_unlock(&p->lock);
-
-    p->msn++;
-
-    if (p->conf.on_segment) {
-        p->conf.on_segment(p->conf.data, &p->seg);
-    }
-}
-
-
-static int
-sl_pipeline_open_file(sl_pipeline_t *p, const char *name)
-{
-    snprintf(p->path, sizeof(p->path), "%s/%s", p->dir, name);
-    snprintf(p->tmp_path, sizeof(p->tmp_path), "%s/%s.tmp", p->dir, name);
-
-    p->fd = open(p->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (p->fd < 0) {
-        sl_pipeline_log(p, 1, "cannot create \"%s\": %s", p->tmp_path,
-                        strerror(errno));
-        return SL_ERROR;
-    }
-
-    p->written = 0;
-
-    return SL_OK;
-}
-
-
-/* readers only ever see complete files: write, then rename */
-static int
-sl_pipeline_close_file(sl_pipeline_t *p)
-{
-    int  fd = p->fd;
-
-    p->fd = -1;
-
-    if (fd < 0) {
-        return SL_ERROR;
-    }
-
-    if (close(fd) != 0 || rename(p->tmp_path, p->path) != 0) {
-        sl_pipeline_log(p, 1, "cannot write \"%s\": %s", p->path,
-                        strerror(errno));
-        unlink(p->tmp_path);
-        return SL_ERROR;
-    }
-
-    return SL_OK;
-}
-
-
-static int
-sl_pipeline_io_write(void *opaque, uint8_t *buf, int size)
-{
-    sl_pipeline_t  *p = opaque;
-    ssize_t         n;
-    int             left;
-
-    if (p->fd < 0) {
-        /* output between files (should not happen): dropped */
-        return size;
-    }
-
-    for (left = size; left > 0; left -= n, buf += n) {
-        n = write(p->fd, buf, left);
-
-        if (n < 0) {
-            if (errno == EINTR) {
-                n = 0;
-                continue;
-            }
-
-            sl_pipeline_log(p, 1, "cannot write \"%s\": %s", p->tmp_path,
-                            strerror(errno));
-            return AVERROR(errno);
-        }
-    }
-
-    p->written += size;
-
-    return size;
+    return n;
 }
 
 

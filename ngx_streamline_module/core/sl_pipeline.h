@@ -39,27 +39,56 @@ typedef struct {
     sl_part_info_t   parts[SL_PIPELINE_MAX_PARTS];
 } sl_segment_info_t;
 
+#define SL_PIPELINE_MAX_RUNGS  8
+
 typedef struct {
-    uint64_t  packets_in;
-    uint64_t  packets_out;
-    uint64_t  packets_dropped;   /* queue full */
+    uint64_t  frames_in;
+    uint64_t  frames_out;
+    uint64_t  frames_dropped;    /* fell behind */
     uint64_t  segments;
     uint64_t  bytes;
+} sl_rendition_stats_t;
+
+typedef struct {
+    uint64_t              packets_in;
+    uint64_t              packets_out;
+    uint64_t              packets_dropped;   /* queue full */
+    uint64_t              segments;
+    uint64_t              bytes;
+    size_t                nrenditions;       /* [0] is the source */
+    sl_rendition_stats_t  renditions[1 + SL_PIPELINE_MAX_RUNGS];
 } sl_pipeline_stats_t;
 
 typedef void (*sl_segment_pt)(void *data, const sl_segment_info_t *seg);
 typedef void (*sl_log_pt)(void *data, int error, const char *msg);
+typedef void (*sl_end_pt)(void *data, const sl_pipeline_stats_t *st);
+
+/* a ladder rendition: decoded once, scaled, encoded with libx264 */
+typedef struct {
+    const char      *name;
+    int              width;
+    int              height;
+    int              bitrate_kbps;
+    const char      *preset;     /* x264 preset, e.g. "veryfast" */
+    const char      *profile;    /* x264 profile, e.g. "main" */
+} sl_rung_t;
 
 typedef struct {
-    const char      *dir;        /* the rendition's directory, existing */
-    const char      *rendition;  /* e.g. "source" */
+    const char      *dir;        /* the channel's directory: renditions in
+                                    <dir>/<rendition>/, existing */
+    const char      *rendition;  /* the remuxed source, e.g. "source" */
+    const sl_rung_t *rungs;      /* the ladder, may be empty */
+    size_t           nrungs;
+    int              threads;    /* x264 threads per rung, 0: auto */
     int64_t          segment_us; /* target segment duration */
     int64_t          part_us;    /* fragment duration */
-    size_t           queue_max;  /* packets waiting, at most */
+    size_t           queue_max;  /* packets waiting, at most, for the
+                                    packager and again for the ladder */
     uint64_t         first_msn;
     unsigned         first_init_id;
     sl_segment_pt    on_segment;
     sl_log_pt        on_log;
+    sl_end_pt        on_end;     /* after the last segment, see finish */
     void            *data;
 } sl_pipeline_conf_t;
 
@@ -69,12 +98,13 @@ typedef struct sl_pipeline_s  sl_pipeline_t;
 sl_pipeline_t *sl_pipeline_start(const sl_pipeline_conf_t *conf);
 
 /*
- * Sequence headers: the AVCDecoderConfigurationRecord with the frame size,
+ * Sequence headers: the AVCDecoderConfigurationRecord with the frame size
+ * and rate (0: unknown, 30 assumed; the ladder's rate control needs it),
  * and the AAC AudioSpecificConfig with rate and channels.  A new header
  * with different bytes starts a new init segment after a discontinuity.
  */
 int sl_pipeline_video_header(sl_pipeline_t *p, const uint8_t *avcc,
-    size_t len, int width, int height);
+    size_t len, int width, int height, int fps);
 int sl_pipeline_audio_header(sl_pipeline_t *p, const uint8_t *asc,
     size_t len, int sample_rate, int channels);
 
@@ -90,5 +120,11 @@ void sl_pipeline_stats(sl_pipeline_t *p, sl_pipeline_stats_t *st);
 
 /* the last segment is closed and reported, the thread joined, p freed */
 void sl_pipeline_stop(sl_pipeline_t *p);
+
+/*
+ * The same without waiting: the thread writes what is queued, closes the
+ * last segment, calls on_end and frees p itself.  p is gone on return.
+ */
+void sl_pipeline_finish(sl_pipeline_t *p);
 
 #endif /* SL_PIPELINE_H */

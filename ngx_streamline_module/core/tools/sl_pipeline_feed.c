@@ -1,5 +1,5 @@
 /*
- * sl_pipeline_feed FILE.flv DIR [segment_ms part_ms]: feeds the packets of
+ * sl_pipeline_feed FILE.flv DIR [segment_ms part_ms nrungs]: feeds the packets of
  * an FLV file (as nginx-rtmp would hand them over: AVCC NAL units, raw AAC,
  * millisecond timestamps) to the media pipeline and prints one line per
  * segment.  Used by t/02-pipeline.t to test the pipeline without nginx.
@@ -59,8 +59,13 @@ main(int argc, char **argv)
     sl_pipeline_conf_t   conf;
     sl_pipeline_stats_t  stats;
 
+    static const sl_rung_t  rungs[] = {
+        { "480p", 854, 480, 1200, "veryfast", "main" },
+        { "360p", 640, 360, 700, "veryfast", "main" },
+    };
+
     if (argc < 3) {
-        fprintf(stderr, "usage: %s FILE.flv DIR [segment_ms part_ms]\n",
+        fprintf(stderr, "usage: %s FILE.flv DIR [segment_ms part_ms nrungs]\n",
                 argv[0]);
         return 2;
     }
@@ -76,6 +81,8 @@ main(int argc, char **argv)
     memset(&conf, 0, sizeof(conf));
     conf.dir = argv[2];
     conf.rendition = "source";
+    conf.rungs = rungs;
+    conf.nrungs = argc > 5 ? (size_t) atoi(argv[5]) : 0;
     conf.segment_us = (argc > 3 ? atoll(argv[3]) : 2000) * 1000;
     conf.part_us = (argc > 4 ? atoll(argv[4]) : 500) * 1000;
     conf.queue_max = 1000000;
@@ -94,7 +101,8 @@ main(int argc, char **argv)
         st = ic->streams[vi];
         sl_pipeline_video_header(p, st->codecpar->extradata,
                                  st->codecpar->extradata_size,
-                                 st->codecpar->width, st->codecpar->height);
+                                 st->codecpar->width, st->codecpar->height,
+                                 (int) av_q2d(st->avg_frame_rate));
     }
 
     if (ai >= 0) {
