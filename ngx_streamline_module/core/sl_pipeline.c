@@ -1186,9 +1186,13 @@ sl_out_open(sl_out_t *o, const AVCodecParameters *vpar,
         return SL_ERROR;
     }
 
+    /*
+     * Not "cmaf": it rebases composition offsets per track, which would
+     * show the B-frame-less ladder 1-2 frames earlier than the source.
+     */
     opts = NULL;
     av_dict_set(&opts, "movflags",
-                "frag_custom+empty_moov+default_base_moof+cmaf", 0);
+                "frag_custom+empty_moov+default_base_moof", 0);
 
     rc = avformat_write_header(oc, &opts);
     av_dict_free(&opts);
