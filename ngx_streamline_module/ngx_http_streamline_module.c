@@ -15,6 +15,7 @@
 
 typedef struct {
     ngx_flag_t                 api;
+    ngx_flag_t                 hls;
     ngx_str_t                  channel;
     ngx_msec_t                 cache;
     ngx_str_t                  cors;
@@ -43,7 +44,12 @@ static char *ngx_http_streamline_channel(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_streamline_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_streamline_hls(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_streamline_api_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_streamline_hls_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_streamline_location_tail(ngx_http_request_t *r,
+    u_char **tail, size_t *len);
 static ngx_int_t ngx_http_streamline_access_handler(ngx_http_request_t *r);
 static void ngx_http_streamline_read_done(ngx_streamline_read_t *rd);
 static void ngx_http_streamline_timeout(ngx_event_t *ev);
@@ -63,6 +69,13 @@ static ngx_command_t  ngx_http_streamline_commands[] = {
     { ngx_string("streamline_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_streamline_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("streamline_hls"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_streamline_hls,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -141,6 +154,7 @@ ngx_http_streamline_create_loc_conf(ngx_conf_t *cf)
     }
 
     slcf->api = NGX_CONF_UNSET;
+    slcf->hls = NGX_CONF_UNSET;
     slcf->cache = NGX_CONF_UNSET_MSEC;
     slcf->secret_set = NGX_CONF_UNSET_UINT;
 
@@ -189,6 +203,26 @@ ngx_http_streamline_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_streamline_api_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_streamline_hls(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_streamline_loc_conf_t  *slcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (slcf->hls != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    slcf->hls = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_streamline_hls_handler;
 
     return NGX_CONF_OK;
 }
@@ -370,7 +404,6 @@ ngx_http_streamline_api_handler(ngx_http_request_t *r)
     sl_cache_entry_t                *ce;
     ngx_pool_cleanup_t              *cln;
     ngx_streamline_read_t           *rd;
-    ngx_http_core_loc_conf_t        *clcf;
     ngx_http_streamline_ctx_t       *ctx;
     ngx_http_streamline_loc_conf_t  *slcf;
 
@@ -385,26 +418,8 @@ ngx_http_streamline_api_handler(ngx_http_request_t *r)
     }
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_streamline_module);
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    tail = r->uri.data;
-    tail_len = r->uri.len;
-
-    if (!clcf->regex && r->uri.len >= clcf->name.len
-        && ngx_strncmp(r->uri.data, clcf->name.data, clcf->name.len) == 0)
-    {
-        tail += clcf->name.len;
-        tail_len -= clcf->name.len;
-
-        /* "location /api/stream/" leaves "main", not "/main" */
-        if (clcf->name.len && clcf->name.data[clcf->name.len - 1] == '/') {
-            tail--;
-            tail_len++;
-        }
-
-    } else {
-        tail_len = 0;
-    }
+    (void) ngx_http_streamline_location_tail(r, &tail, &tail_len);
 
     if (sl_api_path_channel(tail, tail_len, &channel, &len, &err) != SL_OK) {
         return ngx_http_streamline_error(r, NGX_HTTP_BAD_REQUEST, err);
@@ -470,6 +485,152 @@ ngx_http_streamline_api_handler(ngx_http_request_t *r)
     r->main->count++;
 
     return NGX_DONE;
+}
+
+
+/*
+ * The part of the URI after the location's prefix, from its last "/":
+ * "location /api/stream" and "location /api/stream/" both leave "/main"
+ * of "/api/stream/main".  NGX_DECLINED (and an empty tail) for regex
+ * locations and URIs outside the prefix.
+ */
+static ngx_int_t
+ngx_http_streamline_location_tail(ngx_http_request_t *r, u_char **tail,
+    size_t *len)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    *tail = r->uri.data;
+    *len = 0;
+
+    if (clcf->regex || r->uri.len < clcf->name.len
+        || ngx_strncmp(r->uri.data, clcf->name.data, clcf->name.len) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    *tail = r->uri.data + clcf->name.len;
+    *len = r->uri.len - clcf->name.len;
+
+    if (clcf->name.len && clcf->name.data[clcf->name.len - 1] == '/') {
+        (*tail)--;
+        (*len)++;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Playlists, rendered from the shared DVR index by any worker:
+ * <prefix>/<channel>/master.m3u8 and
+ * <prefix>/<channel>/<rendition>/index.m3u8.  Everything else under the
+ * location (init and media segments) is left to the static module.
+ */
+static ngx_int_t
+ngx_http_streamline_hls_handler(ngx_http_request_t *r)
+{
+    u_char     *tail, *end, *ch, *rend;
+    size_t      len, ch_len, rend_len;
+    ngx_int_t   rc;
+    ngx_str_t   out;
+    ngx_buf_t  *b;
+    ngx_chain_t cl;
+
+    if (ngx_http_streamline_location_tail(r, &tail, &len) != NGX_OK
+        || len < sizeof("/x/master.m3u8") - 1
+        || ngx_strncmp(tail + len - 5, ".m3u8", 5) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    end = tail + len;
+    ch = tail + 1;
+    tail = ngx_strlchr(ch, end, '/');
+    if (tail == NULL) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    ch_len = tail - ch;
+    rend = NULL;
+    rend_len = 0;
+
+    if ((size_t) (end - tail) == sizeof("/master.m3u8") - 1
+        && ngx_strncmp(tail, "/master.m3u8", end - tail) == 0)
+    {
+        /* the master playlist */
+
+    } else {
+        rend = tail + 1;
+        tail = ngx_strlchr(rend, end, '/');
+
+        if (tail == NULL
+            || (size_t) (end - tail) != sizeof("/index.m3u8") - 1
+            || ngx_strncmp(tail, "/index.m3u8", end - tail) != 0)
+        {
+            return NGX_HTTP_NOT_FOUND;
+        }
+
+        rend_len = tail - rend;
+    }
+
+    if (!sl_channel_valid(ch, ch_len)
+        || (rend && !sl_channel_valid(rend, rend_len)))
+    {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    rc = ngx_streamline_media_playlist(r->pool, ch, ch_len, rend, rend_len,
+                                       &out);
+    if (rc == NGX_DECLINED) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = out.len;
+    ngx_str_set(&r->headers_out.content_type,
+                "application/vnd.apple.mpegurl");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = out.data;
+    b->last = out.data + out.len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    cl.buf = b;
+    cl.next = NULL;
+
+    return ngx_http_output_filter(r, &cl);
 }
 
 

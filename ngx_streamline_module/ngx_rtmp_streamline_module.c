@@ -14,6 +14,7 @@
 
 #include "ngx_rtmp.h"
 #include "ngx_rtmp_cmd_module.h"
+#include "ngx_rtmp_codec_module.h"
 #include "ngx_rtmp_live_module.h"
 
 #include "ngx_streamline.h"
@@ -28,6 +29,14 @@ typedef struct {
     ngx_str_t                  keys_file;
     sl_key_entry_t            *keys;
     size_t                     nkeys;
+
+    ngx_str_t                  media_path;
+    ngx_msec_t                 segment;
+    ngx_msec_t                 part;
+    ngx_msec_t                 window;
+    ngx_msec_t                 grace;
+    ngx_flag_t                 keep;
+    ngx_array_t               *rungs;      /* of sl_rung_t */
 } ngx_rtmp_streamline_app_conf_t;
 
 
@@ -43,6 +52,13 @@ typedef struct {
     unsigned                   accepted:1; /* the key is good */
     unsigned                   claimed:1;  /* we hold the owner lock */
     unsigned                   live:1;
+    unsigned                   warned_video:1;
+    unsigned                   warned_audio:1;
+    unsigned                   warned_drop:1;
+
+    ngx_streamline_media_t    *media;
+    u_char                    *buf;        /* a message, copied whole */
+    size_t                     buf_size;
 } ngx_rtmp_streamline_ctx_t;
 
 
@@ -70,6 +86,16 @@ static ngx_int_t ngx_rtmp_streamline_accept(ngx_rtmp_session_t *s,
     ngx_rtmp_streamline_ctx_t *ctx);
 static ngx_int_t ngx_rtmp_streamline_refuse(ngx_rtmp_session_t *s,
     const char *why, const char *desc);
+static char *ngx_rtmp_streamline_media_path(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_rtmp_streamline_rendition(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static void ngx_rtmp_streamline_media_start(ngx_rtmp_session_t *s,
+    ngx_rtmp_streamline_ctx_t *ctx);
+static void ngx_rtmp_streamline_media_stop(ngx_rtmp_session_t *s,
+    ngx_rtmp_streamline_ctx_t *ctx);
+static ngx_int_t ngx_rtmp_streamline_av(ngx_rtmp_session_t *s,
+    ngx_rtmp_header_t *h, ngx_chain_t *in);
 
 
 static ngx_rtmp_handler_pt         next_publish_cmd;
@@ -97,6 +123,55 @@ static ngx_command_t  ngx_rtmp_streamline_commands[] = {
     { ngx_string("streamline_keys_file"),
       NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
       ngx_rtmp_streamline_keys_file,
+      NGX_RTMP_APP_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("streamline_media_path"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_rtmp_streamline_media_path,
+      NGX_RTMP_APP_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("streamline_segment"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_streamline_app_conf_t, segment),
+      NULL },
+
+    { ngx_string("streamline_part"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_streamline_app_conf_t, part),
+      NULL },
+
+    { ngx_string("streamline_dvr_window"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_streamline_app_conf_t, window),
+      NULL },
+
+    { ngx_string("streamline_dvr_grace"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_streamline_app_conf_t, grace),
+      NULL },
+
+    { ngx_string("streamline_dvr_keep"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_streamline_app_conf_t, keep),
+      NULL },
+
+    { ngx_string("streamline_rendition"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_2MORE,
+      ngx_rtmp_streamline_rendition,
       NGX_RTMP_APP_CONF_OFFSET,
       0,
       NULL },
@@ -162,6 +237,11 @@ ngx_rtmp_streamline_create_app_conf(ngx_conf_t *cf)
 
     sacf->enable = NGX_CONF_UNSET;
     sacf->keys_redis = NGX_CONF_UNSET;
+    sacf->segment = NGX_CONF_UNSET_MSEC;
+    sacf->part = NGX_CONF_UNSET_MSEC;
+    sacf->window = NGX_CONF_UNSET_MSEC;
+    sacf->grace = NGX_CONF_UNSET_MSEC;
+    sacf->keep = NGX_CONF_UNSET;
 
     return sacf;
 }
@@ -180,6 +260,37 @@ ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->keys_file = prev->keys_file;
         conf->keys = prev->keys;
         conf->nkeys = prev->nkeys;
+    }
+
+    ngx_conf_merge_str_value(conf->media_path, prev->media_path, "");
+    ngx_conf_merge_msec_value(conf->segment, prev->segment, 2000);
+    ngx_conf_merge_msec_value(conf->part, prev->part, 500);
+    ngx_conf_merge_msec_value(conf->window, prev->window, 4 * 3600 * 1000);
+    ngx_conf_merge_msec_value(conf->grace, prev->grace, 60000);
+    ngx_conf_merge_value(conf->keep, prev->keep, 0);
+
+    if (conf->rungs == NULL) {
+        conf->rungs = prev->rungs;
+    }
+
+    if (conf->segment < 1000 || conf->segment > 60000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_segment\" must be 1s to 60s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->part < 100 || conf->part > conf->segment) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_part\" must be 100ms to the "
+                           "segment duration");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->window < 2 * conf->segment || conf->window > 24 * 3600000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_dvr_window\" must be two segments "
+                           "to 24h");
+        return NGX_CONF_ERROR;
     }
 
     if (conf->enable && !conf->keys_redis && conf->keys == NULL) {
@@ -276,10 +387,177 @@ ngx_rtmp_streamline_keys_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static char *
+ngx_rtmp_streamline_media_path(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_rtmp_streamline_app_conf_t  *sacf = conf;
+
+    ngx_str_t   *value;
+    ngx_path_t  *path;
+
+    if (sacf->media_path.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    sacf->media_path = value[1];
+
+    if (sacf->media_path.len && sacf->media_path.data[sacf->media_path.len - 1]
+                                == '/')
+    {
+        sacf->media_path.len--;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &sacf->media_path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* nginx creates it at start, owned by the workers' user */
+    path = ngx_pcalloc(cf->pool, sizeof(ngx_path_t));
+    if (path == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    path->name = sacf->media_path;
+    path->conf_file = cf->conf_file->file.name.data;
+    path->line = cf->conf_file->line;
+
+    if (ngx_add_path(cf, &path) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_streamline_media_zone_add(cf, &sacf->media_path) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* streamline_rendition name WxH bitrate [preset=P] [profile=P] */
+static char *
+ngx_rtmp_streamline_rendition(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rtmp_streamline_app_conf_t  *sacf = conf;
+
+    u_char      *x, *name;
+    ssize_t      rate;
+    ngx_int_t    w, h;
+    ngx_str_t   *value, v;
+    sl_rung_t   *rung;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts < 4) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_rendition\" takes a name, a size "
+                           "(WxH) and a video bitrate");
+        return NGX_CONF_ERROR;
+    }
+
+    if (sacf->rungs == NULL) {
+        sacf->rungs = ngx_array_create(cf->pool, 4, sizeof(sl_rung_t));
+        if (sacf->rungs == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (sacf->rungs->nelts == SL_PIPELINE_MAX_RUNGS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_rendition\": at most %d renditions",
+                           SL_PIPELINE_MAX_RUNGS);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!sl_channel_valid(value[1].data, value[1].len)
+        || value[1].len > 32
+        || (value[1].len == 6 && ngx_strncmp(value[1].data, "source", 6) == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_rendition\": invalid name \"%V\" "
+                           "(1 to 32 of A-Z a-z 0-9 _ -, not \"source\")",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    rung = sacf->rungs->elts;
+    for (i = 0; i < sacf->rungs->nelts; i++) {
+        if (ngx_strlen(rung[i].name) == value[1].len
+            && ngx_strncmp(rung[i].name, value[1].data, value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"streamline_rendition\": duplicate name "
+                               "\"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    x = ngx_strlchr(value[2].data, value[2].data + value[2].len, 'x');
+    w = x ? ngx_atoi(value[2].data, x - value[2].data) : NGX_ERROR;
+    h = x ? ngx_atoi(x + 1, value[2].data + value[2].len - x - 1)
+          : NGX_ERROR;
+
+    if (w < 16 || h < 16 || w > 7680 || h > 4320 || (w & 1) || (h & 1)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_rendition\": invalid size \"%V\" "
+                           "(even WxH, 16x16 to 7680x4320)", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    rate = ngx_parse_size(&value[3]);
+    if (rate == NGX_ERROR || rate < 50 * 1000 || rate > 100 * 1000 * 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_rendition\": invalid bitrate \"%V\" "
+                           "(bits per second: 800k, 2m, 50k to 100m)",
+                           &value[3]);
+        return NGX_CONF_ERROR;
+    }
+
+    rung = ngx_array_push(sacf->rungs);
+    name = ngx_pnalloc(cf->pool, value[1].len + 1);
+    if (rung == NULL || name == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_cpystrn(name, value[1].data, value[1].len + 1);
+    ngx_memzero(rung, sizeof(sl_rung_t));
+    rung->name = (char *) name;
+    rung->width = (int) w;
+    rung->height = (int) h;
+    rung->bitrate_kbps = (int) (rate / 1000);
+    rung->preset = "veryfast";
+    rung->profile = "main";
+
+    for (i = 4; i < cf->args->nelts; i++) {
+        v = value[i];
+
+        if (v.len > 7 && ngx_strncmp(v.data, "preset=", 7) == 0) {
+            rung->preset = (char *) v.data + 7;
+            continue;
+        }
+
+        if (v.len > 8 && ngx_strncmp(v.data, "profile=", 8) == 0) {
+            rung->profile = (char *) v.data + 8;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_rendition\": unknown option \"%V\" "
+                           "(preset=, profile=)", &v);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_rtmp_streamline_postconfiguration(ngx_conf_t *cf)
 {
     ngx_uint_t                  i;
+    ngx_rtmp_handler_pt        *hh;
     ngx_rtmp_amf_handler_t     *h;
     ngx_rtmp_core_main_conf_t  *cmcf;
 
@@ -306,6 +584,21 @@ ngx_rtmp_streamline_postconfiguration(ngx_conf_t *cf)
                            "handler not found");
         return NGX_ERROR;
     }
+
+    /* after the codec module's: it parses the sequence headers first */
+    hh = ngx_array_push(&cmcf->events[NGX_RTMP_MSG_AUDIO]);
+    if (hh == NULL) {
+        return NGX_ERROR;
+    }
+
+    *hh = ngx_rtmp_streamline_av;
+
+    hh = ngx_array_push(&cmcf->events[NGX_RTMP_MSG_VIDEO]);
+    if (hh == NULL) {
+        return NGX_ERROR;
+    }
+
+    *hh = ngx_rtmp_streamline_av;
 
     next_publish = ngx_rtmp_publish;
     ngx_rtmp_publish = ngx_rtmp_streamline_publish;
@@ -638,6 +931,8 @@ ngx_rtmp_streamline_late_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
     ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                   "streamline: channel \"%s\" is live", ctx->channel);
 
+    ngx_rtmp_streamline_media_start(s, ctx);
+
     return next_late_publish(s, v);
 }
 
@@ -658,6 +953,8 @@ ngx_rtmp_streamline_close_stream(ngx_rtmp_session_t *s,
         ctx->claim->data = NULL;
         ctx->claim = NULL;
     }
+
+    ngx_rtmp_streamline_media_stop(s, ctx);
 
     if (ctx->live) {
         ctx->live = 0;
@@ -681,4 +978,199 @@ ngx_rtmp_streamline_close_stream(ngx_rtmp_session_t *s,
 next:
 
     return next_close_stream(s, v);
+}
+
+
+/* the media pipeline of a live channel */
+
+static void
+ngx_rtmp_streamline_media_start(ngx_rtmp_session_t *s,
+    ngx_rtmp_streamline_ctx_t *ctx)
+{
+    u_char                          *dir;
+    ngx_streamline_media_conf_t      mc;
+    ngx_rtmp_streamline_app_conf_t  *sacf;
+
+    sacf = ngx_rtmp_get_module_app_conf(s, ngx_rtmp_streamline_module);
+    if (sacf->media_path.len == 0) {
+        return;
+    }
+
+    dir = ngx_pnalloc(s->connection->pool,
+                      sacf->media_path.len + ctx->channel_len + 2);
+    if (dir == NULL) {
+        return;
+    }
+
+    ngx_sprintf(dir, "%V/%s%Z", &sacf->media_path, ctx->channel);
+
+    if (ngx_create_dir(dir, 0755) == NGX_FILE_ERROR
+        && ngx_errno != NGX_EEXIST)
+    {
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, ngx_errno,
+                      "streamline: cannot create \"%s\"", dir);
+        return;
+    }
+
+    ngx_memzero(&mc, sizeof(ngx_streamline_media_conf_t));
+    mc.channel = ctx->channel;
+    mc.channel_len = ctx->channel_len;
+    mc.dir = dir;
+    mc.segment = sacf->segment;
+    mc.part = sacf->part;
+    mc.window = sacf->window;
+    mc.grace = sacf->grace;
+    mc.keep = sacf->keep;
+    mc.rungs = sacf->rungs ? sacf->rungs->elts : NULL;
+    mc.nrungs = sacf->rungs ? sacf->rungs->nelts : 0;
+    mc.log = s->connection->log;
+
+    ctx->media = ngx_streamline_media_start(&mc);
+}
+
+
+static void
+ngx_rtmp_streamline_media_stop(ngx_rtmp_session_t *s,
+    ngx_rtmp_streamline_ctx_t *ctx)
+{
+    if (ctx->media) {
+        ngx_streamline_media_finish(ctx->media);
+        ctx->media = NULL;
+    }
+
+    if (ctx->buf) {
+        ngx_free(ctx->buf);
+        ctx->buf = NULL;
+        ctx->buf_size = 0;
+    }
+}
+
+
+/*
+ * Audio and video messages of a live channel, as FLV tags: the first byte
+ * names the codec (and the frame type); for H.264 and AAC the second says
+ * whether this is the sequence header; H.264 carries its composition
+ * offset in the next three.
+ */
+static ngx_int_t
+ngx_rtmp_streamline_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
+    ngx_chain_t *in)
+{
+    u_char                     *p;
+    size_t                      len;
+    int32_t                     cts;
+    ngx_int_t                   rc;
+    ngx_uint_t                  video, key;
+    ngx_chain_t                *cl;
+    sl_pipeline_t              *pl;
+    ngx_rtmp_codec_ctx_t       *codec;
+    ngx_rtmp_streamline_ctx_t  *ctx;
+
+    ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
+    if (ctx == NULL || ctx->media == NULL) {
+        return NGX_OK;
+    }
+
+    pl = ngx_streamline_media_pipeline(ctx->media);
+    video = (h->type == NGX_RTMP_MSG_VIDEO);
+
+    len = 0;
+    for (cl = in; cl; cl = cl->next) {
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    if (len < 2 || len > 64 * 1024 * 1024) {
+        return NGX_OK;
+    }
+
+    if (len > ctx->buf_size) {
+        if (ctx->buf) {
+            ngx_free(ctx->buf);
+        }
+
+        ctx->buf_size = ngx_max(len, 65536);
+        ctx->buf = ngx_alloc(ctx->buf_size, s->connection->log);
+        if (ctx->buf == NULL) {
+            ctx->buf_size = 0;
+            return NGX_OK;
+        }
+    }
+
+    p = ctx->buf;
+    for (cl = in; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    p = ctx->buf;
+    codec = ngx_rtmp_get_module_ctx(s, ngx_rtmp_codec_module);
+
+    if (video) {
+        if ((p[0] & 0x0f) != NGX_RTMP_VIDEO_H264) {
+            if (!ctx->warned_video) {
+                ctx->warned_video = 1;
+                ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                              "streamline: channel \"%s\": video codec %d "
+                              "is not supported (H.264 only), video ignored",
+                              ctx->channel, p[0] & 0x0f);
+            }
+
+            return NGX_OK;
+        }
+
+        if (len < 5) {
+            return NGX_OK;
+        }
+
+        key = (p[0] >> 4) == 1;
+        cts = (int32_t) ((p[2] << 16) | (p[3] << 8) | p[4]);
+        if (cts & 0x800000) {
+            cts -= 0x1000000;
+        }
+
+        if (p[1] == 0) {
+            rc = sl_pipeline_video_header(pl, p + 5, len - 5,
+                                          codec ? (int) codec->width : 0,
+                                          codec ? (int) codec->height : 0,
+                                          codec ? (int) codec->frame_rate
+                                                : 0);
+        } else if (p[1] == 1) {
+            rc = sl_pipeline_push(pl, 1, h->timestamp, cts, key,
+                                  ngx_streamline_now_ms(), p + 5, len - 5);
+        } else {
+            return NGX_OK;
+        }
+
+    } else {
+        if ((p[0] >> 4) != NGX_RTMP_AUDIO_AAC) {
+            if (!ctx->warned_audio) {
+                ctx->warned_audio = 1;
+                ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                              "streamline: channel \"%s\": audio codec %d "
+                              "is not supported (AAC only), audio ignored",
+                              ctx->channel, p[0] >> 4);
+            }
+
+            return NGX_OK;
+        }
+
+        if (p[1] == 0) {
+            rc = sl_pipeline_audio_header(pl, p + 2, len - 2,
+                                          codec ? (int) codec->sample_rate
+                                                : 44100,
+                                          codec && codec->audio_channels
+                                          ? (int) codec->audio_channels : 2);
+        } else {
+            rc = sl_pipeline_push(pl, 0, h->timestamp, 0, 1,
+                                  ngx_streamline_now_ms(), p + 2, len - 2);
+        }
+    }
+
+    if (rc == SL_DECLINED && !ctx->warned_drop) {
+        ctx->warned_drop = 1;
+        ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
+                      "streamline: channel \"%s\": the packager falls "
+                      "behind, packets dropped", ctx->channel);
+    }
+
+    return NGX_OK;
 }

@@ -10,6 +10,7 @@
 #include <ngx_core.h>
 
 #include "core/sl_core.h"
+#include "core/sl_pipeline.h"
 
 
 #define NGX_STREAMLINE_CACHE_SIZE  1024
@@ -24,7 +25,28 @@ typedef struct {
     ngx_str_t                 prefix;
     ngx_msec_t                state_ttl;
     ngx_uint_t                queue_size;
+    size_t                    media_zone_size;
+    ngx_shm_zone_t           *media_zone;
+    ngx_array_t              *media_paths;  /* of ngx_str_t, NUL ended */
 } ngx_streamline_main_conf_t;
+
+
+/* what a publish needs to start its media pipeline */
+typedef struct {
+    const u_char             *channel;
+    size_t                    channel_len;
+    const u_char             *dir;          /* <media path>/<channel> */
+    ngx_msec_t                segment;
+    ngx_msec_t                part;
+    ngx_msec_t                window;
+    ngx_msec_t                grace;
+    ngx_flag_t                keep;
+    const sl_rung_t          *rungs;
+    size_t                    nrungs;
+    ngx_log_t                *log;
+} ngx_streamline_media_conf_t;
+
+typedef struct ngx_streamline_media_s  ngx_streamline_media_t;
 
 
 /* the result of a publish claim */
@@ -112,5 +134,17 @@ ngx_int_t ngx_streamline_redis_read(ngx_streamline_read_t *rd,
 sl_cache_t *ngx_streamline_cache(void);
 
 int64_t ngx_streamline_now_ms(void);
+
+ngx_int_t ngx_streamline_media_zone_add(ngx_conf_t *cf, ngx_str_t *path);
+void ngx_streamline_media_init_process(ngx_cycle_t *cycle);
+void ngx_streamline_media_exit_process(ngx_cycle_t *cycle);
+ngx_streamline_media_t *ngx_streamline_media_start(
+    ngx_streamline_media_conf_t *mc);
+sl_pipeline_t *ngx_streamline_media_pipeline(ngx_streamline_media_t *m);
+void ngx_streamline_media_finish(ngx_streamline_media_t *m);
+/* NGX_DECLINED: no such channel or rendition, or nothing to play yet */
+ngx_int_t ngx_streamline_media_playlist(ngx_pool_t *pool,
+    const u_char *channel, size_t channel_len, const u_char *rendition,
+    size_t rendition_len, ngx_str_t *out);
 
 #endif /* NGX_STREAMLINE_H */

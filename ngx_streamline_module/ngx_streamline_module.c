@@ -53,6 +53,13 @@ static ngx_command_t  ngx_streamline_commands[] = {
       offsetof(ngx_streamline_main_conf_t, state_ttl),
       &ngx_streamline_positive },
 
+    { ngx_string("streamline_media_zone"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      0,
+      offsetof(ngx_streamline_main_conf_t, media_zone_size),
+      NULL },
+
     { ngx_string("streamline_queue_size"),
       NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -100,6 +107,7 @@ ngx_streamline_create_conf(ngx_cycle_t *cycle)
     smcf->redis_timeout = NGX_CONF_UNSET_MSEC;
     smcf->state_ttl = NGX_CONF_UNSET_MSEC;
     smcf->queue_size = NGX_CONF_UNSET_UINT;
+    smcf->media_zone_size = NGX_CONF_UNSET_SIZE;
 
     return smcf;
 }
@@ -119,6 +127,11 @@ ngx_streamline_init_conf(ngx_cycle_t *cycle, void *conf)
     ngx_conf_init_msec_value(smcf->redis_timeout, 1000);
     ngx_conf_init_msec_value(smcf->state_ttl, 15000);
     ngx_conf_init_uint_value(smcf->queue_size, 1024);
+    ngx_conf_init_size_value(smcf->media_zone_size, 64 * 1024 * 1024);
+
+    if (smcf->media_zone) {
+        smcf->media_zone->shm.size = smcf->media_zone_size;
+    }
 
     if (smcf->prefix.data == NULL) {
         ngx_str_set(&smcf->prefix, "streamline:");
@@ -255,6 +268,8 @@ ngx_streamline_init_process(ngx_cycle_t *cycle)
     smcf = (ngx_streamline_main_conf_t *)
                ngx_get_conf(cycle->conf_ctx, ngx_streamline_module);
 
+    ngx_streamline_media_init_process(cycle);
+
     return ngx_streamline_redis_init(cycle, smcf);
 }
 
@@ -262,5 +277,7 @@ ngx_streamline_init_process(ngx_cycle_t *cycle)
 void
 ngx_streamline_exit_process(ngx_cycle_t *cycle)
 {
+    /* first the media: its last segments, then the idle states */
+    ngx_streamline_media_exit_process(cycle);
     ngx_streamline_redis_exit(cycle);
 }

@@ -99,6 +99,9 @@ typedef struct {
     char                  path[4200];
 
     unsigned              init_id;
+    char                  codecs[64];
+    int                   width;
+    int                   height;
     int                   seg_open;
     int                   discontinuity;
     int64_t               seg_start_ms;
@@ -206,6 +209,8 @@ static int sl_out_io_write(void *opaque, uint8_t *buf, int size);
 
 static int sl_header_set(sl_header_t *h, const uint8_t *data, size_t len,
     int a, int b);
+static void sl_codecs(char *buf, size_t size, const AVCodecParameters *vpar,
+    const AVCodecParameters *apar);
 static int sl_par_video(AVCodecParameters *par, const sl_header_t *h);
 static int sl_par_audio(AVCodecParameters *par, const sl_header_t *h);
 static void sl_pipeline_log(sl_pipeline_t *p, int error, const char *fmt,
@@ -1180,6 +1185,10 @@ sl_out_open(sl_out_t *o, const AVCodecParameters *vpar,
         return SL_ERROR;
     }
 
+    sl_codecs(o->codecs, sizeof(o->codecs), vpar, apar);
+    o->width = vpar ? vpar->width : 0;
+    o->height = vpar ? vpar->height : 0;
+
     snprintf(name, sizeof(name), "init-%u.mp4", o->init_id);
 
     if (sl_out_open_file(o, name) != SL_OK) {
@@ -1390,6 +1399,10 @@ sl_out_open_segment(sl_out_t *o, uint64_t msn, int64_t start_ms,
     o->seg.msn = msn;
     o->seg.pdt_ms = wallclock_ms;
     o->seg.init_id = o->init_id;
+    o->seg.codecs = o->codecs;
+    o->seg.width = o->width;
+    o->seg.height = o->height;
+    o->seg.fps = o->p->vhdr.c;
     o->seg.discontinuity = o->discontinuity;
     o->discontinuity = 0;
 
@@ -1570,6 +1583,59 @@ sl_header_set(sl_header_t *h, const uint8_t *data, size_t len, int a, int b)
     h->b = b;
 
     return 1;
+}
+
+
+/*
+ * RFC 6381 codec names: "avc1.PPCCLL" from the SPS (in an avcC record or
+ * in Annex B form, as libx264 gives it) and "mp4a.40.<object type>".
+ */
+static void
+sl_codecs(char *buf, size_t size, const AVCodecParameters *vpar,
+    const AVCodecParameters *apar)
+{
+    int             n, aot;
+    size_t          i;
+    const uint8_t  *sps, *d;
+
+    buf[0] = '\0';
+    n = 0;
+    sps = NULL;
+
+    if (vpar && vpar->extradata_size >= 4) {
+        d = vpar->extradata;
+
+        if (d[0] == 1) {
+            sps = d + 1;                    /* avcC: profile, compat, level */
+
+        } else {
+            for (i = 0; i + 7 < (size_t) vpar->extradata_size; i++) {
+                if (d[i] == 0 && d[i + 1] == 0 && d[i + 2] == 1
+                    && (d[i + 3] & 0x1f) == 7)
+                {
+                    sps = d + i + 4;
+                    break;
+                }
+            }
+        }
+    }
+
+    if (sps) {
+        n = snprintf(buf, size, "avc1.%02x%02x%02x", sps[0], sps[1], sps[2]);
+    }
+
+    if (apar && n >= 0 && (size_t) n < size) {
+        aot = 2;
+
+        if (apar->extradata_size >= 1) {
+            aot = apar->extradata[0] >> 3;
+            if (aot == 0 || aot == 31) {
+                aot = 2;
+            }
+        }
+
+        snprintf(buf + n, size - n, "%smp4a.40.%d", n ? "," : "", aot);
+    }
 }
 
 

@@ -35,6 +35,10 @@ typedef struct {
     uint64_t         bytes;
     unsigned         init_id;    /* init-<init_id>.mp4 */
     unsigned         discontinuity:1;
+    const char      *codecs;     /* RFC 6381, e.g. "avc1.64001f,mp4a.40.2" */
+    int              width;
+    int              height;
+    int              fps;
     size_t           nparts;
     sl_part_info_t   parts[SL_PIPELINE_MAX_PARTS];
 } sl_segment_info_t;

@@ -1,0 +1,899 @@
+/*
+ * The media side's shared state: a shared memory zone with one record a
+ * channel and one DVR index a rendition, written by the pipeline threads
+ * of the worker that holds the RTMP session, read by every worker that
+ * renders a playlist.  Also the end of a channel's DVR: after the grace
+ * period any worker's cleanup timer removes its files (on a thread of its
+ * own) and frees its index.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include <ftw.h>
+#include <pthread.h>
+
+#include <libavutil/log.h>
+
+#include "ngx_streamline.h"
+#include "core/sl_media.h"
+
+
+#define NGX_STREAMLINE_MEDIA_CHANNELS  64
+#define NGX_STREAMLINE_MEDIA_RUNGS     (1 + SL_PIPELINE_MAX_RUNGS)
+
+#define NGX_STREAMLINE_FREE      0
+#define NGX_STREAMLINE_LIVE      1
+#define NGX_STREAMLINE_ENDED     2
+#define NGX_STREAMLINE_DELETING  3
+
+
+typedef struct {
+    u_char                    name[64];
+    size_t                    name_len;
+    uint32_t                  width;
+    uint32_t                  height;
+    uint32_t                  fps;
+    uint64_t                  bandwidth;      /* peak of a segment, bit/s */
+    uint64_t                  bytes;          /* for the average */
+    uint64_t                  duration_us;
+    uint64_t                  configured;     /* bit/s, before measures */
+    char                      codecs[64];
+    sl_dvr_t                 *dvr;
+} ngx_streamline_media_rendition_t;
+
+
+typedef struct {
+    u_char                    name[SL_CHANNEL_MAX + 1];
+    size_t                    name_len;
+    ngx_uint_t                state;
+    ngx_uint_t                keep;
+    ngx_uint_t                running;        /* pipelines not ended */
+    ngx_uint_t                generation;
+    int64_t                   ended_ms;
+    int64_t                   grace_ms;
+    u_char                    dir[NGX_MAX_PATH];
+    ngx_uint_t                nrenditions;
+    ngx_streamline_media_rendition_t  r[NGX_STREAMLINE_MEDIA_RUNGS];
+} ngx_streamline_media_channel_t;
+
+
+typedef struct {
+    ngx_streamline_media_channel_t    ch[NGX_STREAMLINE_MEDIA_CHANNELS];
+} ngx_streamline_media_shm_t;
+
+
+/* a publishing session's pipeline; malloc'ed: it outlives the session */
+struct ngx_streamline_media_s {
+    ngx_streamline_media_t           *next;     /* this worker's list */
+    ngx_streamline_media_t          **prev;
+    sl_pipeline_t                    *pipeline;
+    ngx_streamline_media_channel_t   *ch;
+    ngx_uint_t                        generation;
+    ngx_log_t                        *log;
+    sl_rung_t                         rungs[SL_PIPELINE_MAX_RUNGS];
+    size_t                            nrungs;
+    u_char                            names[SL_PIPELINE_MAX_RUNGS][64];
+};
+
+
+static ngx_int_t ngx_streamline_media_init_zone(ngx_shm_zone_t *zone,
+    void *data);
+static ngx_streamline_media_channel_t *ngx_streamline_media_channel(
+    const u_char *name, size_t len, ngx_uint_t create);
+static ngx_streamline_media_rendition_t *ngx_streamline_media_rendition(
+    ngx_streamline_media_channel_t *ch, const char *name);
+static void ngx_streamline_media_segment(void *data,
+    const sl_segment_info_t *seg);
+static void ngx_streamline_media_log(void *data, int error, const char *msg);
+static void ngx_streamline_media_end(void *data,
+    const sl_pipeline_stats_t *st);
+static void ngx_streamline_media_ended(ngx_streamline_media_t *m);
+static void ngx_streamline_media_cleanup_handler(ngx_event_t *ev);
+static void *ngx_streamline_media_delete_thread(void *arg);
+static int ngx_streamline_media_rm(const char *path, const struct stat *sb,
+    int type, struct FTW *ftw);
+static void ngx_streamline_media_remove_dir(const u_char *dir);
+static void ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
+    ngx_streamline_media_rendition_t *r, const sl_dvr_drop_t *d);
+
+
+/* TODO(move into sl_dvr.c as sl_dvr_resume once it settles) */
+static void
+ngx_streamline_media_resume(sl_dvr_t *dvr)
+{
+    dvr->ended = 0;
+    dvr->pending |= SL_SEG_DISCONTINUITY;
+    dvr->gen++;
+}
+
+
+static ngx_shm_zone_t          *ngx_streamline_media_zone;
+static ngx_streamline_media_t  *ngx_streamline_media_running;
+static ngx_event_t              ngx_streamline_media_cleanup_ev;
+static ngx_atomic_t             ngx_streamline_media_finishing;
+
+
+/* configuration: the zone is added by the first streamline_media_path */
+
+ngx_int_t
+ngx_streamline_media_zone_add(ngx_conf_t *cf, ngx_str_t *path)
+{
+    ngx_str_t                   name, *p;
+    ngx_streamline_main_conf_t  *smcf;
+
+    smcf = (ngx_streamline_main_conf_t *)
+               ngx_get_conf(cf->cycle->conf_ctx, ngx_streamline_module);
+
+    if (smcf->media_zone == NULL) {
+        ngx_str_set(&name, "streamline_media");
+
+        /* the size is set by streamline_media_zone, or its default, once
+         * the main context is complete (ngx_streamline_init_conf) */
+        smcf->media_zone = ngx_shared_memory_add(cf, &name,
+                                                 64 * 1024 * 1024,
+                                                 &ngx_streamline_module);
+        if (smcf->media_zone == NULL) {
+            return NGX_ERROR;
+        }
+
+        smcf->media_zone->init = ngx_streamline_media_init_zone;
+        smcf->media_zone->data = smcf;
+
+        smcf->media_paths = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+        if (smcf->media_paths == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    p = ngx_array_push(smcf->media_paths);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *p = *path;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_streamline_media_init_zone(ngx_shm_zone_t *zone, void *data)
+{
+    ngx_uint_t                   i;
+    ngx_str_t                   *path;
+    ngx_slab_pool_t             *shpool;
+    ngx_streamline_main_conf_t  *smcf;
+    ngx_streamline_media_shm_t  *shm;
+
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+
+    if (data) {
+        /* a reload: the index (and the live channels) carry on */
+        zone->data = data;
+        return NGX_OK;
+    }
+
+    smcf = zone->data;
+
+    if (zone->shm.exists) {
+        zone->data = shpool->data;
+        return NGX_OK;
+    }
+
+    /*
+     * nginx starts: nothing can be live, whatever a crashed nginx left
+     * under the media paths goes (in the master, before any worker)
+     */
+    path = smcf->media_paths->elts;
+    for (i = 0; i < smcf->media_paths->nelts; i++) {
+        ngx_streamline_media_remove_dir(path[i].data);
+    }
+
+    shm = ngx_slab_calloc(shpool, sizeof(ngx_streamline_media_shm_t));
+    if (shm == NULL) {
+        return NGX_ERROR;
+    }
+
+    shpool->data = shm;
+    zone->data = shm;
+
+    ngx_sprintf(shpool->log_ctx, " in streamline_media_zone%Z");
+
+    return NGX_OK;
+}
+
+
+/* removes what is inside dir, not dir itself */
+static void
+ngx_streamline_media_remove_dir(const u_char *dir)
+{
+    (void) nftw((const char *) dir, ngx_streamline_media_rm, 16,
+                FTW_DEPTH | FTW_PHYS);
+}
+
+
+static int
+ngx_streamline_media_rm(const char *path, const struct stat *sb, int type,
+    struct FTW *ftw)
+{
+    if (ftw->level == 0) {
+        return 0;
+    }
+
+    (void) remove(path);
+
+    return 0;
+}
+
+
+/* the worker's side */
+
+void
+ngx_streamline_media_init_process(ngx_cycle_t *cycle)
+{
+    ngx_streamline_main_conf_t  *smcf;
+
+    smcf = (ngx_streamline_main_conf_t *)
+               ngx_get_conf(cycle->conf_ctx, ngx_streamline_module);
+
+    ngx_streamline_media_zone = smcf->media_zone;
+    ngx_streamline_media_running = NULL;
+
+    if (ngx_streamline_media_zone == NULL) {
+        return;
+    }
+
+    /* libav* messages (to stderr) only when something is wrong */
+    av_log_set_level(AV_LOG_ERROR);
+
+    ngx_memzero(&ngx_streamline_media_cleanup_ev, sizeof(ngx_event_t));
+    ngx_streamline_media_cleanup_ev.handler =
+                                        ngx_streamline_media_cleanup_handler;
+    ngx_streamline_media_cleanup_ev.log = cycle->log;
+    ngx_streamline_media_cleanup_ev.cancelable = 1;
+    ngx_add_timer(&ngx_streamline_media_cleanup_ev, 1000);
+}
+
+
+/* a worker that exits stops its pipelines: the last segments are written */
+void
+ngx_streamline_media_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_streamline_media_t  *m;
+
+    ngx_uint_t               i;
+
+    while ((m = ngx_streamline_media_running) != NULL) {
+        sl_pipeline_stop(m->pipeline);
+        m->pipeline = NULL;
+        ngx_streamline_media_ended(m);
+    }
+
+    /* and lets the finishing ones write their last segment (5 s at most) */
+    for (i = 0; i < 500 && ngx_streamline_media_finishing; i++) {
+        ngx_msleep(10);
+    }
+}
+
+
+static ngx_slab_pool_t *
+ngx_streamline_media_pool(void)
+{
+    return (ngx_slab_pool_t *) ngx_streamline_media_zone->shm.addr;
+}
+
+
+/* called with the zone locked */
+static ngx_streamline_media_channel_t *
+ngx_streamline_media_channel(const u_char *name, size_t len,
+    ngx_uint_t create)
+{
+    ngx_uint_t                       i;
+    ngx_streamline_media_shm_t      *shm;
+    ngx_streamline_media_channel_t  *ch, *free;
+
+    shm = ngx_streamline_media_zone->data;
+    free = NULL;
+
+    for (i = 0; i < NGX_STREAMLINE_MEDIA_CHANNELS; i++) {
+        ch = &shm->ch[i];
+
+        if (ch->state == NGX_STREAMLINE_FREE) {
+            if (free == NULL) {
+                free = ch;
+            }
+
+            continue;
+        }
+
+        if (ch->name_len == len && ngx_memcmp(ch->name, name, len) == 0) {
+            return ch;
+        }
+    }
+
+    if (!create || free == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(free, sizeof(ngx_streamline_media_channel_t));
+    ngx_memcpy(free->name, name, len);
+    free->name_len = len;
+
+    return free;
+}
+
+
+static ngx_streamline_media_rendition_t *
+ngx_streamline_media_rendition(ngx_streamline_media_channel_t *ch,
+    const char *name)
+{
+    size_t      len;
+    ngx_uint_t  i;
+
+    len = ngx_strlen(name);
+
+    for (i = 0; i < ch->nrenditions; i++) {
+        if (ch->r[i].name_len == len
+            && ngx_memcmp(ch->r[i].name, name, len) == 0)
+        {
+            return &ch->r[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_streamline_media_t *
+ngx_streamline_media_start(ngx_streamline_media_conf_t *mc)
+{
+    size_t                             size;
+    uint64_t                           first_msn;
+    uint32_t                           first_init, max_segments;
+    ngx_uint_t                         i, resume;
+    sl_dvr_params_t                    dp;
+    ngx_slab_pool_t                   *shpool;
+    sl_pipeline_conf_t                 pc;
+    ngx_streamline_media_t            *m;
+    ngx_streamline_media_channel_t    *ch;
+    ngx_streamline_media_rendition_t  *r;
+
+    if (ngx_streamline_media_zone == NULL) {
+        return NULL;
+    }
+
+    m = ngx_calloc(sizeof(ngx_streamline_media_t), mc->log);
+    if (m == NULL) {
+        return NULL;
+    }
+
+    /* the threads log after the session (and its log) may be gone */
+    m->log = ngx_cycle->log;
+    m->nrungs = mc->nrungs;
+
+    for (i = 0; i < mc->nrungs; i++) {
+        m->rungs[i] = mc->rungs[i];
+    }
+
+    shpool = ngx_streamline_media_pool();
+    ngx_shmtx_lock(&shpool->mutex);
+
+    ch = ngx_streamline_media_channel(mc->channel, mc->channel_len, 1);
+
+    if (ch == NULL || ch->state == NGX_STREAMLINE_LIVE
+        || ch->state == NGX_STREAMLINE_DELETING)
+    {
+        ngx_shmtx_unlock(&shpool->mutex);
+        ngx_log_error(NGX_LOG_ERR, mc->log, 0,
+                      "streamline: no media for channel \"%*s\": %s",
+                      mc->channel_len, mc->channel,
+                      ch == NULL ? "too many channels"
+                      : ch->state == NGX_STREAMLINE_LIVE ? "already live"
+                      : "its last stream is being removed");
+        ngx_free(m);
+        return NULL;
+    }
+
+    /* published again within the grace: the DVR goes on */
+    resume = ch->state == NGX_STREAMLINE_ENDED;
+    first_msn = 0;
+    first_init = 0;
+
+    if (resume) {
+        for (i = 0; i < ch->nrenditions; i++) {
+            first_msn = ngx_max(first_msn, ch->r[i].dvr->next_msn);
+            first_init = ngx_max(first_init, ch->r[i].dvr->init_id + 1);
+            ngx_streamline_media_resume(ch->r[i].dvr);
+        }
+
+    } else {
+        ngx_cpystrn(ch->dir, (u_char *) mc->dir, NGX_MAX_PATH);
+        ch->nrenditions = 1 + mc->nrungs;
+
+        max_segments = (uint32_t) (mc->window / ngx_max(mc->segment / 2, 1))
+                       + 4;
+
+        ngx_memzero(&dp, sizeof(sl_dvr_params_t));
+        dp.max_segments = max_segments;
+        dp.max_parts = SL_PIPELINE_MAX_PARTS;
+        dp.window_us = (uint64_t) mc->window * 1000;
+        dp.target_duration = (uint32_t) (mc->segment + 999) / 1000;
+        dp.part_target_us = (uint32_t) mc->part * 1000;
+
+        size = sl_dvr_size(dp.max_segments, dp.max_parts);
+
+        for (i = 0; i < ch->nrenditions; i++) {
+            r = &ch->r[i];
+            ngx_memzero(r, sizeof(ngx_streamline_media_rendition_t));
+
+            if (i == 0) {
+                r->name_len = ngx_cpystrn(r->name, (u_char *) "source", 64)
+                              - r->name;
+
+            } else {
+                r->name_len = ngx_cpystrn(r->name,
+                                          (u_char *) mc->rungs[i - 1].name,
+                                          64)
+                              - r->name;
+                r->width = mc->rungs[i - 1].width;
+                r->height = mc->rungs[i - 1].height;
+                r->configured = (uint64_t) mc->rungs[i - 1].bitrate_kbps
+                                * 1000 + 128000;
+            }
+
+            r->dvr = ngx_slab_alloc_locked(shpool, size);
+            if (r->dvr == NULL || sl_dvr_init(r->dvr, size, &dp) == NULL) {
+                ngx_log_error(NGX_LOG_ERR, mc->log, 0,
+                              "streamline: streamline_media_zone is too "
+                              "small for the DVR of channel \"%*s\"",
+                              mc->channel_len, mc->channel);
+
+                for ( /* void */ ; i != (ngx_uint_t) -1; i--) {
+                    if (ch->r[i].dvr) {
+                        ngx_slab_free_locked(shpool, ch->r[i].dvr);
+                    }
+                }
+
+                ch->state = NGX_STREAMLINE_FREE;
+                ngx_shmtx_unlock(&shpool->mutex);
+                ngx_free(m);
+                return NULL;
+            }
+        }
+    }
+
+    ch->state = NGX_STREAMLINE_LIVE;
+    ch->keep = mc->keep;
+    ch->grace_ms = mc->grace;
+    ch->generation++;
+    ch->running = 1;
+
+    m->ch = ch;
+    m->generation = ch->generation;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_memzero(&pc, sizeof(sl_pipeline_conf_t));
+    pc.dir = (char *) mc->dir;
+    pc.rendition = "source";
+    pc.rungs = m->rungs;
+    pc.nrungs = m->nrungs;
+    pc.threads = 0;
+    pc.segment_us = (int64_t) mc->segment * 1000;
+    pc.part_us = (int64_t) mc->part * 1000;
+    pc.queue_max = 1024;
+    pc.first_msn = first_msn;
+    pc.first_init_id = first_init;
+    pc.on_segment = ngx_streamline_media_segment;
+    pc.on_log = ngx_streamline_media_log;
+    pc.on_end = ngx_streamline_media_end;
+    pc.data = m;
+
+    m->pipeline = sl_pipeline_start(&pc);
+
+    if (m->pipeline == NULL) {
+        ngx_log_error(NGX_LOG_ERR, mc->log, 0,
+                      "streamline: cannot start the media pipeline");
+        ngx_streamline_media_ended(m);
+        return NULL;
+    }
+
+    m->next = ngx_streamline_media_running;
+    if (m->next) {
+        m->next->prev = &m->next;
+    }
+
+    m->prev = &ngx_streamline_media_running;
+    ngx_streamline_media_running = m;
+
+    return m;
+}
+
+
+sl_pipeline_t *
+ngx_streamline_media_pipeline(ngx_streamline_media_t *m)
+{
+    return m->pipeline;
+}
+
+
+/* the session ends: the pipeline writes what it has, then ENDLIST */
+void
+ngx_streamline_media_finish(ngx_streamline_media_t *m)
+{
+    sl_pipeline_t  *p;
+
+    /* from here on the pipeline thread owns m, until on_end */
+    *m->prev = m->next;
+    if (m->next) {
+        m->next->prev = m->prev;
+    }
+
+    m->next = NULL;
+    m->prev = &m->next;
+
+    p = m->pipeline;
+    (void) ngx_atomic_fetch_add(&ngx_streamline_media_finishing, 1);
+    sl_pipeline_finish(p);
+}
+
+
+/* the pipeline threads */
+
+static void
+ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
+{
+    ngx_streamline_media_t *m = data;
+
+    size_t                             i, n;
+    uint64_t                           msn, bps;
+    unsigned                           flags;
+    sl_dvr_drop_t                      drops[16];
+    ngx_slab_pool_t                   *shpool;
+    ngx_streamline_media_rendition_t  *r;
+
+    shpool = ngx_streamline_media_pool();
+    ngx_shmtx_lock(&shpool->mutex);
+
+    r = ngx_streamline_media_rendition(m->ch, seg->rendition);
+
+    if (r == NULL || m->ch->generation != m->generation) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return;
+    }
+
+    if (seg->discontinuity) {
+        sl_dvr_discontinuity(r->dvr);
+    }
+
+    flags = seg->nparts && seg->parts[0].independent ? SL_SEG_INDEPENDENT
+                                                     : 0;
+
+    if (sl_dvr_segment_start(r->dvr, seg->pdt_ms, seg->init_id, flags)
+        != SL_OK)
+    {
+        ngx_shmtx_unlock(&shpool->mutex);
+        ngx_log_error(NGX_LOG_ERR, m->log, 0,
+                      "streamline: segment %uL of \"%s\" refused by the DVR "
+                      "index", seg->msn, seg->rendition);
+        return;
+    }
+
+    for (i = 0; i < seg->nparts; i++) {
+        (void) sl_dvr_part_add(r->dvr, (uint32_t) seg->parts[i].duration_us,
+                               (uint32_t) seg->parts[i].bytes,
+                               seg->parts[i].independent
+                               ? SL_PART_INDEPENDENT : 0);
+    }
+
+    (void) sl_dvr_segment_close(r->dvr, (uint32_t) seg->duration_us,
+                                seg->bytes, &msn);
+
+    if (seg->duration_us > 0) {
+        bps = seg->bytes * 8 * 1000000 / seg->duration_us;
+        r->bandwidth = ngx_max(r->bandwidth, bps);
+        r->bytes += seg->bytes;
+        r->duration_us += seg->duration_us;
+    }
+
+    if (seg->codecs[0]) {
+        ngx_cpystrn((u_char *) r->codecs, (u_char *) seg->codecs,
+                    sizeof(r->codecs));
+        r->width = seg->width;
+        r->height = seg->height;
+        r->fps = seg->fps;
+    }
+
+    /* segments that left the window leave the disk too */
+    do {
+        n = sl_dvr_trim(r->dvr, drops, 16);
+
+        for (i = 0; i < n; i++) {
+            ngx_streamline_media_unlink(m->ch, r, &drops[i]);
+        }
+
+    } while (n == 16);
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+/* called with the zone locked: only unlink(2)s, on the pipeline thread */
+static void
+ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
+    ngx_streamline_media_rendition_t *r, const sl_dvr_drop_t *d)
+{
+    u_char  path[NGX_MAX_PATH + 128], *p;
+
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/seg-%uL.m4s",
+                     ch->dir, r->name_len, r->name, d->msn);
+    *p = '\0';
+    (void) unlink((char *) path);
+
+    if (d->init_unused) {
+        p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/init-%uD.mp4",
+                         ch->dir, r->name_len, r->name, d->init_id);
+        *p = '\0';
+        (void) unlink((char *) path);
+    }
+}
+
+
+static void
+ngx_streamline_media_log(void *data, int error, const char *msg)
+{
+    ngx_streamline_media_t  *m = data;
+
+    ngx_uint_t  level;
+
+    level = error ? NGX_LOG_ERR : NGX_LOG_NOTICE;
+    ngx_log_error(level, m->log, 0,
+                  "streamline: channel \"%*s\": %s",
+                  m->ch->name_len, m->ch->name, msg);
+}
+
+
+static void
+ngx_streamline_media_end(void *data, const sl_pipeline_stats_t *st)
+{
+    ngx_streamline_media_t  *m = data;
+
+    m->pipeline = NULL;
+    ngx_streamline_media_ended(m);
+    (void) ngx_atomic_fetch_add(&ngx_streamline_media_finishing, -1);
+}
+
+
+/* the last segment is indexed: ENDLIST, and the grace begins */
+static void
+ngx_streamline_media_ended(ngx_streamline_media_t *m)
+{
+    ngx_uint_t                       i;
+    ngx_slab_pool_t                 *shpool;
+    ngx_streamline_media_channel_t  *ch = m->ch;
+
+    if (m->prev && *m->prev == m) {
+        *m->prev = m->next;
+        if (m->next) {
+            m->next->prev = m->prev;
+        }
+    }
+
+    shpool = ngx_streamline_media_pool();
+    ngx_shmtx_lock(&shpool->mutex);
+
+    if (ch->generation == m->generation && ch->state == NGX_STREAMLINE_LIVE)
+    {
+        for (i = 0; i < ch->nrenditions; i++) {
+            (void) sl_dvr_end(ch->r[i].dvr);
+        }
+
+        ch->state = NGX_STREAMLINE_ENDED;
+        ch->running = 0;
+        ch->ended_ms = ngx_streamline_now_ms();
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_free(m);
+}
+
+
+/* every worker, every second: DVRs whose grace is over are removed */
+static void
+ngx_streamline_media_cleanup_handler(ngx_event_t *ev)
+{
+    int64_t                          now;
+    ngx_uint_t                       i;
+    pthread_t                        tid;
+    pthread_attr_t                   attr;
+    ngx_slab_pool_t                 *shpool;
+    ngx_streamline_media_shm_t      *shm;
+    ngx_streamline_media_channel_t  *ch;
+
+    shpool = ngx_streamline_media_pool();
+    shm = ngx_streamline_media_zone->data;
+    now = ngx_streamline_now_ms();
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; i < NGX_STREAMLINE_MEDIA_CHANNELS; i++) {
+        ch = &shm->ch[i];
+
+        if (ch->state != NGX_STREAMLINE_ENDED || ch->keep
+            || now < ch->ended_ms + ch->grace_ms)
+        {
+            continue;
+        }
+
+        /* removing thousands of files is no work for the event loop */
+        ch->state = NGX_STREAMLINE_DELETING;
+
+        if (pthread_attr_init(&attr) == 0) {
+            (void) pthread_attr_setdetachstate(&attr,
+                                               PTHREAD_CREATE_DETACHED);
+
+            if (pthread_create(&tid, &attr,
+                               ngx_streamline_media_delete_thread, ch)
+                != 0)
+            {
+                ch->state = NGX_STREAMLINE_ENDED;
+            }
+
+            (void) pthread_attr_destroy(&attr);
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, 1000);
+    }
+}
+
+
+static void *
+ngx_streamline_media_delete_thread(void *arg)
+{
+    ngx_streamline_media_channel_t  *ch = arg;
+
+    ngx_uint_t        i;
+    ngx_slab_pool_t  *shpool;
+
+    /* only this thread touches a channel in the deleting state */
+    ngx_streamline_media_remove_dir(ch->dir);
+    (void) rmdir((char *) ch->dir);
+
+    shpool = ngx_streamline_media_pool();
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; i < ch->nrenditions; i++) {
+        if (ch->r[i].dvr) {
+            ngx_slab_free_locked(shpool, ch->r[i].dvr);
+            ch->r[i].dvr = NULL;
+        }
+    }
+
+    ch->nrenditions = 0;
+    ch->state = NGX_STREAMLINE_FREE;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return NULL;
+}
+
+
+/* playlists, for any worker */
+
+ngx_int_t
+ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
+    size_t channel_len, const u_char *rendition, size_t rendition_len,
+    ngx_str_t *out)
+{
+    size_t                             size, len, n;
+    u_char                            *buf;
+    ngx_uint_t                         i;
+    sl_hls_variant_t                   v[NGX_STREAMLINE_MEDIA_RUNGS];
+    ngx_slab_pool_t                   *shpool;
+    ngx_streamline_media_channel_t    *ch;
+    ngx_streamline_media_rendition_t  *r;
+
+    if (ngx_streamline_media_zone == NULL) {
+        return NGX_DECLINED;
+    }
+
+    shpool = ngx_streamline_media_pool();
+    size = 16384;
+    buf = NULL;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    ch = ngx_streamline_media_channel(channel, channel_len, 0);
+
+    if (ch == NULL || ch->state == NGX_STREAMLINE_DELETING
+        || ch->state == NGX_STREAMLINE_FREE
+        || ch->r[0].dvr == NULL || ch->r[0].dvr->next_msn
+                                   == ch->r[0].dvr->first_msn)
+    {
+        /* nothing to play (yet, or any more) */
+        ngx_shmtx_unlock(&shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    r = NULL;
+
+    if (rendition) {
+        for (i = 0; i < ch->nrenditions; i++) {
+            if (ch->r[i].name_len == rendition_len
+                && ngx_memcmp(ch->r[i].name, rendition, rendition_len) == 0)
+            {
+                r = &ch->r[i];
+                break;
+            }
+        }
+
+        if (r == NULL) {
+            ngx_shmtx_unlock(&shpool->mutex);
+            return NGX_DECLINED;
+        }
+    }
+
+    n = 0;
+
+    if (r == NULL) {
+        for (i = 0; i < ch->nrenditions; i++) {
+            r = &ch->r[i];
+
+            if (r->codecs[0] == '\0') {
+                /* no segment yet (a rung starts a moment later) */
+                continue;
+            }
+
+            ngx_memzero(&v[n], sizeof(sl_hls_variant_t));
+            v[n].name = r->name;
+            v[n].name_len = r->name_len;
+            v[n].bandwidth = r->bandwidth ? r->bandwidth : r->configured;
+            v[n].average_bandwidth = r->duration_us
+                                     ? r->bytes * 8 * 1000000
+                                       / r->duration_us
+                                     : 0;
+            v[n].width = r->width;
+            v[n].height = r->height;
+            v[n].codecs = r->codecs;
+            v[n].frame_rate = r->fps;
+            n++;
+        }
+
+        r = NULL;
+    }
+
+    for ( ;; ) {
+        buf = ngx_pnalloc(pool, size);
+        if (buf == NULL) {
+            ngx_shmtx_unlock(&shpool->mutex);
+            return NGX_ERROR;
+        }
+
+        len = r ? sl_hls_media_playlist(r->dvr, NULL, buf, size)
+                : sl_hls_master_playlist(v, n, buf, size);
+
+        if (len <= size) {
+            break;
+        }
+
+        size = len;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (len == 0) {
+        return NGX_ERROR;
+    }
+
+    out->data = buf;
+    out->len = len;
+
+    return NGX_OK;
+}
