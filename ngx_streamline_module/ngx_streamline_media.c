@@ -409,6 +409,14 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc)
         }
 
     } else {
+        /*
+         * Segment and init names never repeat across streams, so that
+         * CDNs may cache them as immutable: numbers start at the time,
+         * and segments last a second at least.
+         */
+        first_msn = (uint64_t) (ngx_streamline_now_ms() / 1000);
+        first_init = (uint32_t) first_msn;
+
         ngx_cpystrn(ch->dir, (u_char *) mc->dir, NGX_MAX_PATH);
         ch->nrenditions = 1 + mc->nrungs;
 
@@ -421,6 +429,7 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc)
         dp.window_us = (uint64_t) mc->window * 1000;
         dp.target_duration = (uint32_t) (mc->segment + 999) / 1000;
         dp.part_target_us = (uint32_t) mc->part * 1000;
+        dp.first_msn = first_msn;
 
         size = sl_dvr_size(dp.max_segments, dp.max_parts);
 
@@ -486,6 +495,7 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc)
     pc.queue_max = 1024;
     pc.first_msn = first_msn;
     pc.first_init_id = first_init;
+    pc.resume = resume;
     pc.on_segment = ngx_streamline_media_segment;
     pc.on_log = ngx_streamline_media_log;
     pc.on_end = ngx_streamline_media_end;
@@ -554,6 +564,7 @@ ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
     ngx_slab_pool_t                   *shpool;
     ngx_streamline_media_rendition_t  *r;
 
+    msn = 0;
     shpool = ngx_streamline_media_pool();
     ngx_shmtx_lock(&shpool->mutex);
 
@@ -588,8 +599,15 @@ ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
                                ? SL_PART_INDEPENDENT : 0);
     }
 
-    (void) sl_dvr_segment_close(r->dvr, (uint32_t) seg->duration_us,
-                                seg->bytes, &msn);
+    if (sl_dvr_segment_close(r->dvr, (uint32_t) seg->duration_us,
+                             seg->bytes, &msn)
+        != SL_OK
+        || msn != seg->msn)
+    {
+        ngx_log_error(NGX_LOG_ERR, m->log, 0,
+                      "streamline: segment %uL of \"%s\" indexed as %uL",
+                      seg->msn, seg->rendition, msn);
+    }
 
     if (seg->duration_us > 0) {
         bps = seg->bytes * 8 * 1000000 / seg->duration_us;

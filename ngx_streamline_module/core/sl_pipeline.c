@@ -122,6 +122,7 @@ typedef struct {
     AVFrame              *frame;
     uint64_t              cuts[16];    /* msn of pending forced IDRs */
     int64_t               cut_pts[16];
+    int64_t               cut_wall[16];
     size_t                ncuts;
     int64_t               dts_shift;
     int                   have_shift;
@@ -759,6 +760,7 @@ sl_ladder_handle(sl_pipeline_t *p, sl_msg_t *m)
             if (r->ncuts < 16) {
                 r->cuts[r->ncuts] = m->cut;
                 r->cut_pts[r->ncuts] = pkt->pts;
+                r->cut_wall[r->ncuts] = m->wallclock_ms;
                 r->ncuts++;
             }
         }
@@ -990,15 +992,19 @@ sl_ladder_encode(sl_pipeline_t *p, sl_rung_state_t *r, AVFrame *src)
 
     while (avcodec_receive_packet(r->enc, pkt) == 0) {
         uint64_t  c = SL_NO_CUT;
+        int64_t   wall = -1;
 
         for (i = 0; i < r->ncuts; i++) {
             if (r->cut_pts[i] == pkt->pts) {
                 c = r->cuts[i];
+                wall = r->cut_wall[i];
                 r->ncuts--;
                 memmove(&r->cuts[i], &r->cuts[i + 1],
                         (r->ncuts - i) * sizeof(r->cuts[0]));
                 memmove(&r->cut_pts[i], &r->cut_pts[i + 1],
                         (r->ncuts - i) * sizeof(r->cut_pts[0]));
+                memmove(&r->cut_wall[i], &r->cut_wall[i + 1],
+                        (r->ncuts - i) * sizeof(r->cut_wall[0]));
                 break;
             }
         }
@@ -1019,7 +1025,7 @@ sl_ladder_encode(sl_pipeline_t *p, sl_rung_state_t *r, AVFrame *src)
         }
 
         pkt->dts -= r->dts_shift;
-        pkt->pos = -1;
+        pkt->pos = wall;        /* the segment's PROGRAM-DATE-TIME */
         sl_out_packet(&r->out, av_packet_clone(pkt), 1, c);
         av_packet_unref(pkt);
     }
@@ -1118,7 +1124,7 @@ sl_out_init(sl_out_t *o, sl_pipeline_t *p, const char *name,
     o->vindex = -1;
     o->aindex = -1;
     o->init_id = p->conf.first_init_id;
-    o->discontinuity = p->conf.first_msn > 0;
+    o->discontinuity = p->conf.resume;
 }
 
 

@@ -90,6 +90,8 @@ typedef struct {
                                     packager and again for the ladder */
     uint64_t         first_msn;
     unsigned         first_init_id;
+    int              resume;     /* the first segment follows an earlier
+                                    stream: EXT-X-DISCONTINUITY */
     sl_segment_pt    on_segment;
     sl_log_pt        on_log;
     sl_end_pt        on_end;     /* after the last segment, see finish */
