@@ -147,7 +147,7 @@ $api{$via->('/api/stream')->{headers}{'x-cache'} // 'none'}++ for 1 .. 3;
 ok(!$api{HIT}, 'edge: the API never from its cache') or diag explain \%api;
 is($via->('/')->{status}, 200, 'edge: the page');
 
-# HLS from nginx-rtmp, named after the channel
+# HLS packaged by Streamline, under the channel's name
 
 my $key = random_key();
 $t->add_key(main => $key);
@@ -158,27 +158,31 @@ ok(wait_for(sub {
 }, 10), 'publish: live') or diag $pub->stderr;
 
 my $playlist = wait_for(sub {
-    my $p = $direct->('/hls/main.m3u8');
-    $p->{status} == 200 && $p->{body} =~ /\.ts/ ? $p : undef;
+    my $p = $direct->('/hls/main/source/index.m3u8');
+    $p->{status} == 200 && $p->{body} =~ /\.m4s/ ? $p : undef;
 }, 15);
-ok($playlist, 'playlist /hls/main.m3u8') or diag $pub->stderr;
+ok($playlist, 'playlist /hls/main/source/index.m3u8') or diag $pub->stderr;
 if ($playlist) {
     is($playlist->{headers}{'cache-control'}, 'max-age=1',
         'playlist: max-age=1');
     is($playlist->{headers}{'content-type'}, 'application/vnd.apple.mpegurl',
         'playlist: content type');
-    my ($ts) = $playlist->{body} =~ /^([^#\s]\S*\.ts)$/m;
-    $r = $direct->("/hls/$ts");
+    my ($seg) = $playlist->{body} =~ /^(seg-\d+\.m4s)$/m;
+    $r = $direct->("/hls/main/source/$seg");
     is($r->{status}, 200, 'segment');
-    is($r->{headers}{'cache-control'}, 'public, max-age=86400',
-        'segment: public, max-age=86400');
-    is($r->{headers}{'content-type'}, 'video/mp2t', 'segment: content type');
-    is($via->('/hls/main.m3u8')->{status}, 200, 'edge: playlist');
+    is($r->{headers}{'cache-control'}, 'public, max-age=31536000, immutable',
+        'segment: immutable');
+    is($r->{headers}{'content-type'}, 'video/mp4', 'segment: content type');
+    my ($init) = $playlist->{body} =~ /URI="(init-\d+\.mp4)"/;
+    is($direct->("/hls/main/source/$init")->{status}, 200, 'init segment');
+    is($via->('/hls/main/source/index.m3u8')->{status}, 200,
+        'edge: playlist');
+    is($via->('/hls/main/master.m3u8')->{status}, 200, 'edge: master');
 }
 
-opendir my $hls, "$dir/origin/hls-rtmp";
-my @files = grep { !/^\./ } readdir $hls;
-ok(@files && !grep({ /\Q$key\E/ } @files), 'HLS files never named after the key')
+my @files = map { s{^\Q$dir\E/origin/media/}{}r }
+    glob("$dir/origin/media/*/*/*");
+ok(@files && !grep({ /\Q$key\E/ } @files), 'media files never named after the key')
     or diag explain \@files;
 
 my @leaks = grep { /\Q$key\E/ }
