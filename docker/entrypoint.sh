@@ -33,7 +33,7 @@
 #   ORIGIN_SECRET_FILE (unset)     a file holding the secret (a Docker secret),
 #                                  read when ORIGIN_SECRET is unset
 #   RUN_DIR          /var/lib/streamline   runtime directory: the rendered
-#                                  nginx.conf, pid, tmp/, hls-rtmp/ (HLS
+#                                  nginx.conf, pid, tmp/, media/ (the DVR
 #                                  segments), logs/ (links to stdout/stderr)
 #   STREAMLINE_HOME  /opt/streamline       sbin/nginx, modules/, nginx-conf/,
 #                                  html/, scripts/
@@ -135,7 +135,7 @@ if [ ! -d "$RUN_DIR" ] || [ ! -w "$RUN_DIR" ]; then
     die "RUN_DIR=$RUN_DIR is not a writable directory for uid $(id -u)"
 fi
 RUN_DIR=$(cd "$RUN_DIR" && pwd)
-mkdir -p "$RUN_DIR/logs" "$RUN_DIR/tmp" "$RUN_DIR/hls-rtmp"
+mkdir -p "$RUN_DIR/logs" "$RUN_DIR/tmp" "$RUN_DIR/media"
 
 # nginx's log files are the container's output: the error log goes to
 # stderr, the HTTP and RTMP access logs to stdout, through links that nginx
