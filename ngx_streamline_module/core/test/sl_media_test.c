@@ -1386,7 +1386,8 @@ test_checker(sl_tap_t *t)
 #define S1   "#EXTINF:2.000,\nseg-1.m4s\n"
 #define LL   "#EXT-X-SERVER-CONTROL:PART-HOLD-BACK=1.5,HOLD-BACK=6\n"        \
              "#EXT-X-PART-INF:PART-TARGET=0.5\n"
-#define P(m, i, d)  "#EXT-X-PART:DURATION=" d ",URI=\"part-" #m "." #i ".m4s\"\n"
+#define P(m, i, d)                                                            \
+    "#EXT-X-PART:DURATION=" d ",URI=\"part-" #m "." #i ".m4s\"\n"
 
     static const struct {
         const char  *name;

@@ -1,0 +1,382 @@
+
+/*
+ * Streamline core: the DVR index of a rendition, in a block of shared
+ * memory.  Segments sit in a ring indexed by msn % slots; the part detail
+ * of the newest SL_DVR_PART_SEGMENTS closed segments and of the open one
+ * sits in a second ring indexed by msn % (SL_DVR_PART_SEGMENTS + 1), so no
+ * operation ever walks the window.
+ */
+
+
+#include <string.h>
+
+#include "sl_media.h"
+
+
+#define SL_DVR_PART_SLOTS   (SL_DVR_PART_SEGMENTS + 1)
+
+#define sl_dvr_align(n)     (((n) + 7) & ~((size_t) 7))
+
+#define sl_dvr_ring(dvr)                                                      \
+    ((sl_dvr_seg_t *) ((unsigned char *) (dvr) + (dvr)->seg_off))
+#define sl_dvr_part_ring(dvr)                                                 \
+    ((sl_dvr_part_t *) ((unsigned char *) (dvr) + (dvr)->part_off))
+
+
+static uint32_t sl_dvr_round_s(uint32_t us);
+
+
+size_t
+sl_dvr_size(uint32_t max_segments, uint32_t max_parts)
+{
+    if (max_segments == 0 || max_segments > SL_DVR_MAX_SEGMENTS
+        || max_parts > SL_DVR_MAX_PARTS)
+    {
+        return 0;
+    }
+
+    /* both maximums keep this far below SIZE_MAX */
+
+    return sl_dvr_align(sizeof(sl_dvr_t))
+           + ((size_t) max_segments + 1) * sizeof(sl_dvr_seg_t)
+           + sl_dvr_align((size_t) SL_DVR_PART_SLOTS * max_parts
+                          * sizeof(sl_dvr_part_t));
+}
+
+
+sl_dvr_t *
+sl_dvr_init(void *block, size_t size, const sl_dvr_params_t *p)
+{
+    size_t     need;
+    sl_dvr_t  *dvr;
+
+    need = sl_dvr_size(p->max_segments, p->max_parts);
+
+    if (need == 0 || size < need || ((uintptr_t) block & 7) != 0
+        || p->window_us == 0
+        || p->target_duration == 0
+        || p->target_duration > SL_DVR_MAX_DURATION / 1000000
+        || p->part_target_us > SL_DVR_MAX_DURATION
+        || p->first_msn > UINT64_MAX / 2)
+    {
+        return NULL;
+    }
+
+    dvr = block;
+
+    memset(dvr, 0, sizeof(sl_dvr_t));
+
+    dvr->magic = SL_DVR_MAGIC;
+    dvr->max_segments = p->max_segments;
+    dvr->max_parts = p->max_parts;
+    dvr->slots = p->max_segments + 1;
+    dvr->seg_off = sl_dvr_align(sizeof(sl_dvr_t));
+    dvr->part_off = dvr->seg_off + (uint64_t) dvr->slots * sizeof(sl_dvr_seg_t);
+    dvr->window_us = p->window_us;
+    dvr->target_duration = p->target_duration;
+    dvr->part_target_us = p->part_target_us;
+    dvr->first_msn = p->first_msn;
+    dvr->next_msn = p->first_msn;
+    dvr->dseq = p->first_dseq;
+
+    return dvr;
+}
+
+
+int
+sl_dvr_segment_start(sl_dvr_t *dvr, int64_t pdt_ms, uint32_t init_id,
+    unsigned flags)
+{
+    sl_dvr_seg_t  *cur;
+
+    if (dvr->open || dvr->ended
+        || (dvr->started && init_id < dvr->init_id))
+    {
+        return SL_ERROR;
+    }
+
+    flags &= SL_SEG_DISCONTINUITY | SL_SEG_INDEPENDENT | SL_SEG_GAP;
+    flags |= dvr->pending;
+
+    /* a new init means new codec parameters: the spec wants a
+     * discontinuity there */
+
+    if (dvr->started && init_id != dvr->init_id) {
+        flags |= SL_SEG_DISCONTINUITY;
+    }
+
+    cur = &dvr->cur;
+
+    cur->msn = dvr->next_msn;
+    cur->start_us = dvr->end_us;
+    cur->pdt_ms = (pdt_ms < 0) ? -1 : pdt_ms;
+    cur->bytes = 0;
+    cur->duration_us = 0;
+    cur->init_id = init_id;
+    cur->dseq = dvr->dseq + ((flags & SL_SEG_DISCONTINUITY) ? 1 : 0);
+    cur->flags = (uint16_t) flags;
+    cur->nparts = 0;
+
+    dvr->dseq = cur->dseq;
+    dvr->init_id = init_id;
+    dvr->pending = 0;
+    dvr->started = 1;
+    dvr->open = 1;
+    dvr->gen++;
+
+    return SL_OK;
+}
+
+
+int
+sl_dvr_part_add(sl_dvr_t *dvr, uint32_t duration_us, uint32_t bytes,
+    unsigned flags)
+{
+    sl_dvr_seg_t   *cur;
+    sl_dvr_part_t  *part;
+
+    cur = &dvr->cur;
+
+    if (!dvr->open || cur->nparts >= dvr->max_parts
+        || (cur->flags & SL_SEG_GAP) || duration_us == 0
+        || duration_us > SL_DVR_MAX_DURATION - cur->duration_us)
+    {
+        return SL_ERROR;
+    }
+
+    part = sl_dvr_part_ring(dvr)
+           + (cur->msn % SL_DVR_PART_SLOTS) * dvr->max_parts + cur->nparts;
+
+    part->duration_us = duration_us;
+    part->bytes = bytes;
+    part->flags = flags & SL_PART_INDEPENDENT;
+
+    cur->nparts++;
+    cur->duration_us += duration_us;
+    cur->bytes += bytes;
+
+    /* PART-TARGET must bound every part: a longer one raises it for good
+     * rather than break the playlist */
+
+    if (duration_us > dvr->part_target_us) {
+        dvr->part_target_us = duration_us;
+    }
+
+    dvr->gen++;
+
+    return SL_OK;
+}
+
+
+int
+sl_dvr_segment_close(sl_dvr_t *dvr, uint32_t duration_us, uint64_t bytes,
+    uint64_t *msn)
+{
+    uint32_t       s;
+    sl_dvr_seg_t  *cur;
+
+    cur = &dvr->cur;
+
+    if (!dvr->open
+        || (cur->nparts == 0
+            && (duration_us == 0 || duration_us > SL_DVR_MAX_DURATION)))
+    {
+        return SL_ERROR;
+    }
+
+    if (dvr->next_msn - dvr->first_msn >= dvr->slots) {
+        return SL_DECLINED;
+    }
+
+    if (cur->nparts == 0) {
+        cur->duration_us = duration_us;
+        cur->bytes = bytes;
+    }
+
+    /* the same for EXT-X-TARGETDURATION, which must not be below any
+     * EXTINF rounded to the nearest second */
+
+    s = sl_dvr_round_s(cur->duration_us);
+
+    if (s > dvr->target_duration) {
+        dvr->target_duration = s;
+    }
+
+    sl_dvr_ring(dvr)[cur->msn % dvr->slots] = *cur;
+
+    if (!(cur->flags & SL_SEG_INDEPENDENT)) {
+        dvr->dependent++;
+    }
+
+    dvr->end_us += cur->duration_us;
+    dvr->next_msn++;
+    dvr->open = 0;
+    dvr->gen++;
+
+    if (msn != NULL) {
+        *msn = cur->msn;
+    }
+
+    return SL_OK;
+}
+
+
+void
+sl_dvr_discontinuity(sl_dvr_t *dvr)
+{
+    dvr->pending |= SL_SEG_DISCONTINUITY;
+}
+
+
+int
+sl_dvr_end(sl_dvr_t *dvr)
+{
+    if (dvr->ended) {
+        return SL_OK;
+    }
+
+    if (dvr->open) {
+        if (dvr->cur.nparts == 0) {
+            dvr->open = 0;
+
+        } else if (sl_dvr_segment_close(dvr, 0, 0, NULL) != SL_OK) {
+            return SL_DECLINED;
+        }
+    }
+
+    dvr->ended = 1;
+    dvr->gen++;
+
+    return SL_OK;
+}
+
+
+size_t
+sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max)
+{
+    size_t         n;
+    uint64_t       count;
+    uint32_t       next_init;
+    sl_dvr_seg_t  *ring, *s;
+
+    ring = sl_dvr_ring(dvr);
+
+    for (n = 0; n < max; n++) {
+        count = dvr->next_msn - dvr->first_msn;
+
+        if (count == 0) {
+            break;
+        }
+
+        s = &ring[dvr->first_msn % dvr->slots];
+
+        if (count <= dvr->max_segments
+            && s->start_us + s->duration_us + dvr->window_us >= dvr->end_us)
+        {
+            break;
+        }
+
+        out[n].msn = s->msn;
+        out[n].nparts = s->nparts;
+        out[n].init_id = s->init_id;
+
+        /* init ids only grow: the init is unused once the segment after
+         * this one has another */
+
+        if (count > 1) {
+            next_init = ring[(dvr->first_msn + 1) % dvr->slots].init_id;
+            out[n].init_unused = (next_init != s->init_id);
+
+        } else {
+            out[n].init_unused = dvr->open && dvr->cur.init_id != s->init_id;
+        }
+
+        if (!(s->flags & SL_SEG_INDEPENDENT)) {
+            dvr->dependent--;
+        }
+
+        dvr->first_msn++;
+    }
+
+    if (n > 0) {
+        dvr->gen++;
+    }
+
+    return n;
+}
+
+
+int
+sl_dvr_segment(const sl_dvr_t *dvr, uint64_t msn, sl_dvr_seg_t *seg)
+{
+    if (dvr->open && msn == dvr->next_msn) {
+        *seg = dvr->cur;
+        return SL_OK;
+    }
+
+    if (msn < dvr->first_msn || msn >= dvr->next_msn) {
+        return SL_DECLINED;
+    }
+
+    *seg = sl_dvr_ring(dvr)[msn % dvr->slots];
+
+    return SL_OK;
+}
+
+
+const sl_dvr_part_t *
+sl_dvr_parts(const sl_dvr_t *dvr, uint64_t msn)
+{
+    if (dvr->max_parts == 0) {
+        return NULL;
+    }
+
+    if (msn == dvr->next_msn) {
+        if (!dvr->open) {
+            return NULL;
+        }
+
+    } else if (msn < dvr->first_msn || msn > dvr->next_msn
+               || dvr->next_msn - msn > SL_DVR_PART_SEGMENTS)
+    {
+        return NULL;
+    }
+
+    return sl_dvr_part_ring(dvr) + (msn % SL_DVR_PART_SLOTS) * dvr->max_parts;
+}
+
+
+int
+sl_dvr_last(const sl_dvr_t *dvr, uint64_t *msn, int64_t *part)
+{
+    uint64_t             last;
+    const sl_dvr_seg_t  *s;
+
+    if (dvr->open && dvr->cur.nparts > 0) {
+        *msn = dvr->next_msn;
+        *part = dvr->cur.nparts - 1;
+        return SL_OK;
+    }
+
+    if (dvr->next_msn == dvr->first_msn) {
+        return SL_DECLINED;
+    }
+
+    last = dvr->next_msn - 1;
+    s = &sl_dvr_ring(dvr)[last % dvr->slots];
+
+    *msn = last;
+    *part = (s->nparts > 0 && sl_dvr_parts(dvr, last) != NULL)
+            ? s->nparts - 1 : -1;
+
+    return SL_OK;
+}
+
+
+/* a duration as EXTINF prints it (ms), rounded to the nearest second */
+
+static uint32_t
+sl_dvr_round_s(uint32_t us)
+{
+    return ((us + 500) / 1000 + 500) / 1000;
+}

@@ -1,0 +1,290 @@
+/*
+ * Streamline core: the DVR index of a rendition and its HLS playlists.
+ *
+ * The index lives in a block the caller provides (an nginx shared memory
+ * zone): it holds no pointers, only fixed arrays and numbers, so any
+ * process that maps the block, at any address, reads it.  The packager
+ * appends, any worker renders; the caller serialises the calls (a mutex
+ * around each), these functions do not lock.
+ *
+ * Files named by the playlists, relative to the rendition's playlist:
+ *
+ *     init-<init_id>.mp4       init segment
+ *     seg-<msn>.m4s            media segment
+ *     part-<msn>.<i>.m4s       i-th part of segment msn (LL-HLS)
+ */
+
+#ifndef SL_MEDIA_H
+#define SL_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sl_core.h"
+
+
+/* segment flags */
+#define SL_SEG_DISCONTINUITY  0x01   /* EXT-X-DISCONTINUITY before it */
+#define SL_SEG_INDEPENDENT    0x02   /* starts with an IDR frame */
+#define SL_SEG_GAP            0x04   /* no media: EXT-X-GAP */
+
+/* part flags */
+#define SL_PART_INDEPENDENT   0x01
+
+/*
+ * Full part detail is kept for this many closed segments (the newest)
+ * besides the one in progress; older segments keep their totals only.
+ * LL-HLS lists parts for about the last 3 target durations: 16 segments
+ * cover that as long as segments average more than 3/16 of the target.
+ */
+#define SL_DVR_PART_SEGMENTS  16
+
+#define SL_DVR_MAGIC          0x534c4456     /* "SLDV" */
+#define SL_DVR_MAX_SEGMENTS   (1u << 24)
+#define SL_DVR_MAX_PARTS      1024
+#define SL_DVR_MAX_DURATION   3600000000u    /* us, of a segment or part */
+
+
+typedef struct {
+    uint32_t  duration_us;
+    uint32_t  bytes;
+    uint32_t  flags;                 /* SL_PART_* */
+} sl_dvr_part_t;
+
+typedef struct {
+    uint64_t  msn;
+    uint64_t  start_us;              /* media time since the index began */
+    int64_t   pdt_ms;                /* ms since the epoch, -1: unknown */
+    uint64_t  bytes;
+    uint32_t  duration_us;
+    uint32_t  init_id;               /* init-<init_id>.mp4 */
+    uint32_t  dseq;                  /* its discontinuity sequence number */
+    uint16_t  flags;                 /* SL_SEG_* */
+    uint16_t  nparts;
+} sl_dvr_seg_t;
+
+typedef struct {
+    uint32_t  max_segments;          /* held at once (after a trim) */
+    uint32_t  max_parts;             /* per segment */
+    uint64_t  window_us;             /* DVR window */
+    uint32_t  target_duration;       /* s, EXT-X-TARGETDURATION at least */
+    uint32_t  part_target_us;        /* PART-TARGET at least; 0: no parts */
+    uint64_t  first_msn;             /* of the first segment */
+    uint32_t  first_dseq;            /* discontinuity sequence to start at */
+} sl_dvr_params_t;
+
+/*
+ * The header at the start of the block; the segment ring and the part
+ * detail follow it.  Read only outside sl_dvr.c.
+ */
+typedef struct {
+    uint32_t      magic;
+    uint32_t      max_segments;
+    uint32_t      max_parts;
+    uint32_t      slots;             /* segment ring: max_segments + 1 */
+    uint64_t      seg_off;           /* offsets from the header */
+    uint64_t      part_off;
+    uint64_t      window_us;
+    uint32_t      target_duration;   /* only ever raised */
+    uint32_t      part_target_us;    /* only ever raised */
+    uint64_t      first_msn;         /* oldest segment held */
+    uint64_t      next_msn;          /* the segment in progress or next */
+    uint64_t      end_us;            /* end of the last closed segment */
+    uint64_t      gen;               /* bumped by every change */
+    uint32_t      dseq;              /* of the last segment started */
+    uint32_t      init_id;           /* of the last segment started */
+    uint32_t      dependent;         /* held segments not independent */
+    uint32_t      pending;           /* flags for the next segment */
+    uint32_t      started;           /* a segment was ever started */
+    uint32_t      open;              /* cur is in progress */
+    uint32_t      ended;             /* EXT-X-ENDLIST */
+    uint32_t      reserved;
+    sl_dvr_seg_t  cur;               /* in progress */
+} sl_dvr_t;
+
+typedef struct {
+    uint64_t  msn;                   /* seg-<msn>.m4s can go */
+    uint32_t  nparts;                /* and part-<msn>.<i>.m4s, i < nparts */
+    uint32_t  init_id;
+    uint32_t  init_unused;           /* no later segment needs init_id */
+} sl_dvr_drop_t;
+
+
+/*
+ * Bytes needed for an index; 0 if the numbers are out of range.  Each
+ * segment costs sizeof(sl_dvr_seg_t) = 48 bytes; parts cost 12 bytes each
+ * for SL_DVR_PART_SEGMENTS + 1 segments only.  A 4-hour window of 2 s
+ * segments with up to 64 parts each: 7201 * 48 + 17 * 64 * 12 + header,
+ * about 359 KB.
+ */
+size_t sl_dvr_size(uint32_t max_segments, uint32_t max_parts);
+
+/* the block must be 8-byte aligned; NULL if too small or bad params */
+sl_dvr_t *sl_dvr_init(void *block, size_t size, const sl_dvr_params_t *p);
+
+/*
+ * Opens the next segment.  flags: SL_SEG_*; a discontinuity marked with
+ * sl_dvr_discontinuity() is added, and so is one whenever init_id differs
+ * from the previous segment's.  init_id never decreases (a new init gets a
+ * new, greater id), so a dropped segment tells when its init is unused.
+ * SL_ERROR if a segment is open, the stream ended or init_id went back.
+ */
+int sl_dvr_segment_start(sl_dvr_t *dvr, int64_t pdt_ms, uint32_t init_id,
+    unsigned flags);
+
+/* a part of the open segment; SL_ERROR when none is open, it is a gap,
+ * it has max_parts parts already, or duration_us is 0 or too long */
+int sl_dvr_part_add(sl_dvr_t *dvr, uint32_t duration_us, uint32_t bytes,
+    unsigned flags);
+
+/*
+ * Closes the open segment; *msn gets its number.  With parts, its duration
+ * and bytes are their sums and the arguments are ignored; without, the
+ * arguments are used and duration_us must not be 0.  SL_DECLINED when the
+ * ring is full (call sl_dvr_trim() after each close and this never
+ * happens): nothing changed.
+ */
+int sl_dvr_segment_close(sl_dvr_t *dvr, uint32_t duration_us,
+    uint64_t bytes, uint64_t *msn);
+
+/* the next segment started gets an EXT-X-DISCONTINUITY */
+void sl_dvr_discontinuity(sl_dvr_t *dvr);
+
+/*
+ * The stream ended: the open segment is closed if it has parts (dropped
+ * otherwise) and playlists end with EXT-X-ENDLIST.  SL_DECLINED if the
+ * open segment could not be closed for want of room (trim, then call
+ * again).
+ */
+int sl_dvr_end(sl_dvr_t *dvr);
+
+/*
+ * Drops the oldest segments whose end is more than the window before the
+ * end of the newest, and any beyond max_segments.  Writes up to max of
+ * them to out, oldest first, and returns how many; when that is max, call
+ * again.  Each dropped segment costs O(1).
+ */
+size_t sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max);
+
+/* a closed segment held, or the open one; SL_DECLINED if neither */
+int sl_dvr_segment(const sl_dvr_t *dvr, uint64_t msn, sl_dvr_seg_t *seg);
+
+/* the parts of a segment while their detail is kept, else NULL */
+const sl_dvr_part_t *sl_dvr_parts(const sl_dvr_t *dvr, uint64_t msn);
+
+/*
+ * The last segment and part a playlist shows, for RENDITION-REPORT and
+ * blocking reload: the open segment when it has parts, else the last
+ * closed one (*part -1 when its parts are not known).  SL_DECLINED when
+ * there is nothing yet.
+ */
+int sl_dvr_last(const sl_dvr_t *dvr, uint64_t *msn, int64_t *part);
+
+
+/* HLS playlists */
+
+#define SL_HLS_VERSION        6
+#define SL_HLS_VERSION_SKIP   9
+
+/* a wall clock further than this from the running media time gets a new
+ * EXT-X-PROGRAM-DATE-TIME */
+#define SL_HLS_PDT_SLACK_MS   50
+
+typedef struct {
+    const unsigned char  *uri;       /* of the other rendition's playlist */
+    size_t                uri_len;
+    uint64_t              last_msn;
+    int64_t               last_part; /* -1: no LAST-PART */
+} sl_hls_report_t;
+
+typedef struct {
+    unsigned                parts:1;     /* PART-INF, parts, preload hint */
+    unsigned                block:1;     /* CAN-BLOCK-RELOAD=YES */
+    unsigned                skip:1;      /* delta update (_HLS_skip) */
+    uint64_t                hold_back_us;       /* 0: 3 target durations */
+    uint64_t                part_hold_back_us;  /* 0: 3 part targets */
+    uint64_t                can_skip_until_us;  /* 0: no delta updates;
+                                                   else 6 targets at least */
+    const sl_hls_report_t  *reports;
+    size_t                  nreports;
+} sl_hls_opts_t;
+
+/*
+ * The media playlist of a rendition into buf.  Returns its length; when
+ * that is more than size, buf holds a truncated playlist and the caller
+ * retries with that many bytes (the index may grow meanwhile unless the
+ * lock is held across both calls: allow some slack).  0 on bad arguments
+ * (a report URI with '"' or control bytes).
+ *
+ * opts may be NULL (a plain playlist).  EXT-X-PROGRAM-DATE-TIME goes on
+ * the first segment listed, after each discontinuity, and wherever the
+ * wall clock strays more than SL_HLS_PDT_SLACK_MS from the previous one
+ * plus the media durations since: a client derives the others exactly,
+ * and a 4-hour playlist stays small.
+ */
+size_t sl_hls_media_playlist(const sl_dvr_t *dvr, const sl_hls_opts_t *opts,
+    unsigned char *buf, size_t size);
+
+typedef struct {
+    const unsigned char  *name;      /* URI "<name>/index.m3u8" */
+    size_t                name_len;
+    uint64_t              bandwidth;
+    uint64_t              average_bandwidth;   /* 0: none */
+    uint32_t              width;               /* 0: no RESOLUTION */
+    uint32_t              height;
+    const char           *codecs;              /* NULL: none */
+    double                frame_rate;          /* 0: none */
+} sl_hls_variant_t;
+
+/* as sl_hls_media_playlist(); 0 on a bad name, codecs string or number */
+size_t sl_hls_master_playlist(const sl_hls_variant_t *v, size_t n,
+    unsigned char *buf, size_t size);
+
+
+/* checker of media playlists: unit tests and integration tests */
+
+typedef struct {
+    unsigned   version;
+    uint64_t   target_duration;      /* s */
+    uint64_t   part_target_us;       /* 0: no EXT-X-PART-INF */
+    uint64_t   media_sequence;
+    uint64_t   discontinuity_sequence;
+    uint64_t   skipped;
+    uint64_t   segments;             /* listed */
+    uint64_t   parts;                /* EXT-X-PART tags */
+    uint64_t   discontinuities;      /* EXT-X-DISCONTINUITY tags */
+    uint64_t   maps;                 /* EXT-X-MAP tags */
+    uint64_t   pdts;                 /* EXT-X-PROGRAM-DATE-TIME tags */
+    uint64_t   duration_us;          /* sum of EXTINF */
+    uint64_t   last_msn;             /* last segment or its parts */
+    int64_t    last_part;            /* -1: no parts of last_msn */
+    unsigned   ended:1;
+    unsigned   preload_hint:1;
+    unsigned   server_control:1;
+    size_t     line;                 /* 1-based line of the error */
+} sl_playlist_info_t;
+
+/*
+ * Parses a media playlist and checks: #EXTM3U first; one EXT-X-VERSION;
+ * one EXT-X-TARGETDURATION not below any EXTINF rounded; the media and
+ * discontinuity sequences before the first segment; segment and part URIs
+ * named as above numbered by the media sequence; EXT-X-MAP before the
+ * first segment; parts only with EXT-X-PART-INF, none longer than
+ * PART-TARGET, a segment's parts adding up to its EXTINF; no preload hint
+ * after EXT-X-ENDLIST, the hint naming the next part; EXT-X-SKIP only with
+ * version 9 and CAN-SKIP-UNTIL, before any segment; hold backs and skip
+ * boundary not below their minimums.  SL_ERROR with *err (static) and
+ * info->line on the first rule broken.  info may be NULL.
+ */
+int sl_playlist_check(const unsigned char *buf, size_t len,
+    sl_playlist_info_t *info, const char **err);
+
+/*
+ * Two playlists of one rendition fetched in that order: the sequences and
+ * the last segment and part never go back, the target duration stays, an
+ * ended playlist stays ended.
+ */
+int sl_playlist_check_reload(const sl_playlist_info_t *prev,
+    const sl_playlist_info_t *next, const char **err);
+
+#endif /* SL_MEDIA_H */
