@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# bench/ladder.sh: CPU seconds per media second of Streamline's media
+# pipeline (source remux + the default ladder of nginx-conf/origin.conf)
+# against the ffmpeg command line doing the same ladder with the same
+# encoder settings, in one run on this machine.
+#
+#   bench/ladder.sh [seconds]        (default 30 s of 720p30 media)
+#
+# The source is encoded once beforehand like OBS would (x264 high profile,
+# B-frames, 2 s keyframes, 2.5 Mbit/s, AAC 48 kHz stereo) and published
+# with "ffmpeg -re -c copy", so the publisher costs almost nothing.
+# Streamline's figure is the CPU time (user + system, every thread) of the
+# nginx workers while the stream runs; ffmpeg's is its own CPU time for
+# the same input, decoding once, scaling and encoding both rungs (libx264
+# veryfast, zerolatency, main, same bit rates, IDRs at the source's
+# keyframes) and remuxing the source, to fragmented MP4.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-30}
+build=${BUILD_DIR:-$top/build}
+nginx=${NGINX_BIN:-/usr/sbin/nginx}
+dir=$(mktemp -d /tmp/streamline-ladder.XXXXXX)
+chmod 755 "$dir"          # the workers (user nobody) write media/ in it
+redis_pid= nginx_pid=
+
+cleanup() {
+    [ -n "$nginx_pid" ] && kill -QUIT "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+    [ -n "${KEEP:-}" ] || rm -rf "$dir"
+}
+trap cleanup EXIT
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_of() {   # clock ticks of user + system time of the given pids
+    local t=0 p
+    for p in "$@"; do
+        set -- $(cut -d' ' -f14,15 "/proc/$p/stat")
+        t=$((t + $1 + $2))
+    done
+    echo $t
+}
+hz=$(getconf CLK_TCK)
+
+rtmp=$(port) http=$(port) rport=$(port)
+key=bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+
+echo "encoding a ${secs}s 1280x720 30 fps source..." >&2
+ffmpeg -hide_banner -loglevel error -y \
+    -f lavfi -i testsrc2=size=1280x720:rate=30 \
+    -f lavfi -i sine=frequency=440:sample_rate=48000 -t "$secs" \
+    -c:v libx264 -preset veryfast -profile:v high -bf 2 -g 60 -keyint_min 60 \
+    -sc_threshold 0 -b:v 2500k -maxrate 2500k -bufsize 5000k \
+    -c:a aac -ar 48000 -ac 2 "$dir/src.flv"
+
+# the ladder of the shipped configuration
+ladder=$(grep -E '^\s*streamline_rendition ' "$top/nginx-conf/origin.conf")
+
+redis-server --port "$rport" --save '' --appendonly no --dir "$dir" \
+    --logfile "$dir/redis.log" &
+redis_pid=$!
+for _ in $(seq 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+REDIS_PORT=$rport "$top/scripts/streamline-key" set main "$key" >/dev/null
+
+mkdir -p "$dir/logs"
+cat > "$dir/nginx.conf" <<EOF
+load_module $build/modules/ngx_rtmp_module.so;
+load_module $build/modules/ngx_streamline_module.so;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log notice;
+events { worker_connections 256; }
+streamline_redis 127.0.0.1:$rport;
+rtmp {
+    access_log off;
+    server {
+        listen 127.0.0.1:$rtmp;
+        application live {
+            live on;
+            streamline on;
+            streamline_media_path $dir/media;
+$ladder
+        }
+    }
+}
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp;
+    fastcgi_temp_path $dir/tmp; uwsgi_temp_path $dir/tmp; scgi_temp_path $dir/tmp;
+    server { listen 127.0.0.1:$http; location / { return 204; } }
+}
+EOF
+"$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' &
+nginx_pid=$!
+sleep 1
+workers=$(pgrep -P "$nginx_pid" | tr '\n' ' ')
+
+echo "publishing to Streamline for ${secs}s..." >&2
+c0=$(cpu_of $workers)
+ffmpeg -hide_banner -loglevel error -re -i "$dir/src.flv" -c copy -f flv \
+    "rtmp://127.0.0.1:$rtmp/live/$key"
+sleep 1                     # the last segments
+c1=$(cpu_of $workers)
+sl=$(echo "scale=3; ($c1 - $c0) / $hz" | bc)
+drops=$(grep -c 'falls behind' "$dir/error.log" || true)
+segs=$(ls "$dir"/media/main/*/seg-*.m4s 2>/dev/null | wc -l)
+
+echo "the same ladder with the ffmpeg command line..." >&2
+x264="-c:v libx264 -preset veryfast -tune zerolatency -profile:v main -bf 0 -g 600 -force_key_frames source"
+rungs=() filters=() i=0
+while read -r _ name size rate preset; do
+    w=${size%x*} h=${size#*x} kb=${rate%k}
+    p=${preset#preset=}; p=${p%;}; [ "$p" = "$preset" ] && p=veryfast
+    filters+=("[v$i]scale=$w:$h[o$i]")
+    rungs+=(-map "[o$i]" -map 0:a ${x264/veryfast/$p} -b:v "${kb}k"
+            -maxrate "$((kb * 6 / 5))k" -bufsize "$((kb * 2))k" -c:a copy
+            -f mp4 -movflags frag_keyframe+empty_moov+default_base_moof
+            "$dir/ff-$name.mp4")
+    i=$((i + 1))
+done <<< "$ladder"
+split="[0:v]split=$i$(for n in $(seq 0 $((i - 1))); do printf '[v%d]' "$n"; done)"
+fc="$split;$(IFS=';'; echo "${filters[*]}")"
+
+t0=$(date +%s.%N)
+/usr/bin/time -f '%U %S' -o "$dir/ff.time" ffmpeg -hide_banner -loglevel error -y -re \
+    -i "$dir/src.flv" -filter_complex "$fc" "${rungs[@]}" \
+    -map 0 -c copy -f mp4 -movflags frag_keyframe+empty_moov+default_base_moof \
+    "$dir/ff-source.mp4"
+read -r fu fs < "$dir/ff.time"
+ff=$(echo "scale=3; $fu + $fs" | bc)
+
+ratio=$(echo "scale=3; $sl / $ff" | bc)
+cat <<EOF
+ladder: $(echo "$ladder" | sed 's/^ *streamline_rendition //; s/;$//' | paste -sd, -)
+media seconds:                         $secs
+streamline CPU seconds:                $sl  ($(echo "scale=3; $sl / $secs" | bc) per media second; $segs segments; ladder drop episodes: $drops)
+ffmpeg command line CPU seconds:       $ff  ($(echo "scale=3; $ff / $secs" | bc) per media second)
+ratio streamline / ffmpeg:             $ratio  (goal <= 1.0)
+EOF
