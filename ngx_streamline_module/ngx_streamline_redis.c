@@ -77,6 +77,7 @@ static void ngx_streamline_ignore_done(redisAsyncContext *ac, void *r,
     void *pd);
 static void ngx_streamline_message(redisAsyncContext *ac, void *r, void *pd);
 static void ngx_streamline_drain_handler(ngx_event_t *ev);
+static void ngx_streamline_exit_flush(ngx_cycle_t *cycle);
 static void ngx_streamline_heartbeat_handler(ngx_event_t *ev);
 static void ngx_streamline_heartbeat(ngx_streamline_live_t *lv);
 static size_t ngx_streamline_key(u_char *buf, size_t size, const char *kind,
@@ -261,12 +262,7 @@ ngx_streamline_redis_exit(ngx_cycle_t *cycle)
 
     ngx_streamline_exiting = 1;
 
-    if (ngx_streamline_queue.len) {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "streamline: exiting with %uz state transitions not "
-                      "written to redis; live states expire by their TTL",
-                      ngx_streamline_queue.len);
-    }
+    ngx_streamline_exit_flush(cycle);
 
     if (ngx_streamline_cmd.ac) {
         redisAsyncFree(ngx_streamline_cmd.ac);
@@ -749,67 +745,91 @@ ngx_streamline_drain_handler(ngx_event_t *ev)
 }
 
 
+/* the EVAL of a transition; the strings live in cmd */
+typedef struct {
+    const char        *argv[13];
+    size_t             lens[13];
+    u_char             ttl[NGX_INT64_LEN];
+    u_char             skey[256];
+    u_char             hkey[256];
+    u_char             topic[256];
+    u_char             json[SL_STATE_JSON_MAX];
+    u_char             event[SL_STATE_JSON_MAX];
+    u_char             at[SL_ISO8601_LEN];
+} ngx_streamline_cmd_t;
+
+
+static ngx_int_t
+ngx_streamline_transition_cmd(sl_transition_t *t, ngx_streamline_cmd_t *c)
+{
+    int      jlen, elen;
+    u_char  *p;
+
+    jlen = sl_state_json(&t->state, NULL, 0, 0, c->json, sizeof(c->json));
+    elen = sl_state_json(&t->state, t->channel, t->channel_len, 0,
+                         c->event, sizeof(c->event));
+
+    if (jlen < 0 || elen < 0
+        || sl_iso8601_ms(t->state.updated_ms, c->at) != SL_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, ngx_streamline_log, 0,
+                      "streamline: cannot render a state transition");
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(c->ttl, "%M", ngx_streamline_conf->state_ttl);
+
+    c->argv[0] = "EVAL";
+    c->lens[0] = 4;
+    c->argv[1] = ngx_streamline_transition_lua;
+    c->lens[1] = sizeof(ngx_streamline_transition_lua) - 1;
+    c->argv[2] = "2";
+    c->lens[2] = 1;
+    c->argv[3] = (char *) c->skey;
+    c->lens[3] = ngx_streamline_key(c->skey, sizeof(c->skey), "state",
+                                    t->channel, t->channel_len);
+    c->argv[4] = (char *) c->hkey;
+    c->lens[4] = ngx_streamline_key(c->hkey, sizeof(c->hkey), "history",
+                                    NULL, 0);
+    c->argv[5] = (char *) c->json;
+    c->lens[5] = jlen;
+    c->argv[6] = t->state.status == SL_STATUS_LIVE ? "live" : "idle";
+    c->lens[6] = 4;
+    c->argv[7] = (char *) c->at;
+    c->lens[7] = SL_ISO8601_LEN;
+    c->argv[8] = (char *) t->channel;
+    c->lens[8] = t->channel_len;
+    c->argv[9] = (char *) c->ttl;
+    c->lens[9] = p - c->ttl;
+    c->argv[10] = (char *) c->topic;
+    c->lens[10] = ngx_streamline_key(c->topic, sizeof(c->topic), "events",
+                                     NULL, 0);
+    c->argv[11] = NGX_STREAMLINE_HISTORY_MAX;
+    c->lens[11] = sizeof(NGX_STREAMLINE_HISTORY_MAX) - 1;
+    c->argv[12] = (char *) c->event;
+    c->lens[12] = elen;
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_streamline_flush(void)
 {
-    u_char            *p, ttl[NGX_INT64_LEN], skey[256], hkey[256],
-                       topic[256], json[SL_STATE_JSON_MAX],
-                       event[SL_STATE_JSON_MAX], at[SL_ISO8601_LEN];
-    int                jlen, elen;
-    const char        *argv[13];
-    size_t             lens[13];
-    sl_transition_t   *t;
+    sl_transition_t       *t;
+    ngx_streamline_cmd_t   c;
 
     while (ngx_streamline_inflight < ngx_streamline_queue.len) {
 
         t = sl_queue_at(&ngx_streamline_queue, ngx_streamline_inflight);
 
-        jlen = sl_state_json(&t->state, NULL, 0, 0, json, sizeof(json));
-        elen = sl_state_json(&t->state, t->channel, t->channel_len, 0,
-                             event, sizeof(event));
-
-        if (jlen < 0 || elen < 0
-            || sl_iso8601_ms(t->state.updated_ms, at) != SL_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, ngx_streamline_log, 0,
-                          "streamline: cannot render a state transition");
+        if (ngx_streamline_transition_cmd(t, &c) != NGX_OK) {
             sl_queue_pop(&ngx_streamline_queue);
             continue;
         }
 
-        p = ngx_sprintf(ttl, "%M", ngx_streamline_conf->state_ttl);
-
-        argv[0] = "EVAL";
-        lens[0] = 4;
-        argv[1] = ngx_streamline_transition_lua;
-        lens[1] = sizeof(ngx_streamline_transition_lua) - 1;
-        argv[2] = "2";
-        lens[2] = 1;
-        argv[3] = (char *) skey;
-        lens[3] = ngx_streamline_key(skey, sizeof(skey), "state",
-                                     t->channel, t->channel_len);
-        argv[4] = (char *) hkey;
-        lens[4] = ngx_streamline_key(hkey, sizeof(hkey), "history", NULL, 0);
-        argv[5] = (char *) json;
-        lens[5] = jlen;
-        argv[6] = t->state.status == SL_STATUS_LIVE ? "live" : "idle";
-        lens[6] = 4;
-        argv[7] = (char *) at;
-        lens[7] = SL_ISO8601_LEN;
-        argv[8] = (char *) t->channel;
-        lens[8] = t->channel_len;
-        argv[9] = (char *) ttl;
-        lens[9] = p - ttl;
-        argv[10] = (char *) topic;
-        lens[10] = ngx_streamline_key(topic, sizeof(topic), "events", NULL, 0);
-
-        argv[11] = NGX_STREAMLINE_HISTORY_MAX;
-        lens[11] = sizeof(NGX_STREAMLINE_HISTORY_MAX) - 1;
-        argv[12] = (char *) event;
-        lens[12] = elen;
-
         if (ngx_streamline_command(ngx_streamline_transition_done, NULL, 13,
-                                   argv, lens)
+                                   c.argv, c.lens)
             != NGX_OK)
         {
             return;
@@ -1242,4 +1262,107 @@ ngx_streamline_heartbeat(ngx_streamline_live_t *lv)
 
     (void) ngx_streamline_command(ngx_streamline_ignore_done, NULL, 9, argv,
                                   lens);
+}
+
+
+/*
+ * A worker that exits while it still holds live channels (nginx's fast
+ * shutdown) or unwritten transitions: the event loop is gone, so they are
+ * written with a blocking connection, each wait bounded by
+ * streamline_redis_timeout.  Whatever fails here expires by its TTL.
+ */
+static void
+ngx_streamline_exit_flush(ngx_cycle_t *cycle)
+{
+    int                     n;
+    void                   *reply;
+    u_char                  okey[256];
+    size_t                  i, lens[5];
+    const char             *argv[5];
+    redisContext           *c;
+    struct timeval          tv;
+    sl_transition_t        *t;
+    ngx_streamline_cmd_t    cmd;
+    ngx_streamline_live_t  *lv;
+
+    lv = ngx_streamline_lives->elts;
+
+    for (i = 0; i < ngx_streamline_lives->nelts; i++) {
+        ngx_streamline_redis_transition(lv[i].channel, lv[i].channel_len,
+                                        SL_STATUS_IDLE,
+                                        ngx_streamline_now_ms());
+    }
+
+    if (ngx_streamline_queue.len == 0) {
+        return;
+    }
+
+    tv.tv_sec = ngx_streamline_conf->redis_timeout / 1000;
+    tv.tv_usec = (ngx_streamline_conf->redis_timeout % 1000) * 1000;
+
+    if (ngx_streamline_conf->redis_unix.len) {
+        c = redisConnectUnixWithTimeout(
+                          (char *) ngx_streamline_conf->redis_unix.data, tv);
+
+    } else {
+        c = redisConnectWithTimeout(
+                          (char *) ngx_streamline_conf->redis_host.data,
+                          ngx_streamline_conf->redis_port, tv);
+    }
+
+    if (c == NULL || c->err || redisSetTimeout(c, tv) != REDIS_OK) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "streamline: exiting with %uz state transitions not "
+                      "written to redis; live states expire by their TTL",
+                      ngx_streamline_queue.len);
+        if (c) {
+            redisFree(c);
+        }
+
+        return;
+    }
+
+    n = 0;
+
+    for (i = 0; i < ngx_streamline_queue.len; i++) {
+        t = sl_queue_at(&ngx_streamline_queue, i);
+
+        if (ngx_streamline_transition_cmd(t, &cmd) == NGX_OK
+            && redisAppendCommandArgv(c, 13, cmd.argv, cmd.lens) == REDIS_OK)
+        {
+            n++;
+        }
+    }
+
+    /* and the owner locks, so that a restarted nginx may publish at once */
+    for (i = 0; i < ngx_streamline_lives->nelts; i++) {
+        argv[0] = "EVAL";
+        lens[0] = 4;
+        argv[1] = ngx_streamline_release_lua;
+        lens[1] = sizeof(ngx_streamline_release_lua) - 1;
+        argv[2] = "1";
+        lens[2] = 1;
+        argv[3] = (char *) okey;
+        lens[3] = ngx_streamline_key(okey, sizeof(okey), "owner",
+                                     lv[i].channel, lv[i].channel_len);
+        argv[4] = (char *) lv[i].owner;
+        lens[4] = lv[i].owner_len;
+
+        if (redisAppendCommandArgv(c, 5, argv, lens) == REDIS_OK) {
+            n++;
+        }
+    }
+
+    while (n-- > 0) {
+        if (redisGetReply(c, &reply) != REDIS_OK) {
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                          "streamline: redis did not confirm the last state "
+                          "transitions at exit");
+            break;
+        }
+
+        freeReplyObject(reply);
+    }
+
+    redisFree(c);
 }
