@@ -117,9 +117,8 @@ EXPOSE 1935 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
     CMD ["streamline-entrypoint", "health"]
 
-# Stop signal: Docker's default SIGTERM, nginx's fast shutdown.  A channel
-# that was live then turns idle when its state's TTL runs out
-# (streamline_state_ttl, 15 s), as for any origin that goes away.  nginx's
+# Stop signal: Docker's default SIGTERM, nginx's fast shutdown: each worker
+# ends its streams and sets their channels idle before it exits.  nginx's
 # graceful SIGQUIT would wait for every publisher to leave, which outlasts
 # "docker stop"'s grace period and ends in SIGKILL anyway.
 ENTRYPOINT ["streamline-entrypoint"]
