@@ -251,6 +251,19 @@ sl_dvr_end(sl_dvr_t *dvr)
 }
 
 
+void
+sl_dvr_resume(sl_dvr_t *dvr)
+{
+    if (!dvr->ended) {
+        return;
+    }
+
+    dvr->ended = 0;
+    dvr->pending |= SL_SEG_DISCONTINUITY;
+    dvr->gen++;
+}
+
+
 size_t
 sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max)
 {

@@ -159,6 +159,13 @@ void sl_dvr_discontinuity(sl_dvr_t *dvr);
 int sl_dvr_end(sl_dvr_t *dvr);
 
 /*
+ * The stream is back (a publisher returned within the grace): no
+ * EXT-X-ENDLIST any more, and the next segment starts after a
+ * discontinuity.  Clients that saw the end may have stopped reloading.
+ */
+void sl_dvr_resume(sl_dvr_t *dvr);
+
+/*
  * Drops the oldest segments whose end is more than the window before the
  * end of the newest, and any beyond max_segments.  Writes up to max of
  * them to out, oldest first, and returns how many; when that is max, call

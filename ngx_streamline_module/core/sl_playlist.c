@@ -207,7 +207,9 @@ sl_hls_media_playlist(const sl_dvr_t *dvr, const sl_hls_opts_t *opts,
     if (dvr->ended) {
         sl_out_lit(&o, "#EXT-X-ENDLIST\n");
 
-    } else if (parts) {
+    } else if (parts && !(dvr->open && (dvr->cur.flags & SL_SEG_GAP))) {
+        /* a gap has no parts: no hint until the segment after it */
+
         hint_msn = dvr->next_msn;
         hint_part = 0;
 

@@ -792,6 +792,20 @@ test_end(sl_tap_t *t)
     sl_ok(t, sl_dvr_segment_start(dvr, PDT0, 1, 0) == SL_ERROR,
           "end: no segment after the end");
 
+    sl_dvr_resume(dvr);
+    sl_seg(dvr, 0, 2, PDT0 + 60000, 1, SL_SEG_INDEPENDENT);
+
+    pl = sl_render(dvr, &opts);
+    sl_ok(t, sl_check_ok(t, &pl, &info, "end: resumed")
+          && !info.ended && info.preload_hint && info.segments == 3
+          && info.discontinuities == 1 && info.pdts == 2,
+          "end: resumed, live again after a discontinuity");
+    free(pl.text);
+
+    sl_dvr_resume(dvr);
+    sl_ok(t, dvr->pending == 0, "end: resuming a live stream changes "
+          "nothing");
+
     free(dvr);
 
     /* an open segment without parts is dropped */
@@ -952,6 +966,15 @@ test_parts_window(sl_tap_t *t)
           && info.parts == 6 && sl_count(&pl, "#EXT-X-GAP\n") == 1
           && sl_count(&pl, "INDEPENDENT-SEGMENTS") == 0,
           "parts window: mixed segments, a gap, not all independent");
+    free(pl.text);
+
+    sl_dvr_segment_start(dvr, PDT0 + 7000, 1, SL_SEG_GAP);
+
+    pl = sl_render(dvr, &opts);
+    sl_ok(t, sl_check_ok(t, &pl, &info, "parts window: open gap")
+          && !info.preload_hint
+          && sl_dvr_part_add(dvr, 500000, 1, 0) == SL_ERROR,
+          "parts window: a gap takes no part and gets no hint");
     free(pl.text);
     free(dvr);
 }
