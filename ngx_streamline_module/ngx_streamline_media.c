@@ -99,16 +99,6 @@ static void ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
     ngx_streamline_media_rendition_t *r, const sl_dvr_drop_t *d);
 
 
-/* TODO(move into sl_dvr.c as sl_dvr_resume once it settles) */
-static void
-ngx_streamline_media_resume(sl_dvr_t *dvr)
-{
-    dvr->ended = 0;
-    dvr->pending |= SL_SEG_DISCONTINUITY;
-    dvr->gen++;
-}
-
-
 static ngx_shm_zone_t          *ngx_streamline_media_zone;
 static ngx_streamline_media_t  *ngx_streamline_media_running;
 static ngx_event_t              ngx_streamline_media_cleanup_ev;
@@ -405,7 +395,7 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc)
         for (i = 0; i < ch->nrenditions; i++) {
             first_msn = ngx_max(first_msn, ch->r[i].dvr->next_msn);
             first_init = ngx_max(first_init, ch->r[i].dvr->init_id + 1);
-            ngx_streamline_media_resume(ch->r[i].dvr);
+            sl_dvr_resume(ch->r[i].dvr);
         }
 
     } else {
