@@ -24,6 +24,7 @@ RESULTS=${RESULTS:-$top/bench/results/latest.txt}
 
 mkdir -p "$(dirname "$RESULTS")"
 out=$(mktemp "${TMPDIR:-/tmp}/streamline-bench-XXXXXX.txt")
+chmod 644 "$out"
 trap 'rm -f "$out"' EXIT
 
 say() { printf '%s\n' "$*" | tee -a "$out"; }
