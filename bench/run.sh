@@ -79,6 +79,12 @@ say ""
 say "== 2. Publish -> API latency (bench/latency.pl) =="
 "$top/bench/latency.pl" 2>&1 | tee -a "$out" || rc=1
 say ""
+say "== 3. Ladder CPU against the ffmpeg command line (bench/ladder.sh) =="
+"$top/bench/ladder.sh" "${LADDER_SECONDS:-30}" 2>&1 | grep -v '\.\.\.$' | tee -a "$out" || rc=1
+say ""
+say "== 4. DVR index at a full 4-hour window (make -C ngx_streamline_module/core bench) =="
+make -s -C "$top/ngx_streamline_module/core" bench BUILD_DIR="$BUILD_DIR" 2>&1 | tee -a "$out" || rc=1
+say ""
 say "busy:     $(busy) (other processes, after the run)"
 
 if [ "$rc" = 0 ]; then
