@@ -65,7 +65,9 @@ while ($pub->alive && time - $started < 30) {
         push @{$bad{$rend}}, @{$pl->{problems}};
         push @{$reload_bad{$rend}}, check_reload($prev{$rend}, $pl);
         push @{$pdt_bad{$rend}}, pdt_changes($prev{$rend}, $pl);
-        $endlist_live = "$rend:\n$pl->{text}" if $pl->{endlist} && $pub->alive;
+        # ffmpeg says goodbye a moment before it exits
+        $endlist_live = "$rend:\n$pl->{text}"
+            if $pl->{endlist} && time < $connected + 12 - 0.5;
         $prev{$rend} = $pl;
     }
     my (undef, $m) = get_master($t, 'main');
@@ -173,10 +175,13 @@ for my $rend (@RENDITIONS) {
             . "$p->{first_video_key} pict_type=$p->{first_video_type}"
             unless $p->{first_video_key} && $p->{first_video_type} eq 'I';
         my $d = $p->{video_duration};
-        push @dur, sprintf('%s: EXTINF %s, video decoded %.3f s (%d frames, '
-            . '%.3f..%.3f), audio %.3f s', $seg->{uri}, $seg->{extinf_text},
-            $d, $p->{video_frames}, $p->{video_start}, $p->{video_end},
-            $p->{audio_duration} // 0)
+        push @dur, sprintf('%s%s: EXTINF %s, video decoded %.3f s (%d '
+            . 'frames, %.3f..%.3f), audio %.3f s (%.3f..%.3f)', $seg->{uri},
+            $seg == $pl{$rend}{segments}[-1] ? ' (the last, at the end of '
+                . 'the stream)' : '',
+            $seg->{extinf_text}, $d, $p->{video_frames}, $p->{video_start},
+            $p->{video_end}, $p->{audio_duration} // 0,
+            $p->{audio_start} // 0, $p->{audio_end} // 0)
             if abs($d - $seg->{extinf}) > $FRAME + 0.001;
         push @noaudio, sprintf('%s: %d audio frames, %.3f s for EXTINF %s',
             $seg->{uri}, $p->{audio_frames}, $p->{audio_duration} // 0,

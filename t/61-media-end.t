@@ -81,11 +81,15 @@ while (time < $deadline) {
             if (!$c->{pub}->alive) {
                 $c->{ended} = time;
             } else {
-                # while live: no ENDLIST
+                # while live: no ENDLIST (a publisher that ends by itself
+                # says goodbye a moment before it exits: live until then)
+                my $live = !$c->{duration}
+                    || time < $c->{pub}{started} + $c->{duration} - 0.5;
                 for my $rend (@rends) {
                     my (undef, $pl) = get_media($t, $name, $rend);
                     push @{$bad{"$name: ENDLIST while live"}}, $pl->{text}
-                        if $pl && $pl->{endlist} && $c->{pub}->alive;
+                        if $pl && $pl->{endlist} && $live
+                           && $c->{pub}->alive;
                     $c->{live_segments}{$rend} = scalar @{$pl->{segments}}
                         if $pl;
                 }

@@ -69,8 +69,10 @@ sub run_stream {
                 grep { !/ENDLIST went away/ } check_reload($last{$rend}, $pl);
             push @{$s{pdt}}, map { "$name/$rend: $_" }
                 pdt_changes($last{$rend}, $pl);
-            # a second for the publish command to arrive after connecting
-            if ($pl->{endlist} && $alive && time > $s{connected} + 1) {
+            # a second for the publish command to arrive after connecting;
+            # ffmpeg says goodbye a moment before it exits
+            if ($pl->{endlist} && $alive && time > $s{connected} + 1
+                && time < $s{connected} + $secs - 0.5) {
                 push @{$s{endlist_live}}, sprintf "%s, %.1f s after "
                     . "connecting:\n%s", $rend, time - $s{connected},
                     $pl->{text};

@@ -348,9 +348,9 @@ sub parse_media {
         } elsif ($line eq '#EXT-X-DISCONTINUITY') {
             $disc = 1;
         } elsif ($line =~ /^#EXT-X-MAP:(.*)$/) {
-            my $a = _attrs($1);
-            if (($a->{URI} // '') =~ /^init-\d+\.mp4$/) {
-                $map = $a->{URI};
+            # URI is a quoted-string (RFC 8216 4.3.2.5)
+            if ($1 =~ /(?:^|,)URI="(init-\d+\.mp4)"(?:,|$)/) {
+                $map = $1;
                 push @{$pl{maps}}, $map unless grep { $_ eq $map } @{$pl{maps}};
             } else {
                 $problem->($ln, "bad EXT-X-MAP: $line");
