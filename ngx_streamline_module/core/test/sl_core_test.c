@@ -11,25 +11,13 @@
 #include <time.h>
 
 #include "sl_core.h"
+#include "sl_tap.h"
 
-
-typedef struct {
-    unsigned  n;
-    unsigned  failed;
-} sl_tap_t;
-
-
-#define sl_ok(t, cond, ...)                                                   \
-    sl_tap_ok(t, (cond) ? 1 : 0, __LINE__, __VA_ARGS__)
 
 #define sl_str(s)  (const unsigned char *) (s), sizeof(s) - 1
 
 #define A32  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
-
-static int sl_tap_ok(sl_tap_t *t, int ok, int line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void sl_tap_diag(const char *name, const unsigned char *p, size_t len);
 
 static void test_channel_valid(sl_tap_t *t);
 static void test_api_path(sl_tap_t *t);
@@ -92,54 +80,6 @@ main(void)
     }
 
     return 0;
-}
-
-
-static int
-sl_tap_ok(sl_tap_t *t, int ok, int line, const char *fmt, ...)
-{
-    va_list  args;
-
-    t->n++;
-
-    printf("%sok %u - ", ok ? "" : "not ", t->n);
-
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-
-    printf("\n");
-
-    if (!ok) {
-        t->failed++;
-        printf("#   failed at %s line %d\n", __FILE__, line);
-    }
-
-    fflush(stdout);
-
-    return ok;
-}
-
-
-/* prints bytes as a TAP comment, escaping what is not printable */
-
-static void
-sl_tap_diag(const char *name, const unsigned char *p, size_t len)
-{
-    size_t  i;
-
-    printf("#   %s: \"", name);
-
-    for (i = 0; i < len; i++) {
-        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\') {
-            putchar(p[i]);
-
-        } else {
-            printf("\\x%02x", p[i]);
-        }
-    }
-
-    printf("\"\n");
 }
 
 

@@ -12,12 +12,8 @@
 #include <time.h>
 
 #include "sl_media.h"
+#include "sl_tap.h"
 
-
-typedef struct {
-    unsigned  n;
-    unsigned  failed;
-} sl_tap_t;
 
 typedef struct {
     unsigned char  *text;
@@ -34,18 +30,11 @@ typedef struct {
 } sl_shared_t;
 
 
-#define sl_ok(t, cond, ...)                                                   \
-    sl_tap_ok(t, (cond) ? 1 : 0, __LINE__, __VA_ARGS__)
-
 #define PDT0      1700000000000LL              /* 2023-11-14T22:13:20Z */
 #define PDT0_ISO  "2023-11-14T22:13:20"
 #define HOUR_US   3600000000ULL
 #define CANARY    0xa5
 
-
-static int sl_tap_ok(sl_tap_t *t, int ok, int line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void sl_tap_diag(const char *name, const unsigned char *p, size_t len);
 
 static void test_sizes(sl_tap_t *t);
 static void test_init(sl_tap_t *t);
@@ -126,55 +115,7 @@ main(void)
 }
 
 
-static int
-sl_tap_ok(sl_tap_t *t, int ok, int line, const char *fmt, ...)
-{
-    va_list  args;
-
-    t->n++;
-
-    printf("%sok %u - ", ok ? "" : "not ", t->n);
-
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-
-    printf("\n");
-
-    if (!ok) {
-        t->failed++;
-        printf("#   failed at %s line %d\n", __FILE__, line);
-    }
-
-    fflush(stdout);
-
-    return ok;
-}
-
-
 /* prints bytes as TAP comments, a line each */
-
-static void
-sl_tap_diag(const char *name, const unsigned char *p, size_t len)
-{
-    size_t  i;
-
-    printf("#   %s:\n#     ", name);
-
-    for (i = 0; i < len; i++) {
-        if (p[i] == '\n') {
-            printf("\n#     ");
-
-        } else if (p[i] >= 0x20 && p[i] < 0x7f) {
-            putchar(p[i]);
-
-        } else {
-            printf("\\x%02x", p[i]);
-        }
-    }
-
-    printf("\n");
-}
 
 
 static void

@@ -1,0 +1,77 @@
+/*
+ * A tiny TAP producer shared by the core's unit tests: sl_ok() prints
+ * "ok N - ..." or "not ok N - ..." with the failing line, sl_tap_diag()
+ * prints bytes as a TAP comment.
+ */
+
+#ifndef SL_TAP_H
+#define SL_TAP_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+
+typedef struct {
+    unsigned  n;
+    unsigned  failed;
+} sl_tap_t;
+
+
+#define sl_ok(t, cond, ...)                                                   \
+    sl_tap_ok(t, (cond) ? 1 : 0, __LINE__, __VA_ARGS__)
+
+
+static int sl_tap_ok(sl_tap_t *t, int ok, int line, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5), unused));
+static void sl_tap_diag(const char *name, const unsigned char *p, size_t len)
+    __attribute__ ((unused));
+
+
+static int
+sl_tap_ok(sl_tap_t *t, int ok, int line, const char *fmt, ...)
+{
+    va_list  args;
+
+    t->n++;
+
+    printf("%sok %u - ", ok ? "" : "not ", t->n);
+
+    va_start(args, fmt);
+    vprintf(fmt, args);
+    va_end(args);
+
+    printf("\n");
+
+    if (!ok) {
+        t->failed++;
+        printf("#   failed at %s line %d\n", __FILE__, line);
+    }
+
+    fflush(stdout);
+
+    return ok;
+}
+
+
+/* prints bytes as a TAP comment, escaping what is not printable */
+
+static void
+sl_tap_diag(const char *name, const unsigned char *p, size_t len)
+{
+    size_t  i;
+
+    printf("#   %s: \"", name);
+
+    for (i = 0; i < len; i++) {
+        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\') {
+            putchar(p[i]);
+
+        } else {
+            printf("\\x%02x", p[i]);
+        }
+    }
+
+    printf("\"\n");
+}
+
+#endif /* SL_TAP_H */
