@@ -55,6 +55,8 @@ static void ngx_streamline_retry_handler(ngx_event_t *ev);
 static void ngx_streamline_timeout_handler(ngx_event_t *ev);
 static void ngx_streamline_read_handler(ngx_event_t *ev);
 static void ngx_streamline_write_handler(ngx_event_t *ev);
+static void ngx_streamline_ev_watch(ngx_event_t *ev, ngx_int_t event);
+static void ngx_streamline_ev_unwatch(ngx_event_t *ev, ngx_int_t event);
 static void ngx_streamline_ev_add_read(void *data);
 static void ngx_streamline_ev_del_read(void *data);
 static void ngx_streamline_ev_add_write(void *data);
@@ -507,56 +509,53 @@ ngx_streamline_write_handler(ngx_event_t *ev)
  */
 
 static void
+ngx_streamline_ev_watch(ngx_event_t *ev, ngx_int_t event)
+{
+    if (!ev->active && ngx_add_event(ev, event, NGX_LEVEL_EVENT) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_streamline_log, 0,
+                      "streamline: cannot watch redis connection");
+    }
+}
+
+
+static void
+ngx_streamline_ev_unwatch(ngx_event_t *ev, ngx_int_t event)
+{
+    if (ev->active) {
+        ngx_del_event(ev, event, 0);
+    }
+}
+
+
+static void
 ngx_streamline_ev_add_read(void *data)
 {
-    ngx_streamline_rconn_t  *rc = data;
-
-    if (!rc->c->read->active) {
-        if (ngx_add_event(rc->c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, ngx_streamline_log, 0,
-                          "streamline: cannot watch redis connection");
-        }
-    }
+    ngx_streamline_ev_watch(((ngx_streamline_rconn_t *) data)->c->read,
+                            NGX_READ_EVENT);
 }
 
 
 static void
 ngx_streamline_ev_del_read(void *data)
 {
-    ngx_streamline_rconn_t  *rc = data;
-
-    if (rc->c->read->active) {
-        ngx_del_event(rc->c->read, NGX_READ_EVENT, 0);
-    }
+    ngx_streamline_ev_unwatch(((ngx_streamline_rconn_t *) data)->c->read,
+                              NGX_READ_EVENT);
 }
 
 
 static void
 ngx_streamline_ev_add_write(void *data)
 {
-    ngx_streamline_rconn_t  *rc = data;
-
-    if (!rc->c->write->active) {
-        if (ngx_add_event(rc->c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, ngx_streamline_log, 0,
-                          "streamline: cannot watch redis connection");
-        }
-    }
+    ngx_streamline_ev_watch(((ngx_streamline_rconn_t *) data)->c->write,
+                            NGX_WRITE_EVENT);
 }
 
 
 static void
 ngx_streamline_ev_del_write(void *data)
 {
-    ngx_streamline_rconn_t  *rc = data;
-
-    if (rc->c->write->active) {
-        ngx_del_event(rc->c->write, NGX_WRITE_EVENT, 0);
-    }
+    ngx_streamline_ev_unwatch(((ngx_streamline_rconn_t *) data)->c->write,
+                              NGX_WRITE_EVENT);
 }
 
 
@@ -568,13 +567,8 @@ ngx_streamline_ev_cleanup(void *data)
     ngx_connection_t        *c = rc->c;
 
     if (c) {
-        if (c->read->active) {
-            ngx_del_event(c->read, NGX_READ_EVENT, 0);
-        }
-
-        if (c->write->active) {
-            ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
-        }
+        ngx_streamline_ev_unwatch(c->read, NGX_READ_EVENT);
+        ngx_streamline_ev_unwatch(c->write, NGX_WRITE_EVENT);
 
         if (c->read->posted) {
             ngx_delete_posted_event(c->read);
