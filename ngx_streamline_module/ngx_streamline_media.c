@@ -550,6 +550,7 @@ ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
     size_t                             i, n;
     uint64_t                           msn, bps;
     unsigned                           flags;
+    sl_dvr_seg_t                       src;
     sl_dvr_drop_t                      drops[16];
     ngx_slab_pool_t                   *shpool;
     ngx_streamline_media_rendition_t  *r;
@@ -563,6 +564,28 @@ ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
     if (r == NULL || m->ch->generation != m->generation) {
         ngx_shmtx_unlock(&shpool->mutex);
         return;
+    }
+
+    /*
+     * A rung that could not start a segment (its frames were lost) has a
+     * gap there: EXT-X-GAP with the source's timing keeps the numbers of
+     * all renditions in step.
+     */
+    while (r != &m->ch->r[0] && r->dvr->next_msn < seg->msn
+           && sl_dvr_segment(m->ch->r[0].dvr, r->dvr->next_msn, &src)
+              == SL_OK
+           && src.duration_us > 0)
+    {
+        if (sl_dvr_segment_start(r->dvr, src.pdt_ms,
+                                 r->dvr->started ? r->dvr->init_id
+                                                 : seg->init_id,
+                                 SL_SEG_GAP)
+            != SL_OK
+            || sl_dvr_segment_close(r->dvr, src.duration_us, 0, NULL)
+               != SL_OK)
+        {
+            break;
+        }
     }
 
     if (seg->discontinuity) {

@@ -87,7 +87,8 @@ int
 sl_dvr_segment_start(sl_dvr_t *dvr, int64_t pdt_ms, uint32_t init_id,
     unsigned flags)
 {
-    sl_dvr_seg_t  *cur;
+    int64_t        implied;
+    sl_dvr_seg_t  *cur, *prev;
 
     if (dvr->open || dvr->ended
         || (dvr->started && init_id < dvr->init_id))
@@ -103,6 +104,29 @@ sl_dvr_segment_start(sl_dvr_t *dvr, int64_t pdt_ms, uint32_t init_id,
 
     if (dvr->started && init_id != dvr->init_id) {
         flags |= SL_SEG_DISCONTINUITY;
+    }
+
+    /*
+     * A wall clock within the slack of what the previous segment implies
+     * is stored as implied: a playlist whose first segment it becomes
+     * states exactly the date that earlier playlists implied for it.
+     */
+    if (pdt_ms >= 0 && dvr->next_msn > dvr->first_msn
+        && !(flags & SL_SEG_DISCONTINUITY))
+    {
+        prev = &sl_dvr_ring(dvr)[(dvr->next_msn - 1) % dvr->slots];
+
+        if (prev->pdt_ms >= 0) {
+            /* as a client adds it up: the EXTINF, in ms */
+            implied = prev->pdt_ms
+                      + (int64_t) ((prev->duration_us + 500) / 1000);
+
+            if (pdt_ms - implied <= SL_HLS_PDT_SLACK_MS
+                && implied - pdt_ms <= SL_HLS_PDT_SLACK_MS)
+            {
+                pdt_ms = implied;
+            }
+        }
     }
 
     cur = &dvr->cur;

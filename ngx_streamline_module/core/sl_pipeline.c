@@ -39,7 +39,13 @@
 #define SL_MSG_PACKET        3
 
 #define SL_IO_BUFFER         65536
+
+/* timestamps that go back more, or ahead more, start a new run */
+#define SL_JUMP_BACK_MS      1000
+#define SL_JUMP_AHEAD_MS     10000
 #define SL_NO_CUT            UINT64_MAX
+
+#define sl_max(a, b)         ((a) > (b) ? (a) : (b))
 
 
 typedef struct sl_msg_s  sl_msg_t;
@@ -105,7 +111,8 @@ typedef struct {
     int                   seg_open;
     int                   discontinuity;
     int64_t               seg_start_ms;
-    int64_t               seg_end_ms;
+    int64_t               seg_end_ms[2];  /* of each stream's samples */
+    int64_t               last_dur[2];    /* the last known durations */
     int64_t               part_start_ms;
     uint64_t              part_offset;
     int                   part_independent;
@@ -114,16 +121,26 @@ typedef struct {
 } sl_out_t;
 
 
+/* a segment start: its msn, the pts of its first frame, its wall clock */
+#define SL_CUTS  16
+
+typedef struct {
+    uint64_t              msn;
+    int64_t               pts;
+    int64_t               wall;
+} sl_cut_t;
+
+
 /* one ladder rung: scaler and encoder in front of a packager */
 typedef struct {
     sl_rung_t             conf;
     struct SwsContext    *sws;
     AVCodecContext       *enc;
     AVFrame              *frame;
-    uint64_t              cuts[16];    /* msn of pending forced IDRs */
-    int64_t               cut_pts[16];
-    int64_t               cut_wall[16];
+    sl_cut_t              cuts[SL_CUTS];     /* source keyframes to come */
     size_t                ncuts;
+    sl_cut_t              forced[SL_CUTS];   /* frames forced to IDR */
+    size_t                nforced;
     int64_t               dts_shift;
     int                   have_shift;
     int                   opened;      /* its out has an init segment */
@@ -154,6 +171,7 @@ struct sl_pipeline_s {
     int                   ahdr_changed;
     int                   started;
     int64_t               base_ms;
+    int64_t               shift[2];    /* after timestamp jumps */
     int64_t               last_dts[2];
     int                   have_dts[2];
     uint64_t              msn;
@@ -533,6 +551,7 @@ sl_pipeline_handle(sl_pipeline_t *p, sl_msg_t *m)
 
         p->started = 1;
         p->have_dts[0] = p->have_dts[1] = 0;
+        p->shift[0] = p->shift[1] = 0;
         p->base_ms = m->dts_ms;
         p->cut_ms = INT64_MIN;
         m->restart = 1;
@@ -543,7 +562,20 @@ sl_pipeline_handle(sl_pipeline_t *p, sl_msg_t *m)
      * wrote their moov before any sample, no edit list can shift it) and
      * never goes back within a stream.
      */
-    dts = m->dts_ms - p->base_ms;
+    dts = m->dts_ms - p->base_ms + p->shift[video];
+
+    if (p->have_dts[video]
+        && (dts < p->last_dts[video] - SL_JUMP_BACK_MS
+            || dts > p->last_dts[video] + SL_JUMP_AHEAD_MS))
+    {
+        /* a publisher's clock jumped (or wrapped): the timeline goes on */
+        sl_pipeline_log(p, 0, "%s timestamps jumped by %lld ms, timeline "
+                        "continued", video ? "video" : "audio",
+                        (long long) (dts - p->last_dts[video]));
+        p->shift[video] += p->last_dts[video] + (video ? 33 : 21) - dts;
+        dts = p->last_dts[video] + (video ? 33 : 21);
+    }
+
     if (dts < 0) {
         dts = 0;
     }
@@ -757,10 +789,10 @@ sl_ladder_handle(sl_pipeline_t *p, sl_msg_t *m)
         for (i = 0; i < p->nrungs; i++) {
             r = &p->rungs[i];
 
-            if (r->ncuts < 16) {
-                r->cuts[r->ncuts] = m->cut;
-                r->cut_pts[r->ncuts] = pkt->pts;
-                r->cut_wall[r->ncuts] = m->wallclock_ms;
+            if (r->ncuts < SL_CUTS) {
+                r->cuts[r->ncuts].msn = m->cut;
+                r->cuts[r->ncuts].pts = pkt->pts;
+                r->cuts[r->ncuts].wall = m->wallclock_ms;
                 r->ncuts++;
             }
         }
@@ -806,9 +838,6 @@ sl_ladder_open(sl_pipeline_t *p)
     AVDictionary       *opts;
     sl_rung_state_t    *r;
     const AVCodec      *codec;
-    AVCodecParameters  *apar;
-
-    apar = NULL;
 
     if (p->lvhdr.data) {
         codec = avcodec_find_decoder(AV_CODEC_ID_H264);
@@ -837,26 +866,13 @@ sl_ladder_open(sl_pipeline_t *p)
         }
     }
 
-    if (p->lahdr.data) {
-        apar = avcodec_parameters_alloc();
-        if (apar == NULL || sl_par_audio(apar, &p->lahdr) != SL_OK) {
-            avcodec_parameters_free(&apar);
-            return SL_ERROR;
-        }
-    }
-
     codec = avcodec_find_encoder_by_name("libx264");
 
     for (i = 0; i < p->nrungs; i++) {
         r = &p->rungs[i];
 
         if (p->dec == NULL) {
-            /* audio only: every rung is a copy of the audio */
-            rc = sl_out_open(&r->out, NULL, apar);
-            if (rc != SL_OK) {
-                sl_out_close(&r->out);
-            }
-
+            /* audio only: the source is all there is to play */
             continue;
         }
 
@@ -909,8 +925,6 @@ sl_ladder_open(sl_pipeline_t *p)
         r->opened = 0;
     }
 
-    avcodec_parameters_free(&apar);
-
     return SL_OK;
 }
 
@@ -919,7 +933,7 @@ static void
 sl_ladder_encode(sl_pipeline_t *p, sl_rung_state_t *r, AVFrame *src)
 {
     int                 rc;
-    size_t              i;
+    size_t              i, n;
     AVPacket           *pkt;
     AVCodecParameters  *vpar, *apar;
 
@@ -974,11 +988,27 @@ sl_ladder_encode(sl_pipeline_t *p, sl_rung_state_t *r, AVFrame *src)
     r->frame->pict_type = AV_PICTURE_TYPE_NONE;
     r->frame->key_frame = 0;
 
-    for (i = 0; i < r->ncuts; i++) {
-        if (r->cut_pts[i] == r->frame->pts) {
-            r->frame->pict_type = AV_PICTURE_TYPE_I;
-            break;
+    /*
+     * The frame of a source keyframe becomes an IDR that starts the
+     * segment.  If that frame never came (undecodable), the next frame
+     * does: the segment starts a little late but under its number.  Cuts
+     * passed over together leave a gap in this rendition.
+     */
+    n = 0;
+    while (n < r->ncuts && r->cuts[n].pts <= r->frame->pts) {
+        n++;
+    }
+
+    if (n) {
+        if (r->nforced < SL_CUTS) {
+            r->forced[r->nforced] = r->cuts[n - 1];
+            r->forced[r->nforced].pts = r->frame->pts;
+            r->nforced++;
         }
+
+        r->frame->pict_type = AV_PICTURE_TYPE_I;
+        r->ncuts -= n;
+        memmove(&r->cuts[0], &r->cuts[n], r->ncuts * sizeof(sl_cut_t));
     }
 
     if (avcodec_send_frame(r->enc, r->frame) < 0) {
@@ -994,17 +1024,13 @@ sl_ladder_encode(sl_pipeline_t *p, sl_rung_state_t *r, AVFrame *src)
         uint64_t  c = SL_NO_CUT;
         int64_t   wall = -1;
 
-        for (i = 0; i < r->ncuts; i++) {
-            if (r->cut_pts[i] == pkt->pts) {
-                c = r->cuts[i];
-                wall = r->cut_wall[i];
-                r->ncuts--;
-                memmove(&r->cuts[i], &r->cuts[i + 1],
-                        (r->ncuts - i) * sizeof(r->cuts[0]));
-                memmove(&r->cut_pts[i], &r->cut_pts[i + 1],
-                        (r->ncuts - i) * sizeof(r->cut_pts[0]));
-                memmove(&r->cut_wall[i], &r->cut_wall[i + 1],
-                        (r->ncuts - i) * sizeof(r->cut_wall[0]));
+        for (i = 0; i < r->nforced; i++) {
+            if (r->forced[i].pts == pkt->pts) {
+                c = r->forced[i].msn;
+                wall = r->forced[i].wall;
+                r->nforced--;
+                memmove(&r->forced[i], &r->forced[i + 1],
+                        (r->nforced - i) * sizeof(sl_cut_t));
                 break;
             }
         }
@@ -1089,16 +1115,19 @@ sl_ladder_close(sl_pipeline_t *p)
         sl_ladder_drain(p, r);
 
         if (r->out.oc) {
+            sl_out_close(&r->out);
+
+            /* a later start writes a new init after a discontinuity */
             r->out.init_id++;
             r->out.discontinuity = 1;
         }
 
-        sl_out_close(&r->out);
         avcodec_free_context(&r->enc);
         av_frame_free(&r->frame);
         sws_freeContext(r->sws);
         r->sws = NULL;
         r->ncuts = 0;
+        r->nforced = 0;
         r->have_shift = 0;
         r->opened = 0;
     }
@@ -1227,24 +1256,32 @@ sl_out_open(sl_out_t *o, const AVCodecParameters *vpar,
 static void
 sl_out_close(sl_out_t *o)
 {
-    int  i;
+    int      i;
+    int64_t  end;
 
     if (o->oc == NULL) {
         return;
     }
 
-    /* the held packets end the stream with a duration guessed */
+    /* the held packets end the stream with the duration before them */
     for (i = 0; i < 2; i++) {
         if (o->held[i]) {
-            o->held[i]->duration = i ? 33 : 21;
+            o->held[i]->duration = o->last_dur[i] > 0 ? o->last_dur[i]
+                                                      : (i ? 33 : 21);
             sl_out_write(o, o->held[i], i, o->held_cut[i]);
             av_packet_free(&o->held[i]);
         }
     }
 
     if (o->seg_open) {
-        sl_out_flush_fragment(o, o->seg_end_ms);
-        sl_out_close_segment(o, o->seg_end_ms);
+        /* the video's end when there is video: audio frames overhang */
+        end = o->seg_end_ms[o->vindex >= 0 ? 1 : 0];
+        if (end <= o->seg_start_ms) {
+            end = sl_max(o->seg_end_ms[0], o->seg_end_ms[1]);
+        }
+
+        sl_out_flush_fragment(o, end);
+        sl_out_close_segment(o, end);
     }
 
     if (o->fd >= 0) {
@@ -1296,6 +1333,7 @@ sl_out_packet(sl_out_t *o, AVPacket *pkt, int video, uint64_t cut)
     prev = o->held[video];
     if (prev) {
         prev->duration = pkt->dts - prev->dts;
+        o->last_dur[video] = prev->duration;
         sl_out_write(o, prev, video, o->held_cut[video]);
         av_packet_free(&prev);
     }
@@ -1350,8 +1388,8 @@ sl_out_write(sl_out_t *o, AVPacket *pkt, int video, uint64_t cut)
 
     o->frag_pending = 1;
 
-    if (end_ms > o->seg_end_ms) {
-        o->seg_end_ms = end_ms;
+    if (end_ms > o->seg_end_ms[video]) {
+        o->seg_end_ms[video] = end_ms;
     }
 }
 
@@ -1414,7 +1452,8 @@ sl_out_open_segment(sl_out_t *o, uint64_t msn, int64_t start_ms,
 
     o->seg_open = 1;
     o->seg_start_ms = start_ms;
-    o->seg_end_ms = start_ms;
+    o->seg_end_ms[0] = start_ms;
+    o->seg_end_ms[1] = start_ms;
     o->part_start_ms = start_ms;
     o->part_offset = 0;
 

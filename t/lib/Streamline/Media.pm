@@ -307,7 +307,7 @@ sub parse_media {
     $problem->(1, 'first line is not #EXTM3U')
         unless @lines && $lines[0] eq '#EXTM3U';
 
-    my (%seen, $extinf, $extinf_text, $disc, $map, $pdt, $pdt_last,
+    my (%seen, $extinf, $extinf_text, $disc, $gap, $map, $pdt, $pdt_last,
         $pdt_run, @cur_parts, $part_target, $ended_line);
     my $dseq_run;
     for my $i (1 .. $#lines) {
@@ -388,7 +388,11 @@ sub parse_media {
         } elsif ($line eq '#EXT-X-ENDLIST') {
             $problem->($ln, 'EXT-X-ENDLIST repeated') if $pl{endlist}++;
             $ended_line = $ln;
-        } elsif ($line =~ /^#EXT-X-(SERVER-CONTROL|PRELOAD-HINT|RENDITION-REPORT|GAP|SKIP)\b/) {
+        } elsif ($line eq '#EXT-X-GAP') {
+            # no media: a player does not load it (RFC 8216bis 4.4.4.7)
+            $gap = 1;
+            $pl{gap}++;
+        } elsif ($line =~ /^#EXT-X-(SERVER-CONTROL|PRELOAD-HINT|RENDITION-REPORT|SKIP)\b/) {
             $pl{lc $1}++;
         } elsif ($line =~ /^#EXT/) {
             $problem->($ln, "unknown tag: $line");
@@ -432,6 +436,7 @@ sub parse_media {
                 extinf        => $extinf + 0,
                 extinf_text   => $extinf_text,
                 discontinuity => $disc ? 1 : 0,
+                gap           => $gap ? 1 : 0,
                 dseq          => $dseq_run,
                 map           => $map,
                 pdt_ms        => $pdt_run,
@@ -442,6 +447,7 @@ sub parse_media {
             $pdt_run += $extinf * 1000 if defined $pdt_run;
             undef $extinf;
             undef $disc;
+            undef $gap;
             undef $pdt;
             @cur_parts = ();
         }
