@@ -177,6 +177,7 @@ struct sl_pipeline_s {
     uint64_t              msn;
     int64_t               cut_ms;      /* where the current segment began */
     int                   skip_to_key; /* the ladder dropped a frame */
+    int                   ladder_off;  /* and then got stuck */
     sl_out_t              source;
 
     /* the ladder thread */
@@ -635,7 +636,7 @@ sl_pipeline_forward(sl_pipeline_t *p, sl_msg_t *m)
 {
     sl_msg_t  *h;
 
-    if (!p->ladder) {
+    if (!p->ladder || p->ladder_off) {
         free(m);
         return;
     }
@@ -677,6 +678,21 @@ sl_pipeline_forward(sl_pipeline_t *p, sl_msg_t *m)
         pthread_mutex_lock(&p->stats_lock);
         p->stats.renditions[1].frames_dropped++;
         pthread_mutex_unlock(&p->stats_lock);
+
+        free(m);
+        return;
+    }
+
+    if (sl_mq_len(&p->lq) >= 4 * p->conf.queue_max) {
+        /*
+         * Even keyframes and audio pile up: the ladder is stuck.  It gets
+         * nothing more (memory stays bounded); the source goes on.
+         */
+        if (!p->ladder_off) {
+            p->ladder_off = 1;
+            sl_pipeline_log(p, 1, "the ladder is stuck: switched off, "
+                            "the source rendition goes on");
+        }
 
         free(m);
         return;
