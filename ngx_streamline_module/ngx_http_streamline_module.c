@@ -47,9 +47,7 @@ static char *ngx_http_streamline_secret(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_streamline_hls(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_streamline_api_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_streamline_hls_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_streamline_location_tail(ngx_http_request_t *r,
-    u_char **tail, size_t *len);
+
 static ngx_int_t ngx_http_streamline_access_handler(ngx_http_request_t *r);
 static void ngx_http_streamline_read_done(ngx_streamline_read_t *rd);
 static void ngx_http_streamline_timeout(ngx_event_t *ev);
@@ -494,7 +492,7 @@ ngx_http_streamline_api_handler(ngx_http_request_t *r)
  * of "/api/stream/main".  NGX_DECLINED (and an empty tail) for regex
  * locations and URIs outside the prefix.
  */
-static ngx_int_t
+ngx_int_t
 ngx_http_streamline_location_tail(ngx_http_request_t *r, u_char **tail,
     size_t *len)
 {
@@ -520,117 +518,6 @@ ngx_http_streamline_location_tail(ngx_http_request_t *r, u_char **tail,
     }
 
     return NGX_OK;
-}
-
-
-/*
- * Playlists, rendered from the shared DVR index by any worker:
- * <prefix>/<channel>/master.m3u8 and
- * <prefix>/<channel>/<rendition>/index.m3u8.  Everything else under the
- * location (init and media segments) is left to the static module.
- */
-static ngx_int_t
-ngx_http_streamline_hls_handler(ngx_http_request_t *r)
-{
-    u_char     *tail, *end, *ch, *rend;
-    size_t      len, ch_len, rend_len;
-    ngx_int_t   rc;
-    ngx_str_t   out;
-    ngx_buf_t  *b;
-    ngx_chain_t cl;
-
-    if (ngx_http_streamline_location_tail(r, &tail, &len) != NGX_OK
-        || len < sizeof("/x/master.m3u8") - 1
-        || ngx_strncmp(tail + len - 5, ".m3u8", 5) != 0)
-    {
-        return NGX_DECLINED;
-    }
-
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    end = tail + len;
-    ch = tail + 1;
-    tail = ngx_strlchr(ch, end, '/');
-    if (tail == NULL) {
-        return NGX_HTTP_NOT_FOUND;
-    }
-
-    ch_len = tail - ch;
-    rend = NULL;
-    rend_len = 0;
-
-    if ((size_t) (end - tail) == sizeof("/master.m3u8") - 1
-        && ngx_strncmp(tail, "/master.m3u8", end - tail) == 0)
-    {
-        /* the master playlist */
-
-    } else {
-        rend = tail + 1;
-        tail = ngx_strlchr(rend, end, '/');
-
-        if (tail == NULL
-            || (size_t) (end - tail) != sizeof("/index.m3u8") - 1
-            || ngx_strncmp(tail, "/index.m3u8", end - tail) != 0)
-        {
-            return NGX_HTTP_NOT_FOUND;
-        }
-
-        rend_len = tail - rend;
-    }
-
-    if (!sl_channel_valid(ch, ch_len)
-        || (rend && !sl_channel_valid(rend, rend_len)))
-    {
-        return NGX_HTTP_NOT_FOUND;
-    }
-
-    rc = ngx_streamline_media_playlist(r->pool, ch, ch_len, rend, rend_len,
-                                       &out);
-    if (rc == NGX_DECLINED) {
-        return NGX_HTTP_NOT_FOUND;
-    }
-
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = out.len;
-    ngx_str_set(&r->headers_out.content_type,
-                "application/vnd.apple.mpegurl");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    if (r->method == NGX_HTTP_HEAD) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = out.data;
-    b->last = out.data + out.len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    cl.buf = b;
-    cl.next = NULL;
-
-    return ngx_http_output_filter(r, &cl);
 }
 
 

@@ -8,6 +8,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <ngx_http.h>
 
 #include "core/sl_core.h"
 #include "core/sl_pipeline.h"
@@ -142,9 +143,31 @@ ngx_streamline_media_t *ngx_streamline_media_start(
     ngx_streamline_media_conf_t *mc);
 sl_pipeline_t *ngx_streamline_media_pipeline(ngx_streamline_media_t *m);
 void ngx_streamline_media_finish(ngx_streamline_media_t *m);
-/* NGX_DECLINED: no such channel or rendition, or nothing to play yet */
+/* a playlist request's LL-HLS parameters, and what a wait needs */
+typedef struct {
+    int64_t                   msn;          /* _HLS_msn, -1: none */
+    int64_t                   part;         /* _HLS_part, -1: none */
+    ngx_uint_t                skip;         /* _HLS_skip=YES|v2 */
+    ngx_msec_t                target_ms;    /* the target duration */
+    const volatile uint64_t  *gen;          /* changes with the index */
+    ngx_uint_t                ended;
+} ngx_streamline_hls_req_t;
+
+/*
+ * NGX_OK: out holds the playlist; NGX_AGAIN: what req asks for is not
+ * there yet (wait for *req->gen to change); NGX_ABORT: it is too far
+ * ahead (400); NGX_DECLINED: no such channel or rendition, or nothing to
+ * play yet (404).  rendition NULL: the master playlist.
+ */
 ngx_int_t ngx_streamline_media_playlist(ngx_pool_t *pool,
     const u_char *channel, size_t channel_len, const u_char *rendition,
-    size_t rendition_len, ngx_str_t *out);
+    size_t rendition_len, ngx_streamline_hls_req_t *req, ngx_str_t *out);
+ngx_int_t ngx_streamline_media_part_ready(const u_char *channel,
+    size_t channel_len, const u_char *rendition, size_t rendition_len,
+    uint64_t msn, uint64_t part, ngx_streamline_hls_req_t *req);
+
+ngx_int_t ngx_http_streamline_location_tail(ngx_http_request_t *r,
+    u_char **tail, size_t *len);
+ngx_int_t ngx_http_streamline_hls_handler(ngx_http_request_t *r);
 
 #endif /* NGX_STREAMLINE_H */

@@ -84,8 +84,17 @@ static ngx_streamline_media_channel_t *ngx_streamline_media_channel(
     const u_char *name, size_t len, ngx_uint_t create);
 static ngx_streamline_media_rendition_t *ngx_streamline_media_rendition(
     ngx_streamline_media_channel_t *ch, const char *name);
+static ngx_int_t ngx_streamline_media_open(ngx_streamline_media_t *m,
+    ngx_streamline_media_rendition_t *r, const sl_segment_info_t *seg);
+static ngx_int_t ngx_streamline_media_add_part(
+    ngx_streamline_media_rendition_t *r, const sl_part_info_t *part);
+static void ngx_streamline_media_part(void *data,
+    const sl_segment_info_t *seg);
 static void ngx_streamline_media_segment(void *data,
     const sl_segment_info_t *seg);
+static void ngx_streamline_media_unlink_parts(
+    ngx_streamline_media_channel_t *ch, ngx_streamline_media_rendition_t *r,
+    uint64_t msn, size_t nparts);
 static void ngx_streamline_media_log(void *data, int error, const char *msg);
 static void ngx_streamline_media_end(void *data,
     const sl_pipeline_stats_t *st);
@@ -486,6 +495,7 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc)
     pc.first_msn = first_msn;
     pc.first_init_id = first_init;
     pc.resume = resume;
+    pc.on_part = ngx_streamline_media_part;
     pc.on_segment = ngx_streamline_media_segment;
     pc.on_log = ngx_streamline_media_log;
     pc.on_end = ngx_streamline_media_end;
@@ -542,29 +552,13 @@ ngx_streamline_media_finish(ngx_streamline_media_t *m)
 
 /* the pipeline threads */
 
-static void
-ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
+/* called with the zone locked */
+static ngx_int_t
+ngx_streamline_media_open(ngx_streamline_media_t *m,
+    ngx_streamline_media_rendition_t *r, const sl_segment_info_t *seg)
 {
-    ngx_streamline_media_t *m = data;
-
-    size_t                             i, n;
-    uint64_t                           msn, bps;
-    unsigned                           flags;
-    sl_dvr_seg_t                       src;
-    sl_dvr_drop_t                      drops[16];
-    ngx_slab_pool_t                   *shpool;
-    ngx_streamline_media_rendition_t  *r;
-
-    msn = 0;
-    shpool = ngx_streamline_media_pool();
-    ngx_shmtx_lock(&shpool->mutex);
-
-    r = ngx_streamline_media_rendition(m->ch, seg->rendition);
-
-    if (r == NULL || m->ch->generation != m->generation) {
-        ngx_shmtx_unlock(&shpool->mutex);
-        return;
-    }
+    unsigned      flags;
+    sl_dvr_seg_t  src;
 
     /*
      * A rung that could not start a segment (its frames were lost) has a
@@ -592,24 +586,99 @@ ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
         sl_dvr_discontinuity(r->dvr);
     }
 
-    flags = seg->nparts && seg->parts[0].independent ? SL_SEG_INDEPENDENT
-                                                     : 0;
+    flags = seg->parts[0].independent ? SL_SEG_INDEPENDENT : 0;
 
-    if (sl_dvr_segment_start(r->dvr, seg->pdt_ms, seg->init_id, flags)
-        != SL_OK)
+    if (r->dvr->next_msn != seg->msn
+        || sl_dvr_segment_start(r->dvr, seg->pdt_ms, seg->init_id, flags)
+           != SL_OK)
     {
-        ngx_shmtx_unlock(&shpool->mutex);
         ngx_log_error(NGX_LOG_ERR, m->log, 0,
                       "streamline: segment %uL of \"%s\" refused by the DVR "
-                      "index", seg->msn, seg->rendition);
+                      "index (next %uL)", seg->msn, seg->rendition,
+                      r->dvr->next_msn);
+        return NGX_ERROR;
+    }
+
+    if (seg->codecs[0]) {
+        ngx_cpystrn((u_char *) r->codecs, (u_char *) seg->codecs,
+                    sizeof(r->codecs));
+        r->width = seg->width;
+        r->height = seg->height;
+        r->fps = seg->fps;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_streamline_media_add_part(ngx_streamline_media_rendition_t *r,
+    const sl_part_info_t *part)
+{
+    return sl_dvr_part_add(r->dvr, (uint32_t) part->duration_us,
+                           (uint32_t) part->bytes,
+                           part->independent ? SL_PART_INDEPENDENT : 0)
+           == SL_OK ? NGX_OK : NGX_ERROR;
+}
+
+
+/* a part is on disk: playlists list it at once (LL-HLS) */
+static void
+ngx_streamline_media_part(void *data, const sl_segment_info_t *seg)
+{
+    ngx_streamline_media_t  *m = data;
+
+    ngx_slab_pool_t                   *shpool;
+    ngx_streamline_media_rendition_t  *r;
+
+    shpool = ngx_streamline_media_pool();
+    ngx_shmtx_lock(&shpool->mutex);
+
+    r = ngx_streamline_media_rendition(m->ch, seg->rendition);
+
+    if (r != NULL && m->ch->generation == m->generation
+        && (seg->nparts > 1 || ngx_streamline_media_open(m, r, seg) == NGX_OK)
+        && r->dvr->open && r->dvr->cur.msn == seg->msn)
+    {
+        (void) ngx_streamline_media_add_part(r, &seg->parts[seg->nparts - 1]);
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+static void
+ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
+{
+    ngx_streamline_media_t *m = data;
+
+    size_t                             i, n;
+    uint64_t                           msn, bps;
+    sl_dvr_drop_t                      drops[16];
+    ngx_slab_pool_t                   *shpool;
+    ngx_streamline_media_rendition_t  *r;
+
+    msn = 0;
+    shpool = ngx_streamline_media_pool();
+    ngx_shmtx_lock(&shpool->mutex);
+
+    r = ngx_streamline_media_rendition(m->ch, seg->rendition);
+
+    if (r == NULL || m->ch->generation != m->generation || seg->nparts == 0) {
+        ngx_shmtx_unlock(&shpool->mutex);
         return;
     }
 
-    for (i = 0; i < seg->nparts; i++) {
-        (void) sl_dvr_part_add(r->dvr, (uint32_t) seg->parts[i].duration_us,
-                               (uint32_t) seg->parts[i].bytes,
-                               seg->parts[i].independent
-                               ? SL_PART_INDEPENDENT : 0);
+    if (!r->dvr->open || r->dvr->cur.msn != seg->msn) {
+        /* its parts were not indexed as they came: all of them now */
+        if (ngx_streamline_media_open(m, r, seg) != NGX_OK) {
+            ngx_shmtx_unlock(&shpool->mutex);
+            return;
+        }
+
+        for (i = 0; i < seg->nparts; i++) {
+            (void) ngx_streamline_media_add_part(r, &seg->parts[i]);
+        }
     }
 
     if (sl_dvr_segment_close(r->dvr, (uint32_t) seg->duration_us,
@@ -629,12 +698,11 @@ ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
         r->duration_us += seg->duration_us;
     }
 
-    if (seg->codecs[0]) {
-        ngx_cpystrn((u_char *) r->codecs, (u_char *) seg->codecs,
-                    sizeof(r->codecs));
-        r->width = seg->width;
-        r->height = seg->height;
-        r->fps = seg->fps;
+    /* part files live as long as playlists may list the parts */
+    if (seg->msn > SL_DVR_PART_SEGMENTS) {
+        ngx_streamline_media_unlink_parts(m->ch, r,
+                                          seg->msn - SL_DVR_PART_SEGMENTS - 1,
+                                          SL_PIPELINE_MAX_PARTS);
     }
 
     /* segments that left the window leave the disk too */
@@ -651,6 +719,26 @@ ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
 }
 
 
+/* called with the zone locked: unlink(2)s, on the pipeline thread */
+static void
+ngx_streamline_media_unlink_parts(ngx_streamline_media_channel_t *ch,
+    ngx_streamline_media_rendition_t *r, uint64_t msn, size_t nparts)
+{
+    u_char  path[NGX_MAX_PATH + 128], *p;
+    size_t  i;
+
+    for (i = 0; i < nparts; i++) {
+        p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/part-%uL.%uz.m4s",
+                         ch->dir, r->name_len, r->name, msn, i);
+        *p = '\0';
+
+        if (unlink((char *) path) != 0 && ngx_errno == NGX_ENOENT) {
+            break;
+        }
+    }
+}
+
+
 /* called with the zone locked: only unlink(2)s, on the pipeline thread */
 static void
 ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
@@ -662,6 +750,8 @@ ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
                      ch->dir, r->name_len, r->name, d->msn);
     *p = '\0';
     (void) unlink((char *) path);
+
+    ngx_streamline_media_unlink_parts(ch, r, d->msn, d->nparts);
 
     if (d->init_unused) {
         p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/init-%uD.mp4",
@@ -818,18 +908,97 @@ ngx_streamline_media_delete_thread(void *arg)
 
 /* playlists, for any worker */
 
+/* with the zone locked */
+static ngx_streamline_media_channel_t *
+ngx_streamline_media_playable(const u_char *channel, size_t len)
+{
+    ngx_streamline_media_channel_t  *ch;
+
+    ch = ngx_streamline_media_channel(channel, len, 0);
+
+    if (ch == NULL || ch->state == NGX_STREAMLINE_DELETING
+        || ch->state == NGX_STREAMLINE_FREE || ch->r[0].dvr == NULL
+        || !ch->r[0].dvr->started)
+    {
+        /* nothing to play (yet, or any more) */
+        return NULL;
+    }
+
+    return ch;
+}
+
+
+static ngx_streamline_media_rendition_t *
+ngx_streamline_media_find(ngx_streamline_media_channel_t *ch,
+    const u_char *name, size_t len)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ch->nrenditions; i++) {
+        if (ch->r[i].name_len == len
+            && ngx_memcmp(ch->r[i].name, name, len) == 0
+            && ch->r[i].dvr && ch->r[i].dvr->started)
+        {
+            return &ch->r[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Does the playlist hold what a blocking request asks for (RFC 8216bis
+ * 6.2.5.2): segment msn complete, or with part, that part of it?
+ */
+static ngx_int_t
+ngx_streamline_media_has(const sl_dvr_t *dvr, int64_t msn, int64_t part)
+{
+    uint64_t  next;
+
+    if (dvr->ended) {
+        return NGX_OK;
+    }
+
+    next = dvr->next_msn;           /* the open segment, or the next */
+
+    /* more than two segments after the last one listed: 400 */
+    if ((uint64_t) msn + (dvr->open ? 0 : 1) > next + 2) {
+        return NGX_ABORT;
+    }
+
+    if ((uint64_t) msn < next) {
+        return NGX_OK;
+    }
+
+    if (part >= 0 && dvr->open && (uint64_t) msn == dvr->cur.msn
+        && (uint64_t) part < dvr->cur.nparts)
+    {
+        return NGX_OK;
+    }
+
+    return NGX_AGAIN;
+}
+
+
 ngx_int_t
 ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
     size_t channel_len, const u_char *rendition, size_t rendition_len,
-    ngx_str_t *out)
+    ngx_streamline_hls_req_t *req, ngx_str_t *out)
 {
-    size_t                             size, len, n;
-    u_char                            *buf;
+    size_t                             size, len, n, nrep;
+    u_char                            *buf, *p;
+    int64_t                            last_part;
+    uint64_t                           last_msn;
+    ngx_int_t                          rc;
     ngx_uint_t                         i;
+    sl_hls_opts_t                      opts;
+    sl_hls_report_t                    rep[NGX_STREAMLINE_MEDIA_RUNGS];
     sl_hls_variant_t                   v[NGX_STREAMLINE_MEDIA_RUNGS];
     ngx_slab_pool_t                   *shpool;
     ngx_streamline_media_channel_t    *ch;
-    ngx_streamline_media_rendition_t  *r;
+    ngx_streamline_media_rendition_t  *r, *o;
+    u_char                             uris[NGX_STREAMLINE_MEDIA_RUNGS][80];
 
     if (ngx_streamline_media_zone == NULL) {
         return NGX_DECLINED;
@@ -838,42 +1007,68 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
     shpool = ngx_streamline_media_pool();
     size = 16384;
     buf = NULL;
+    r = NULL;
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    ch = ngx_streamline_media_channel(channel, channel_len, 0);
-
-    if (ch == NULL || ch->state == NGX_STREAMLINE_DELETING
-        || ch->state == NGX_STREAMLINE_FREE
-        || ch->r[0].dvr == NULL || ch->r[0].dvr->next_msn
-                                   == ch->r[0].dvr->first_msn)
-    {
-        /* nothing to play (yet, or any more) */
+    ch = ngx_streamline_media_playable(channel, channel_len);
+    if (ch == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
         return NGX_DECLINED;
     }
 
-    r = NULL;
+    n = 0;
+    nrep = 0;
+    ngx_memzero(&opts, sizeof(sl_hls_opts_t));
 
     if (rendition) {
-        for (i = 0; i < ch->nrenditions; i++) {
-            if (ch->r[i].name_len == rendition_len
-                && ngx_memcmp(ch->r[i].name, rendition, rendition_len) == 0)
-            {
-                r = &ch->r[i];
-                break;
-            }
-        }
-
+        r = ngx_streamline_media_find(ch, rendition, rendition_len);
         if (r == NULL) {
             ngx_shmtx_unlock(&shpool->mutex);
             return NGX_DECLINED;
         }
-    }
 
-    n = 0;
+        req->target_ms = (ngx_msec_t) r->dvr->target_duration * 1000;
+        req->gen = &r->dvr->gen;
+        req->ended = r->dvr->ended;
 
-    if (r == NULL) {
+        if (req->msn >= 0) {
+            rc = ngx_streamline_media_has(r->dvr, req->msn, req->part);
+            if (rc != NGX_OK) {
+                ngx_shmtx_unlock(&shpool->mutex);
+                return rc;
+            }
+        }
+
+        /* LL-HLS: parts, preload hint, blocking reload, delta updates */
+        opts.parts = r->dvr->part_target_us > 0;
+        opts.block = 1;
+        opts.skip = req->skip;
+        opts.can_skip_until_us = (uint64_t) 6 * r->dvr->target_duration
+                                 * 1000000;
+
+        for (i = 0; i < ch->nrenditions; i++) {
+            o = &ch->r[i];
+
+            if (o == r || o->dvr == NULL || !o->dvr->started
+                || sl_dvr_last(o->dvr, &last_msn, &last_part) != SL_OK)
+            {
+                continue;
+            }
+
+            p = ngx_snprintf(uris[nrep], sizeof(uris[0]), "../%*s/index.m3u8",
+                             o->name_len, o->name);
+            rep[nrep].uri = uris[nrep];
+            rep[nrep].uri_len = p - uris[nrep];
+            rep[nrep].last_msn = last_msn;
+            rep[nrep].last_part = last_part;
+            nrep++;
+        }
+
+        opts.reports = rep;
+        opts.nreports = nrep;
+
+    } else {
         for (i = 0; i < ch->nrenditions; i++) {
             r = &ch->r[i];
 
@@ -897,6 +1092,7 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
             n++;
         }
 
+        req->target_ms = (ngx_msec_t) ch->r[0].dvr->target_duration * 1000;
         r = NULL;
     }
 
@@ -907,7 +1103,7 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
             return NGX_ERROR;
         }
 
-        len = r ? sl_hls_media_playlist(r->dvr, NULL, buf, size)
+        len = r ? sl_hls_media_playlist(r->dvr, &opts, buf, size)
                 : sl_hls_master_playlist(v, n, buf, size);
 
         if (len <= size) {
@@ -927,4 +1123,58 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
     out->len = len;
 
     return NGX_OK;
+}
+
+
+/*
+ * A part file asked for: NGX_OK when the index lists it (the file is on
+ * disk), NGX_AGAIN when it is the next one (the preload hint: the request
+ * waits for it), NGX_DECLINED otherwise.
+ */
+ngx_int_t
+ngx_streamline_media_part_ready(const u_char *channel, size_t channel_len,
+    const u_char *rendition, size_t rendition_len, uint64_t msn,
+    uint64_t part, ngx_streamline_hls_req_t *req)
+{
+    ngx_int_t                          rc;
+    const sl_dvr_t                    *dvr;
+    ngx_slab_pool_t                   *shpool;
+    ngx_streamline_media_channel_t    *ch;
+    ngx_streamline_media_rendition_t  *r;
+
+    if (ngx_streamline_media_zone == NULL) {
+        return NGX_DECLINED;
+    }
+
+    shpool = ngx_streamline_media_pool();
+    ngx_shmtx_lock(&shpool->mutex);
+
+    ch = ngx_streamline_media_playable(channel, channel_len);
+    r = ch ? ngx_streamline_media_find(ch, rendition, rendition_len) : NULL;
+
+    rc = NGX_DECLINED;
+
+    if (r) {
+        dvr = r->dvr;
+        req->target_ms = (ngx_msec_t) dvr->target_duration * 1000;
+        req->gen = &dvr->gen;
+
+        if (msn < dvr->next_msn
+            || (dvr->open && msn == dvr->cur.msn && part < dvr->cur.nparts))
+        {
+            rc = NGX_OK;
+
+        } else if (!dvr->ended
+                   && ((dvr->open && msn == dvr->cur.msn
+                        && part == dvr->cur.nparts)
+                       || (msn == dvr->next_msn + (dvr->open ? 1 : 0)
+                           && part == 0)))
+        {
+            rc = NGX_AGAIN;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return rc;
 }

@@ -101,6 +101,9 @@ typedef struct {
 
     int                   fd;
     uint64_t              written;
+    uint8_t              *part_buf;       /* the part being written */
+    size_t                part_len;
+    size_t                part_size;
     char                  tmp_path[4200];
     char                  path[4200];
 
@@ -220,6 +223,7 @@ static void sl_out_packet(sl_out_t *o, AVPacket *pkt, int video,
     uint64_t cut);
 static void sl_out_write(sl_out_t *o, AVPacket *pkt, int video, uint64_t cut);
 static void sl_out_flush_fragment(sl_out_t *o, int64_t end_ms);
+static int sl_out_write_part(sl_out_t *o);
 static int sl_out_open_segment(sl_out_t *o, uint64_t msn, int64_t start_ms,
     int64_t wallclock_ms);
 static void sl_out_close_segment(sl_out_t *o, int64_t end_ms);
@@ -1316,6 +1320,11 @@ sl_out_close(sl_out_t *o)
     o->oc = NULL;
     o->vindex = -1;
     o->aindex = -1;
+
+    free(o->part_buf);
+    o->part_buf = NULL;
+    o->part_len = 0;
+    o->part_size = 0;
 }
 
 
@@ -1386,7 +1395,8 @@ sl_out_write(sl_out_t *o, AVPacket *pkt, int video, uint64_t cut)
         return;
 
     } else if ((dts_ms - o->part_start_ms) * 1000 >= o->p->conf.part_us
-               && (video || o->vindex < 0))
+               && (video || o->vindex < 0)
+               && o->seg.nparts < SL_PIPELINE_MAX_PARTS - 1)
     {
         sl_out_flush_fragment(o, dts_ms);
         o->part_independent = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
@@ -1423,22 +1433,67 @@ sl_out_flush_fragment(sl_out_t *o, int64_t end_ms)
     avio_flush(o->oc->pb);
     o->frag_pending = 0;
 
-    if (o->seg.nparts < SL_PIPELINE_MAX_PARTS) {
-        part = &o->seg.parts[o->seg.nparts++];
-        part->duration_us = 0;
-        part->offset = o->part_offset;
-        part->independent = o->part_independent;
-
-    } else {
-        /* more parts than we track: the last one grows */
-        part = &o->seg.parts[SL_PIPELINE_MAX_PARTS - 1];
-    }
-
-    part->duration_us += (end_ms - o->part_start_ms) * 1000;
+    /* sl_out_write() cuts no more parts than these */
+    part = &o->seg.parts[o->seg.nparts++];
+    part->duration_us = (end_ms - o->part_start_ms) * 1000;
+    part->offset = o->part_offset;
+    part->independent = o->part_independent;
     part->bytes = o->written - part->offset;
 
     o->part_start_ms = end_ms;
     o->part_offset = o->written;
+
+    if (sl_out_write_part(o) == SL_OK && o->p->conf.on_part) {
+        o->p->conf.on_part(o->p->conf.data, &o->seg);
+    }
+}
+
+
+/* the bytes of the part just flushed, as a file of its own */
+static int
+sl_out_write_part(sl_out_t *o)
+{
+    int      fd;
+    char     path[4200], tmp[4300];
+    size_t   off, len;
+    ssize_t  n;
+
+    snprintf(path, sizeof(path), "%s/part-%llu.%zu.m4s", o->dir,
+             (unsigned long long) o->seg.msn, o->seg.nparts - 1);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        sl_pipeline_log(o->p, 1, "cannot create \"%s\": %s", tmp,
+                        strerror(errno));
+        o->part_len = 0;
+        return SL_ERROR;
+    }
+
+    len = o->part_len;
+    o->part_len = 0;
+
+    for (off = 0; off < len; off += n) {
+        n = write(fd, o->part_buf + off, len - off);
+
+        if (n < 0) {
+            if (errno == EINTR) {
+                n = 0;
+                continue;
+            }
+
+            break;
+        }
+    }
+
+    if (close(fd) != 0 || off < len || rename(tmp, path) != 0) {
+        sl_pipeline_log(o->p, 1, "cannot write \"%s\": %s", path,
+                        strerror(errno));
+        unlink(tmp);
+        return SL_ERROR;
+    }
+
+    return SL_OK;
 }
 
 
@@ -1466,6 +1521,7 @@ sl_out_open_segment(sl_out_t *o, uint64_t msn, int64_t start_ms,
     o->seg.discontinuity = o->discontinuity;
     o->discontinuity = 0;
 
+    o->part_len = 0;
     o->seg_open = 1;
     o->seg_start_ms = start_ms;
     o->seg_end_ms[0] = start_ms;
@@ -1552,10 +1608,30 @@ sl_out_io_write(void *opaque, uint8_t *buf, int size)
     sl_out_t  *o = opaque;
     ssize_t    n;
     int        left;
+    size_t     nsize;
+    uint8_t   *nbuf;
 
     if (o->fd < 0) {
         /* muxer output outside any file (never expected): dropped */
         return size;
+    }
+
+    if (o->seg_open) {
+        if (o->part_len + size > o->part_size) {
+            nsize = (o->part_len + size) * 2;
+            nbuf = realloc(o->part_buf, nsize);
+
+            if (nbuf == NULL) {
+                sl_pipeline_log(o->p, 1, "out of memory");
+                return AVERROR(ENOMEM);
+            }
+
+            o->part_buf = nbuf;
+            o->part_size = nsize;
+        }
+
+        memcpy(o->part_buf + o->part_len, buf, size);
+        o->part_len += size;
     }
 
     for (left = size; left > 0; left -= n, buf += n) {

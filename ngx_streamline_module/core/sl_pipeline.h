@@ -6,8 +6,10 @@
  * through libavformat's mp4 muxer into a directory.  Pure C: no nginx.
  *
  * Files appear complete: each is written under a ".tmp" name and renamed.
- * The caller learns about every finished segment through on_segment,
- * called from the pipeline thread.
+ * Each part is also written as a file of its own (part-<msn>.<i>.m4s, for
+ * LL-HLS), as soon as it is complete.  The caller learns about every part
+ * through on_part and every finished segment through on_segment, called
+ * from the pipeline threads.
  */
 
 #ifndef SL_PIPELINE_H
@@ -64,6 +66,9 @@ typedef struct {
 } sl_pipeline_stats_t;
 
 typedef void (*sl_segment_pt)(void *data, const sl_segment_info_t *seg);
+/* seg->parts[seg->nparts - 1] is the part just written; with nparts 1 the
+ * segment has just begun (its msn, pdt, init and discontinuity are set) */
+typedef void (*sl_part_pt)(void *data, const sl_segment_info_t *seg);
 typedef void (*sl_log_pt)(void *data, int error, const char *msg);
 typedef void (*sl_end_pt)(void *data, const sl_pipeline_stats_t *st);
 
@@ -92,6 +97,7 @@ typedef struct {
     unsigned         first_init_id;
     int              resume;     /* the first segment follows an earlier
                                     stream: EXT-X-DISCONTINUITY */
+    sl_part_pt       on_part;
     sl_segment_pt    on_segment;
     sl_log_pt        on_log;
     sl_end_pt        on_end;     /* after the last segment, see finish */
