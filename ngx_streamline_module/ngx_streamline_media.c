@@ -1047,7 +1047,8 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
         opts.can_skip_until_us = (uint64_t) 6 * r->dvr->target_duration
                                  * 1000000;
 
-        for (i = 0; i < ch->nrenditions; i++) {
+        /* an ended playlist reports nothing: nothing will change */
+        for (i = 0; !r->dvr->ended && i < ch->nrenditions; i++) {
             o = &ch->r[i];
 
             if (o == r || o->dvr == NULL || !o->dvr->started
@@ -1081,6 +1082,19 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
             v[n].name = r->name;
             v[n].name_len = r->name_len;
             v[n].bandwidth = r->bandwidth ? r->bandwidth : r->configured;
+
+            /* before the first segment is complete: its parts so far */
+            if (v[n].bandwidth == 0 && r->dvr->open
+                && r->dvr->cur.duration_us > 0)
+            {
+                v[n].bandwidth = r->dvr->cur.bytes * 8 * 1000000
+                                 / r->dvr->cur.duration_us;
+            }
+
+            if (v[n].bandwidth == 0) {
+                continue;
+            }
+
             v[n].average_bandwidth = r->duration_us
                                      ? r->bytes * 8 * 1000000
                                        / r->duration_us
@@ -1094,6 +1108,11 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
 
         req->target_ms = (ngx_msec_t) ch->r[0].dvr->target_duration * 1000;
         r = NULL;
+
+        if (n == 0) {
+            ngx_shmtx_unlock(&shpool->mutex);
+            return NGX_DECLINED;
+        }
     }
 
     for ( ;; ) {

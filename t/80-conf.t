@@ -159,12 +159,12 @@ ok(wait_for(sub {
 
 my $playlist = wait_for(sub {
     my $p = $direct->('/hls/main/source/index.m3u8');
-    $p->{status} == 200 && $p->{body} =~ /\.m4s/ ? $p : undef;
+    $p->{status} == 200 && $p->{body} =~ /^seg-\d+\.m4s$/m ? $p : undef;
 }, 15);
 ok($playlist, 'playlist /hls/main/source/index.m3u8') or diag $pub->stderr;
 if ($playlist) {
     is($playlist->{headers}{'cache-control'}, 'max-age=1',
-        'playlist: max-age=1');
+        'playlist: max-age=1 (half a target duration)');
     is($playlist->{headers}{'content-type'}, 'application/vnd.apple.mpegurl',
         'playlist: content type');
     my ($seg) = $playlist->{body} =~ /^(seg-\d+\.m4s)$/m;
