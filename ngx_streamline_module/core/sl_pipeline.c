@@ -1394,7 +1394,8 @@ sl_out_write(sl_out_t *o, AVPacket *pkt, int video, uint64_t cut)
         /* before the first segment start of this rendition */
         return;
 
-    } else if ((dts_ms - o->part_start_ms) * 1000 >= o->p->conf.part_us
+    } else if ((end_ms - o->part_start_ms) * 1000 > o->p->conf.part_us
+               && dts_ms > o->part_start_ms
                && (video || o->vindex < 0)
                && o->seg.nparts < SL_PIPELINE_MAX_PARTS - 1)
     {
