@@ -13,7 +13,11 @@ pkgs=(
     ffmpeg                              # the OBS stand-in and ffprobe
 )
 if [ "${1:-}" != run ]; then
-    pkgs+=(wrk clang libclang-rt-14-dev procps)
+    # tests and benchmarks: load generator, fuzzers, the browser the
+    # LL-HLS playback test drives, node for playwright-core and hls.js
+    pkgs+=(wrk clang libclang-rt-14-dev procps bc time chromium)
+    # a node that came with its own npm (NodeSource) is fine as it is
+    command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 
 missing=()
