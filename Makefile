@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 20
 
 export BUILD_DIR
 
-.PHONY: all build deps run test asan unit fuzz static bench clean
+.PHONY: all build deps run test asan unit fuzz static bench clean npm
 
 all: build
 
@@ -30,10 +30,16 @@ run:
 	scripts/build.sh
 	scripts/run.sh
 
-test: deps build
+# the browser tests' npm packages (html/package-lock.json)
+npm: html/node_modules/.package-lock.json
+
+html/node_modules/.package-lock.json: html/package.json html/package-lock.json
+	cd html && npm ci --no-audit --no-fund
+
+test: deps build npm
 	STREAMLINE_BUILD_DIR=$(BUILD_DIR) prove -j$(PROVE_JOBS) t/
 
-asan: deps
+asan: deps npm
 	BUILD_DIR=$(BUILD_DIR)/asan SANITIZE=1 scripts/build.sh
 	SANITIZE=1 STREAMLINE_BUILD_DIR=$(BUILD_DIR)/asan prove -j$(PROVE_JOBS) t/
 

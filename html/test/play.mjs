@@ -1,0 +1,29 @@
+// node t/browser/play.mjs URL SECONDS: opens URL in Debian's chromium
+// (headless, through playwright-core) for SECONDS and prints the page's
+// window.stats as JSON, with the playback position at the start and end.
+import { chromium } from 'playwright-core';
+
+const [url, seconds] = [process.argv[2], Number(process.argv[3] || 15)];
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
+         '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync',
+         '--autoplay-policy=no-user-gesture-required'],
+});
+const page = await browser.newPage();
+const console_ = [];
+page.on('console', (m) => console_.push(m.text()));
+page.on('pageerror', (e) => console_.push('pageerror: ' + e.message));
+await page.goto(url);
+await page.waitForFunction(() => window.stats && window.stats.ready,
+                           null, { timeout: 15000 }).catch(() => {});
+await page.waitForTimeout(2000);
+const start = await page.evaluate(() => document.getElementById('v').currentTime);
+await page.waitForTimeout(seconds * 1000);
+const stats = await page.evaluate(() => window.stats);
+stats.start = start;
+stats.end = await page.evaluate(() => document.getElementById('v').currentTime);
+stats.console = console_.slice(-20);
+console.log(JSON.stringify(stats));
+await browser.close();
