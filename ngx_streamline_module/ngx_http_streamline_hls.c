@@ -45,7 +45,17 @@ typedef struct {
 
 static ngx_int_t ngx_http_streamline_hls_args(ngx_http_request_t *r,
     ngx_streamline_hls_req_t *req);
-static ngx_int_t ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w);
+/* the last playlist a tick rendered: identical waiters get a copy */
+typedef struct {
+    ngx_http_streamline_wait_t   key;      /* a copy of what it answered */
+    ngx_uint_t                   valid;
+    ngx_str_t                    out;      /* in pool */
+    ngx_msec_t                   max_age;
+    ngx_pool_t                  *pool;     /* lives for the tick */
+} ngx_http_streamline_memo_t;
+
+static ngx_int_t ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
+    ngx_http_streamline_memo_t *memo);
 static ngx_int_t ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w);
 static void ngx_http_streamline_hls_unpark(ngx_http_streamline_wait_t *w);
 static void ngx_http_streamline_hls_tick(ngx_event_t *ev);
@@ -188,7 +198,7 @@ playlist:
         }
     }
 
-    rc = ngx_http_streamline_hls_try(w);
+    rc = ngx_http_streamline_hls_try(w, NULL);
 
     if (rc == NGX_AGAIN) {
         return ngx_http_streamline_hls_park(w);
@@ -245,14 +255,46 @@ ngx_http_streamline_hls_args(ngx_http_request_t *r,
 }
 
 
-/* answers if it can: NGX_AGAIN when the request must wait */
+static ngx_uint_t
+ngx_http_streamline_same(ngx_http_streamline_wait_t *a,
+    ngx_http_streamline_wait_t *b)
+{
+    return a->req.msn == b->req.msn && a->req.part == b->req.part
+           && a->req.skip == b->req.skip && a->req.gen == b->req.gen
+           && a->channel_len == b->channel_len
+           && a->rendition_len == b->rendition_len
+           && ngx_memcmp(a->channel, b->channel, a->channel_len) == 0
+           && ngx_memcmp(a->rendition, b->rendition, a->rendition_len) == 0;
+}
+
+
+/*
+ * Answers if it can: NGX_AGAIN when the request must wait.  With memo (a
+ * tick waking many requests for the same part), a playlist rendered for
+ * an identical request in this tick is copied instead of rendered again.
+ */
 static ngx_int_t
-ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w)
+ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
+    ngx_http_streamline_memo_t *memo)
 {
     ngx_int_t            rc;
     ngx_str_t            out;
     ngx_msec_t           max_age;
     ngx_http_request_t  *r = w->request;
+
+    if (memo && memo->valid && !w->is_part
+        && ngx_http_streamline_same(&memo->key, w))
+    {
+        out.len = memo->out.len;
+        out.data = ngx_pnalloc(r->pool, out.len);
+        if (out.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(out.data, memo->out.data, out.len);
+
+        return ngx_http_streamline_send_playlist(r, &out, memo->max_age);
+    }
 
     if (w->is_part) {
         rc = ngx_streamline_media_part_ready(w->channel, w->channel_len,
@@ -283,6 +325,18 @@ ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w)
          */
         max_age = w->req.msn >= 0 ? 6 * w->req.target_ms
                                   : w->req.target_ms / 2;
+
+        if (memo && memo->pool) {
+            memo->out.data = ngx_pnalloc(memo->pool, out.len);
+
+            if (memo->out.data) {
+                ngx_memcpy(memo->out.data, out.data, out.len);
+                memo->out.len = out.len;
+                memo->key = *w;
+                memo->max_age = max_age;
+                memo->valid = 1;
+            }
+        }
 
         return ngx_http_streamline_send_playlist(r, &out, max_age);
 
@@ -374,6 +428,10 @@ ngx_http_streamline_hls_tick(ngx_event_t *ev)
     ngx_connection_t            *c;
     ngx_http_request_t          *r;
     ngx_http_streamline_wait_t  *w;
+    ngx_http_streamline_memo_t   memo;
+
+    ngx_memzero(&memo, sizeof(ngx_http_streamline_memo_t));
+    memo.pool = ngx_create_pool(4096, ngx_cycle->log);
 
     for (q = ngx_queue_head(&ngx_http_streamline_waiting);
          q != ngx_queue_sentinel(&ngx_http_streamline_waiting);
@@ -386,7 +444,7 @@ ngx_http_streamline_hls_tick(ngx_event_t *ev)
             continue;
         }
 
-        rc = ngx_http_streamline_hls_try(w);
+        rc = ngx_http_streamline_hls_try(w, &memo);
 
         if (rc == NGX_AGAIN) {
             w->seen = w->req.gen ? *w->req.gen : 0;
@@ -399,6 +457,10 @@ ngx_http_streamline_hls_tick(ngx_event_t *ev)
         ngx_http_streamline_hls_unpark(w);
         ngx_http_finalize_request(r, rc);
         ngx_http_run_posted_requests(c);
+    }
+
+    if (memo.pool) {
+        ngx_destroy_pool(memo.pool);
     }
 
     if (ngx_http_streamline_nwaiting) {
