@@ -76,25 +76,25 @@ cmp_ok(time - $t0, '>', 0.02, 'it waited for the part');
 # blocking reload: the next part
 
 sub last_part {
-    my ($b) = @_;
-    my ($msn, $i) = ($b =~ /PRELOAD-HINT:TYPE=PART,URI="part-(\d+)\.(\d+)\.m4s"/);
+    my ($pl) = @_;
+    my ($msn, $i) = ($pl =~ /PRELOAD-HINT:TYPE=PART,URI="part-(\d+)\.(\d+)\.m4s"/);
     return ($msn, $i);
 }
 
 my ($msn, $part) = last_part(fetch()->{body});
-my $b = fetch("?_HLS_msn=$msn&_HLS_part=$part");
-is($b->{status}, 200, "_HLS_msn=$msn&_HLS_part=$part: 200");
-like($b->{body}, qr/URI="part-$msn\.$part\.m4s"/, 'the answer lists the part asked for');
+my $br = fetch("?_HLS_msn=$msn&_HLS_part=$part");
+is($br->{status}, 200, "_HLS_msn=$msn&_HLS_part=$part: 200");
+like($br->{body}, qr/URI="part-$msn\.$part\.m4s"/, 'the answer lists the part asked for');
 ok(-e "$dir/part-$msn.$part.m4s", 'which is on disk');
-cmp_ok($b->{took}, '>', 0.02, "it was held until the part appeared ($b->{took} s)");
-cmp_ok($b->{took}, '<', 1.5, 'and no longer than that');
-is($b->{headers}{'cache-control'}, 'max-age=6', 'a blocking response: 6 target durations');
+cmp_ok($br->{took}, '>', 0.02, "it was held until the part appeared ($br->{took} s)");
+cmp_ok($br->{took}, '<', 1.5, 'and no longer than that');
+is($br->{headers}{'cache-control'}, 'max-age=6', 'a blocking response: 6 target durations');
 
 # _HLS_msn alone: held until that segment is complete
 ($msn) = last_part(fetch()->{body});
-$b = fetch("?_HLS_msn=$msn");
-is($b->{status}, 200, "_HLS_msn=$msn: 200");
-like($b->{body}, qr/^seg-$msn\.m4s$/m, 'segment complete in the answer');
+$br = fetch("?_HLS_msn=$msn");
+is($br->{status}, 200, "_HLS_msn=$msn: 200");
+like($br->{body}, qr/^seg-$msn\.m4s$/m, 'segment complete in the answer');
 
 # 400s
 for my $q ('?_HLS_part=1', '?_HLS_msn=x', '?_HLS_msn=-1', '?_HLS_msn=1&_HLS_part=y',
@@ -146,18 +146,18 @@ ok(keys(%by_worker) >= 2, 'by both workers') or diag explain \%by_worker;
 # durations for nothing
 ($msn, $part) = last_part(fetch()->{body});
 kill 'STOP', $pub->{pid};
-$b = fetch("?_HLS_msn=" . ($msn + 1) . "&_HLS_part=0");
+$br = fetch("?_HLS_msn=" . ($msn + 1) . "&_HLS_part=0");
 kill 'CONT', $pub->{pid};
-is($b->{status}, 503, 'nothing new for 3 target durations: 503');
-cmp_ok($b->{took}, '>=', 2.5, "after about 3 s ($b->{took})");
+is($br->{status}, 503, 'nothing new for 3 target durations: 503');
+cmp_ok($br->{took}, '>=', 2.5, "after about 3 s ($br->{took})");
 
 # the end: no preload hint, blocking requests answered at once
 $pub->stop;
 ok(wait_for(sub { fetch()->{body} =~ /^#EXT-X-ENDLIST$/m }, 10), 'ENDLIST');
 $body = fetch()->{body};
 unlike($body, qr/PRELOAD-HINT/, 'no preload hint after ENDLIST');
-$b = fetch('?_HLS_msn=' . ($msn + 2));
-is($b->{status}, 200, 'a blocking request on an ended playlist: 200');
-cmp_ok($b->{took}, '<', 0.5, 'at once');
+$br = fetch('?_HLS_msn=' . ($msn + 2));
+is($br->{status}, 200, 'a blocking request on an ended playlist: 200');
+cmp_ok($br->{took}, '<', 0.5, 'at once');
 
 done_testing;
