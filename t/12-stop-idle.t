@@ -14,38 +14,7 @@ use Streamline::Test;
 
 my $t = Streamline::Test->new;
 $t->start_redis;
-$t->write_conf(<<'EOF');
-error_log %%TESTDIR%%/error.log info;
-
-load_module %%MODULES%%/ngx_rtmp_module.so;
-load_module %%MODULES%%/ngx_streamline_module.so;
-
-events { worker_connections 256; }
-
-streamline_redis 127.0.0.1:%%REDIS_PORT%%;
-
-rtmp {
-    server {
-        listen 127.0.0.1:%%RTMP_PORT%%;
-        application live {
-            live on;
-            streamline on;
-        }
-    }
-}
-
-http {
-    %%HTTP_TEMP_PATHS%%
-    access_log %%TESTDIR%%/access.log;
-
-    server {
-        listen 127.0.0.1:%%HTTP_PORT%%;
-        location /api/stream {
-            streamline_api;
-        }
-    }
-}
-EOF
+$t->write_conf(state_conf());
 $t->run;
 
 my $iso = qr/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/;

@@ -15,40 +15,8 @@ use Streamline::Test;
 
 my $t = Streamline::Test->new;
 $t->start_redis;
-$t->write_conf(<<'EOF');
-error_log %%TESTDIR%%/error.log info;
-
-load_module %%MODULES%%/ngx_rtmp_module.so;
-load_module %%MODULES%%/ngx_streamline_module.so;
-
-events { worker_connections 256; }
-
-streamline_redis 127.0.0.1:%%REDIS_PORT%%;
-streamline_state_ttl 3s;
-
-rtmp {
-    server {
-        listen 127.0.0.1:%%RTMP_PORT%%;
-        application live {
-            live on;
-            streamline on;
-        }
-    }
-}
-
-http {
-    %%HTTP_TEMP_PATHS%%
-    access_log %%TESTDIR%%/access.log;
-
-    server {
-        listen 127.0.0.1:%%HTTP_PORT%%;
-        location /api/stream {
-            streamline_api;
-            add_header X-Worker $pid always;
-        }
-    }
-}
-EOF
+$t->write_conf(state_conf(main => 'streamline_state_ttl 3s;',
+    location => 'add_header X-Worker $pid always;'));
 $t->run;
 
 my $key = random_key();

@@ -17,41 +17,9 @@ my $t = Streamline::Test->new;
 my %keys = map { $_ => random_key($_) } qw(a b c);
 $t->keys_file('keys', { map { $keys{$_} => $_ } keys %keys });
 $t->start_redis;
-$t->write_conf(<<'EOF');
-error_log %%TESTDIR%%/error.log info;
-
-load_module %%MODULES%%/ngx_rtmp_module.so;
-load_module %%MODULES%%/ngx_streamline_module.so;
-
-events { worker_connections 256; }
-
-streamline_redis 127.0.0.1:%%REDIS_PORT%%;
-streamline_queue_size 4;
-
-rtmp {
-    server {
-        listen 127.0.0.1:%%RTMP_PORT%%;
-        application live {
-            live on;
-            streamline on;
-            streamline_keys_file %%TESTDIR%%/keys;
-            streamline_keys_redis off;
-        }
-    }
-}
-
-http {
-    %%HTTP_TEMP_PATHS%%
-    access_log %%TESTDIR%%/access.log;
-
-    server {
-        listen 127.0.0.1:%%HTTP_PORT%%;
-        location /api/stream {
-            streamline_api;
-        }
-    }
-}
-EOF
+$t->write_conf(state_conf(main => 'streamline_queue_size 4;',
+    app => 'streamline_keys_file %%TESTDIR%%/keys;
+            streamline_keys_redis off;'));
 $t->run;
 
 $t->stop_redis;

@@ -68,7 +68,7 @@ use Time::HiRes qw(sleep time);
 use Time::Local qw(timegm);
 
 our @EXPORT = qw(wait_for keys_file sha256_hex iso_ms now_ms random_key
-    json_decode);
+    json_decode state_conf);
 
 our $REPO = abs_path(dirname(__FILE__) . '/../../..');
 
@@ -594,6 +594,62 @@ sub iso_ms {
     return undef unless defined $s && $s =~
         /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z$/;
     return timegm($6, $5, $4, $3, $2 - 1, $1) * 1000 + $7;
+}
+
+
+# state_conf(%o): the nginx.conf template most state tests use: both
+# modules, Redis on REDIS_PORT, an rtmp application "live" with
+# "streamline on", /api/stream.  Options add lines where they go:
+#   main => "streamline_state_ttl 3s;"   (main context; redis => "unix:..."
+#                                         replaces the streamline_redis line)
+#   workers => 2, app => "streamline_keys_file ...;" (in application live),
+#   rtmp => "access_log ...;" (rtmp block), location => "add_header ...;"
+#   (in /api/stream)
+sub state_conf {
+    my (%o) = @_;
+    my $redis = $o{redis} // '127.0.0.1:%%REDIS_PORT%%';
+    my $workers = $o{workers} ? "worker_processes $o{workers};\n" : '';
+    my $main = $o{main} // '';
+    my $app = $o{app} // '';
+    my $rtmp = $o{rtmp} // '';
+    my $location = $o{location} // '';
+
+    return <<"EOF";
+error_log %%TESTDIR%%/error.log info;
+
+load_module %%MODULES%%/ngx_rtmp_module.so;
+load_module %%MODULES%%/ngx_streamline_module.so;
+$workers
+events { worker_connections 256; }
+
+streamline_redis $redis;
+$main
+
+rtmp {
+    $rtmp
+    server {
+        listen 127.0.0.1:%%RTMP_PORT%%;
+        application live {
+            live on;
+            streamline on;
+            $app
+        }
+    }
+}
+
+http {
+    %%HTTP_TEMP_PATHS%%
+    access_log %%TESTDIR%%/access.log;
+
+    server {
+        listen 127.0.0.1:%%HTTP_PORT%%;
+        location /api/stream {
+            streamline_api;
+            $location
+        }
+    }
+}
+EOF
 }
 
 sub now_ms { int(time * 1000) }
