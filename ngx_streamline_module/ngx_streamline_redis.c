@@ -80,6 +80,9 @@ static void ngx_streamline_ignore_done(redisAsyncContext *ac, void *r,
 static void ngx_streamline_message(redisAsyncContext *ac, void *r, void *pd);
 static void ngx_streamline_drain_handler(ngx_event_t *ev);
 static void ngx_streamline_exit_flush(ngx_cycle_t *cycle);
+static void ngx_streamline_release_cmd(const u_char *channel, size_t len,
+    const u_char *owner, size_t owner_len, const char **argv, size_t *lens,
+    u_char *okey, size_t okey_size);
 static void ngx_streamline_heartbeat_handler(ngx_event_t *ev);
 static void ngx_streamline_heartbeat(ngx_streamline_live_t *lv);
 static size_t ngx_streamline_key(u_char *buf, size_t size, const char *kind,
@@ -962,14 +965,12 @@ ngx_streamline_claim_done(redisAsyncContext *ac, void *r, void *pd)
 }
 
 
-void
-ngx_streamline_redis_release(const u_char *channel, size_t len,
-    const u_char *owner, size_t owner_len)
+/* the owner lock's compare-and-delete; okey holds the key's name */
+static void
+ngx_streamline_release_cmd(const u_char *channel, size_t len,
+    const u_char *owner, size_t owner_len, const char **argv, size_t *lens,
+    u_char *okey, size_t okey_size)
 {
-    u_char      okey[256];
-    const char  *argv[6];
-    size_t       lens[6];
-
     argv[0] = "EVAL";
     lens[0] = 4;
     argv[1] = ngx_streamline_release_lua;
@@ -977,9 +978,22 @@ ngx_streamline_redis_release(const u_char *channel, size_t len,
     argv[2] = "1";
     lens[2] = 1;
     argv[3] = (char *) okey;
-    lens[3] = ngx_streamline_key(okey, sizeof(okey), "owner", channel, len);
+    lens[3] = ngx_streamline_key(okey, okey_size, "owner", channel, len);
     argv[4] = (char *) owner;
     lens[4] = owner_len;
+}
+
+
+void
+ngx_streamline_redis_release(const u_char *channel, size_t len,
+    const u_char *owner, size_t owner_len)
+{
+    u_char       okey[256];
+    const char  *argv[5];
+    size_t       lens[5];
+
+    ngx_streamline_release_cmd(channel, len, owner, owner_len, argv, lens,
+                               okey, sizeof(okey));
 
     /* if Redis is away, the owner key expires by its TTL */
     (void) ngx_streamline_command(ngx_streamline_ignore_done, NULL, 5, argv,
@@ -1330,17 +1344,9 @@ ngx_streamline_exit_flush(ngx_cycle_t *cycle)
 
     /* and the owner locks, so that a restarted nginx may publish at once */
     for (i = 0; i < ngx_streamline_lives->nelts; i++) {
-        argv[0] = "EVAL";
-        lens[0] = 4;
-        argv[1] = ngx_streamline_release_lua;
-        lens[1] = sizeof(ngx_streamline_release_lua) - 1;
-        argv[2] = "1";
-        lens[2] = 1;
-        argv[3] = (char *) okey;
-        lens[3] = ngx_streamline_key(okey, sizeof(okey), "owner",
-                                     lv[i].channel, lv[i].channel_len);
-        argv[4] = (char *) lv[i].owner;
-        lens[4] = lv[i].owner_len;
+        ngx_streamline_release_cmd(lv[i].channel, lv[i].channel_len,
+                                   lv[i].owner, lv[i].owner_len, argv, lens,
+                                   okey, sizeof(okey));
 
         if (redisAppendCommandArgv(c, 5, argv, lens) == REDIS_OK) {
             n++;
