@@ -86,7 +86,10 @@ say "== 4. Held LL-HLS blocking requests (bench/held.pl) =="
 ( ulimit -n 20000 2>/dev/null; for n in 1000 5000; do "$top/bench/held.pl" "$n"; done ) 2>&1 \
     | grep -v '^Error\|Broken pipe' | tee -a "$out" || rc=1
 say ""
-say "== 5. DVR index at a full 4-hour window (make -C ngx_streamline_module/core bench) =="
+say "== 5. Glass-to-glass latency (bench/glass.sh) =="
+"$top/bench/glass.sh" "${GLASS_SECONDS:-30}" 2>&1 | tee -a "$out" || rc=1
+say ""
+say "== 6. DVR index at a full 4-hour window (make -C ngx_streamline_module/core bench) =="
 make -s -C "$top/ngx_streamline_module/core" bench BUILD_DIR="$BUILD_DIR" 2>&1 | tee -a "$out" || rc=1
 say ""
 say "busy:     $(busy) (other processes, after the run)"

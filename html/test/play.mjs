@@ -19,6 +19,8 @@ await page.goto(url);
 await page.waitForFunction(() => window.stats && window.stats.ready,
                            null, { timeout: 15000 }).catch(() => {});
 await page.waitForTimeout(2000);
+// what follows the warm-up counts
+await page.evaluate(() => { window.stats.latency = []; window.stats.stalls = 0; });
 const start = await page.evaluate(() => document.getElementById('v').currentTime);
 await page.waitForTimeout(seconds * 1000);
 const stats = await page.evaluate(() => window.stats);

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# bench/glass.sh [seconds]: glass-to-glass latency, in one run on this
+# machine, of
+#   1. Streamline's LL-HLS (1 s segments, 250 ms parts) played by hls.js
+#      1.5 in low-latency mode,
+#   2. the shipped defaults (2 s segments, 250 ms parts), low-latency mode,
+#   3. the stream of 1. as plain HLS (hls.js without low-latency mode),
+#   4. stock nginx-rtmp HLS (hls on; hls_fragment 1s; hls_playlist_length
+#      4s: about as low as it goes) played by hls.js,
+# in Debian's headless chromium (playwright-core, html/test/glass.html).
+#
+# The source (ffmpeg lavfi, 640x360 30 fps, x264 ultrafast zerolatency,
+# 1 s keyframes) paints the wall clock into every frame as 32 blocks; the
+# page reads them back from each frame it shows and compares them with its
+# own clock.  ffmpeg publishes once and tees the stream to both
+# applications.  Median and p90 over [seconds] (default 30) of playback
+# each, after 2 s of warm-up.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-30}
+build=${BUILD_DIR:-$top/build}
+nginx=${NGINX_BIN:-/usr/sbin/nginx}
+dir=$(mktemp -d /tmp/streamline-glass.XXXXXX)
+chmod 755 "$dir"
+pids=()
+
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    [ -n "${KEEP:-}" ] || rm -rf "$dir"
+}
+trap cleanup EXIT
+
+[ -d "$top/html/node_modules/playwright-core" ] || (cd "$top/html" && npm ci --no-audit --no-fund >/dev/null)
+
+port() { perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport'; }
+rtmp=$(port) http=$(port) rport=$(port)
+key=glass-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+
+redis-server --port "$rport" --save '' --appendonly no --dir "$dir" \
+    --logfile "$dir/redis.log" &
+pids+=($!)
+for _ in $(seq 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+REDIS_PORT=$rport "$top/scripts/streamline-key" set main "$key" >/dev/null
+REDIS_PORT=$rport "$top/scripts/streamline-key" set defaults "$key-2" >/dev/null
+
+cat > "$dir/nginx.conf" <<EOF
+load_module $build/modules/ngx_rtmp_module.so;
+load_module $build/modules/ngx_streamline_module.so;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log notice;
+events { worker_connections 1024; }
+streamline_redis 127.0.0.1:$rport;
+rtmp {
+    access_log off;
+    server {
+        listen 127.0.0.1:$rtmp;
+        application live {
+            live on;
+            streamline on;
+            streamline_media_path $dir/media;
+            streamline_segment 1s;
+            streamline_part 250ms;
+        }
+        application defaults {
+            live on;
+            streamline on;
+            streamline_media_path $dir/media;
+        }
+        application stock {
+            live on;
+            hls on;
+            hls_path $dir/stock;
+            hls_fragment 1s;
+            hls_playlist_length 4s;
+        }
+    }
+}
+http {
+    access_log off;
+    types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; video/mp4 mp4 m4s;
+            text/html html; text/javascript js; }
+    client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp;
+    fastcgi_temp_path $dir/tmp; uwsgi_temp_path $dir/tmp; scgi_temp_path $dir/tmp;
+    server {
+        listen 127.0.0.1:$http;
+        location /hls/ { alias $dir/media/; streamline_hls; }
+        location /stock/ { alias $dir/stock/; add_header Cache-Control no-cache; }
+        location /hlsjs/ { alias $top/html/node_modules/hls.js/dist/; }
+        location /test/ { alias $top/html/test/; }
+    }
+}
+EOF
+"$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' &
+pids+=($!)
+sleep 1
+
+start=$(( $(date +%s%3N) % 4294967296 ))
+total=$(( 4 * (secs + 12) + 10 ))
+ffmpeg -nostdin -hide_banner -loglevel error -re \
+    -f lavfi -i testsrc2=size=640x360:rate=30 \
+    -f lavfi -i "color=c=black:s=512x32:r=30" \
+    -filter_complex "[1:v]geq=lum='255*mod(floor(($start+T*1000)/pow(2\,floor(X/16)))\,2)':cb=128:cr=128[bits];[0:v][bits]overlay=0:0[out]" \
+    -map '[out]' -t "$total" -c:v libx264 -preset ultrafast -tune zerolatency -g 30 \
+    -keyint_min 30 -sc_threshold 0 -pix_fmt yuv420p -flags +global_header -an \
+    -f tee "[f=flv:onfail=ignore]rtmp://127.0.0.1:$rtmp/live/$key|[f=flv:onfail=ignore]rtmp://127.0.0.1:$rtmp/defaults/$key-2|[f=flv:onfail=ignore]rtmp://127.0.0.1:$rtmp/stock/main" \
+    2>"$dir/ffmpeg.log" &
+pids+=($!)
+sleep 6
+
+measure() {     # label url ll
+    local out
+    out=$(cd "$top/html" && node test/play.mjs \
+        "http://127.0.0.1:$http/test/glass.html?ll=$3&src=$2" "$secs" 2>&1 | tail -1)
+    perl -MJSON::PP -e '
+        my ($label, $json) = @ARGV;
+        my $s = eval { decode_json($json) } or die "$label: no result: $json\n";
+        my @l = sort { $a <=> $b } @{$s->{latency}};
+        die "$label: no frames read (errors: @{$s->{errors}})\n" unless @l;
+        printf "%-44s median %5.2f s  p90 %5.2f s  (%d frames, %d stalls%s)\n",
+            $label, $l[int(@l / 2)] / 1000, $l[int(@l * 0.9)] / 1000,
+            scalar @l, $s->{stalls}, @{$s->{errors}} ? ", errors: @{$s->{errors}}" : "";
+    ' "$1" "$out"
+}
+
+echo "glass-to-glass latency, ${secs}s of playback each (hls.js $(node -p "require('$top/html/node_modules/hls.js/package.json').version"), chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'))"
+measure "Streamline LL-HLS, hls.js lowLatencyMode" "/hls/main/source/index.m3u8" 1
+measure "Streamline defaults (2 s, 250 ms parts), LL" "/hls/defaults/source/index.m3u8" 1
+measure "Streamline, hls.js without low latency" "/hls/main/source/index.m3u8" 0
+measure "stock nginx-rtmp HLS (1 s fragments)" "/stock/main.m3u8" 0
