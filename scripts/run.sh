@@ -82,6 +82,7 @@ cat <<MSG
        Stream Key: $key
 
   API     http://127.0.0.1:$HTTP_PORT/api/stream
+  HLS     http://127.0.0.1:$HTTP_PORT/hls/main/master.m3u8   (LL-HLS, once live)
   Player  http://127.0.0.1:$HTTP_PORT/
   Logs    $RUN_DIR/logs/
 
