@@ -204,7 +204,7 @@ static int sl_ladder_open(sl_pipeline_t *p);
 static void sl_ladder_close(sl_pipeline_t *p);
 static void sl_ladder_encode(sl_pipeline_t *p, sl_rung_state_t *r,
     AVFrame *src);
-static void sl_ladder_drain(sl_pipeline_t *p, sl_rung_state_t *r);
+static void sl_ladder_drain(sl_rung_state_t *r);
 
 static int sl_mq_init(sl_mq_t *q);
 static void sl_mq_destroy(sl_mq_t *q);
@@ -1081,7 +1081,7 @@ sl_ladder_encode(sl_pipeline_t *p, sl_rung_state_t *r, AVFrame *src)
 
 
 static void
-sl_ladder_drain(sl_pipeline_t *p, sl_rung_state_t *r)
+sl_ladder_drain(sl_rung_state_t *r)
 {
     AVPacket  *pkt;
 
@@ -1106,7 +1106,6 @@ sl_ladder_drain(sl_pipeline_t *p, sl_rung_state_t *r)
     }
 
     av_packet_free(&pkt);
-    (void) p;
 }
 
 
@@ -1132,7 +1131,7 @@ sl_ladder_close(sl_pipeline_t *p)
     for (i = 0; i < p->nrungs; i++) {
         r = &p->rungs[i];
 
-        sl_ladder_drain(p, r);
+        sl_ladder_drain(r);
 
         if (r->out.oc) {
             sl_out_close(&r->out);
