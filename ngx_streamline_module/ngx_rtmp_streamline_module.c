@@ -57,6 +57,10 @@ typedef struct {
     unsigned                   warned_drop:1;
 
     ngx_streamline_media_t    *media;
+    ngx_streamline_media_conf_t  mc;       /* to start it (again) */
+    ngx_event_t                media_retry;
+    ngx_uint_t                 media_tries;
+    ngx_rtmp_session_t        *session;
     u_char                    *buf;        /* a message, copied whole */
     size_t                     buf_size;
 } ngx_rtmp_streamline_ctx_t;
@@ -96,6 +100,11 @@ static void ngx_rtmp_streamline_media_stop(ngx_rtmp_session_t *s,
     ngx_rtmp_streamline_ctx_t *ctx);
 static ngx_int_t ngx_rtmp_streamline_av(ngx_rtmp_session_t *s,
     ngx_rtmp_header_t *h, ngx_chain_t *in);
+static void ngx_rtmp_streamline_media_try(ngx_rtmp_streamline_ctx_t *ctx);
+static void ngx_rtmp_streamline_media_retry(ngx_event_t *ev);
+static void ngx_rtmp_streamline_feed(ngx_rtmp_session_t *s,
+    ngx_rtmp_streamline_ctx_t *ctx, ngx_uint_t video, uint32_t timestamp,
+    ngx_chain_t *in);
 
 
 static ngx_rtmp_handler_pt         next_publish_cmd;
@@ -988,7 +997,6 @@ ngx_rtmp_streamline_media_start(ngx_rtmp_session_t *s,
     ngx_rtmp_streamline_ctx_t *ctx)
 {
     u_char                          *dir;
-    ngx_streamline_media_conf_t      mc;
     ngx_rtmp_streamline_app_conf_t  *sacf;
 
     sacf = ngx_rtmp_get_module_app_conf(s, ngx_rtmp_streamline_module);
@@ -1012,20 +1020,76 @@ ngx_rtmp_streamline_media_start(ngx_rtmp_session_t *s,
         return;
     }
 
-    ngx_memzero(&mc, sizeof(ngx_streamline_media_conf_t));
-    mc.channel = ctx->channel;
-    mc.channel_len = ctx->channel_len;
-    mc.dir = dir;
-    mc.segment = sacf->segment;
-    mc.part = sacf->part;
-    mc.window = sacf->window;
-    mc.grace = sacf->grace;
-    mc.keep = sacf->keep;
-    mc.rungs = sacf->rungs ? sacf->rungs->elts : NULL;
-    mc.nrungs = sacf->rungs ? sacf->rungs->nelts : 0;
-    mc.log = s->connection->log;
+    ngx_memzero(&ctx->mc, sizeof(ngx_streamline_media_conf_t));
+    ctx->mc.channel = ctx->channel;
+    ctx->mc.channel_len = ctx->channel_len;
+    ctx->mc.dir = dir;
+    ctx->mc.segment = sacf->segment;
+    ctx->mc.part = sacf->part;
+    ctx->mc.window = sacf->window;
+    ctx->mc.grace = sacf->grace;
+    ctx->mc.keep = sacf->keep;
+    ctx->mc.rungs = sacf->rungs ? sacf->rungs->elts : NULL;
+    ctx->mc.nrungs = sacf->rungs ? sacf->rungs->nelts : 0;
+    ctx->mc.log = s->connection->log;
 
-    ctx->media = ngx_streamline_media_start(&mc);
+    ctx->session = s;
+    ctx->media_tries = 0;
+    ngx_rtmp_streamline_media_try(ctx);
+}
+
+
+static void
+ngx_rtmp_streamline_media_try(ngx_rtmp_streamline_ctx_t *ctx)
+{
+    ngx_int_t              rc;
+    ngx_rtmp_session_t    *s = ctx->session;
+    ngx_rtmp_codec_ctx_t  *codec;
+
+    ctx->media = ngx_streamline_media_start(&ctx->mc, &rc);
+
+    if (rc == NGX_AGAIN) {
+        /* the previous stream of the channel is still ending: 5 s at most */
+        if (++ctx->media_tries > 50) {
+            ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                          "streamline: channel \"%s\": the previous "
+                          "stream's media did not end, no media for this "
+                          "one", ctx->channel);
+            return;
+        }
+
+        ctx->media_retry.handler = ngx_rtmp_streamline_media_retry;
+        ctx->media_retry.data = ctx;
+        ctx->media_retry.log = s->connection->log;
+        ngx_add_timer(&ctx->media_retry, 100);
+        return;
+    }
+
+    if (ctx->media == NULL || ctx->media_tries == 0) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                  "streamline: channel \"%s\": media started once the "
+                  "previous stream ended", ctx->channel);
+
+    /* started late: the sequence headers went by, nginx-rtmp kept them */
+    codec = ngx_rtmp_get_module_ctx(s, ngx_rtmp_codec_module);
+
+    if (codec && codec->avc_header) {
+        ngx_rtmp_streamline_feed(s, ctx, 1, 0, codec->avc_header);
+    }
+
+    if (codec && codec->aac_header) {
+        ngx_rtmp_streamline_feed(s, ctx, 0, 0, codec->aac_header);
+    }
+}
+
+
+static void
+ngx_rtmp_streamline_media_retry(ngx_event_t *ev)
+{
+    ngx_rtmp_streamline_media_try(ev->data);
 }
 
 
@@ -1033,6 +1097,10 @@ static void
 ngx_rtmp_streamline_media_stop(ngx_rtmp_session_t *s,
     ngx_rtmp_streamline_ctx_t *ctx)
 {
+    if (ctx->media_retry.timer_set) {
+        ngx_del_timer(&ctx->media_retry);
+    }
+
     if (ctx->media) {
         ngx_streamline_media_finish(ctx->media);
         ctx->media = NULL;
@@ -1056,14 +1124,6 @@ static ngx_int_t
 ngx_rtmp_streamline_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
     ngx_chain_t *in)
 {
-    u_char                     *p;
-    size_t                      len;
-    int32_t                     cts;
-    ngx_int_t                   rc;
-    ngx_uint_t                  video, key;
-    ngx_chain_t                *cl;
-    sl_pipeline_t              *pl;
-    ngx_rtmp_codec_ctx_t       *codec;
     ngx_rtmp_streamline_ctx_t  *ctx;
 
     ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
@@ -1071,8 +1131,28 @@ ngx_rtmp_streamline_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
         return NGX_OK;
     }
 
+    ngx_rtmp_streamline_feed(s, ctx, h->type == NGX_RTMP_MSG_VIDEO,
+                             h->timestamp, in);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_rtmp_streamline_feed(ngx_rtmp_session_t *s,
+    ngx_rtmp_streamline_ctx_t *ctx, ngx_uint_t video, uint32_t timestamp,
+    ngx_chain_t *in)
+{
+    u_char                 *p;
+    size_t                  len;
+    int32_t                 cts;
+    ngx_int_t               rc;
+    ngx_uint_t              key;
+    ngx_chain_t            *cl;
+    sl_pipeline_t          *pl;
+    ngx_rtmp_codec_ctx_t   *codec;
+
     pl = ngx_streamline_media_pipeline(ctx->media);
-    video = (h->type == NGX_RTMP_MSG_VIDEO);
 
     len = 0;
     for (cl = in; cl; cl = cl->next) {
@@ -1080,7 +1160,7 @@ ngx_rtmp_streamline_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
     }
 
     if (len < 2 || len > 64 * 1024 * 1024) {
-        return NGX_OK;
+        return;
     }
 
     if (len > ctx->buf_size) {
@@ -1092,7 +1172,7 @@ ngx_rtmp_streamline_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
         ctx->buf = ngx_alloc(ctx->buf_size, s->connection->log);
         if (ctx->buf == NULL) {
             ctx->buf_size = 0;
-            return NGX_OK;
+            return;
         }
     }
 
@@ -1114,11 +1194,11 @@ ngx_rtmp_streamline_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
                               ctx->channel, p[0] & 0x0f);
             }
 
-            return NGX_OK;
+            return;
         }
 
         if (len < 5) {
-            return NGX_OK;
+            return;
         }
 
         key = (p[0] >> 4) == 1;
@@ -1134,10 +1214,10 @@ ngx_rtmp_streamline_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
                                           codec ? (int) codec->frame_rate
                                                 : 0);
         } else if (p[1] == 1) {
-            rc = sl_pipeline_push(pl, 1, h->timestamp, cts, key,
+            rc = sl_pipeline_push(pl, 1, timestamp, cts, key,
                                   ngx_streamline_now_ms(), p + 5, len - 5);
         } else {
-            return NGX_OK;
+            return;
         }
 
     } else {
@@ -1150,7 +1230,7 @@ ngx_rtmp_streamline_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
                               ctx->channel, p[0] >> 4);
             }
 
-            return NGX_OK;
+            return;
         }
 
         if (p[1] == 0) {
@@ -1160,7 +1240,7 @@ ngx_rtmp_streamline_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
                                           codec && codec->audio_channels
                                           ? (int) codec->audio_channels : 2);
         } else {
-            rc = sl_pipeline_push(pl, 0, h->timestamp, 0, 1,
+            rc = sl_pipeline_push(pl, 0, timestamp, 0, 1,
                                   ngx_streamline_now_ms(), p + 2, len - 2);
         }
     }
@@ -1171,6 +1251,4 @@ ngx_rtmp_streamline_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
                       "streamline: channel \"%s\": the packager falls "
                       "behind, packets dropped", ctx->channel);
     }
-
-    return NGX_OK;
 }

@@ -139,8 +139,9 @@ int64_t ngx_streamline_now_ms(void);
 ngx_int_t ngx_streamline_media_zone_add(ngx_conf_t *cf, ngx_str_t *path);
 void ngx_streamline_media_init_process(ngx_cycle_t *cycle);
 void ngx_streamline_media_exit_process(ngx_cycle_t *cycle);
+/* *rc NGX_AGAIN: the channel's previous stream is still ending, retry */
 ngx_streamline_media_t *ngx_streamline_media_start(
-    ngx_streamline_media_conf_t *mc);
+    ngx_streamline_media_conf_t *mc, ngx_int_t *rc);
 sl_pipeline_t *ngx_streamline_media_pipeline(ngx_streamline_media_t *m);
 void ngx_streamline_media_finish(ngx_streamline_media_t *m);
 /* a playlist request's LL-HLS parameters, and what a wait needs */

@@ -346,7 +346,7 @@ ngx_streamline_media_rendition(ngx_streamline_media_channel_t *ch,
 
 
 ngx_streamline_media_t *
-ngx_streamline_media_start(ngx_streamline_media_conf_t *mc)
+ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 {
     size_t                             size;
     uint64_t                           first_msn;
@@ -358,6 +358,8 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc)
     ngx_streamline_media_t            *m;
     ngx_streamline_media_channel_t    *ch;
     ngx_streamline_media_rendition_t  *r;
+
+    *rc = NGX_ERROR;
 
     if (ngx_streamline_media_zone == NULL) {
         return NULL;
@@ -381,17 +383,26 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc)
 
     ch = ngx_streamline_media_channel(mc->channel, mc->channel_len, 1);
 
-    if (ch == NULL || ch->state == NGX_STREAMLINE_LIVE
-        || ch->state == NGX_STREAMLINE_DELETING)
-    {
+    if (ch == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
         ngx_log_error(NGX_LOG_ERR, mc->log, 0,
-                      "streamline: no media for channel \"%*s\": %s",
-                      mc->channel_len, mc->channel,
-                      ch == NULL ? "too many channels"
-                      : ch->state == NGX_STREAMLINE_LIVE ? "already live"
-                      : "its last stream is being removed");
+                      "streamline: no media for channel \"%*s\": too many "
+                      "channels", mc->channel_len, mc->channel);
         ngx_free(m);
+        return NULL;
+    }
+
+    if (ch->state == NGX_STREAMLINE_LIVE
+        || ch->state == NGX_STREAMLINE_DELETING)
+    {
+        /*
+         * The previous stream's pipeline still writes its last segment
+         * (a publisher that reconnects at once), or its DVR is being
+         * removed: the caller tries again a moment later.
+         */
+        ngx_shmtx_unlock(&shpool->mutex);
+        ngx_free(m);
+        *rc = NGX_AGAIN;
         return NULL;
     }
 
@@ -517,6 +528,8 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc)
 
     m->prev = &ngx_streamline_media_running;
     ngx_streamline_media_running = m;
+
+    *rc = NGX_OK;
 
     return m;
 }
