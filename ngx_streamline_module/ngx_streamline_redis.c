@@ -847,13 +847,8 @@ ngx_streamline_transition_done(redisAsyncContext *ac, void *r, void *pd)
         return;
     }
 
-    ngx_streamline_replied(&ngx_streamline_cmd);
-
-    if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
-                      "streamline: redis refused a state transition: %*s",
-                      (size_t) reply->len, reply->str);
-    }
+    /* answered (an error is logged): the transition leaves the queue */
+    ngx_streamline_ignore_done(ac, r, pd);
 
     if (ngx_streamline_inflight) {
         ngx_streamline_inflight--;
