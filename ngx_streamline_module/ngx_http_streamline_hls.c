@@ -431,7 +431,6 @@ ngx_http_streamline_hls_tick(ngx_event_t *ev)
     ngx_http_streamline_memo_t   memo;
 
     ngx_memzero(&memo, sizeof(ngx_http_streamline_memo_t));
-    memo.pool = ngx_create_pool(4096, ngx_cycle->log);
 
     for (q = ngx_queue_head(&ngx_http_streamline_waiting);
          q != ngx_queue_sentinel(&ngx_http_streamline_waiting);
@@ -442,6 +441,11 @@ ngx_http_streamline_hls_tick(ngx_event_t *ev)
 
         if (w->req.gen && *w->req.gen == w->seen) {
             continue;
+        }
+
+        /* something changed: identical waiters share one rendering */
+        if (memo.pool == NULL) {
+            memo.pool = ngx_create_pool(4096, ngx_cycle->log);
         }
 
         rc = ngx_http_streamline_hls_try(w, &memo);
