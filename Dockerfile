@@ -61,6 +61,26 @@ RUN NGINX_SRC="/build/nginx-${NGINX_VERSION}" RTMP_VERSION="$RTMP_VERSION" \
  && /build/sbin/nginx-dynamic -V
 
 
+# ----------------------------------------------------------------- page ----
+# The player page: npm packages from the lockfile (no dev packages: the
+# browser tests' playwright-core stays out), then html/build.mjs writes
+# index.html and the hashed assets.
+FROM debian:${DEBIAN_TAG} AS page
+
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        nodejs npm ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /html
+COPY html/package.json html/package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY html/build.mjs ./
+COPY html/src/ src/
+RUN node build.mjs /page
+
+
 # -------------------------------------------------------------- runtime ----
 FROM debian:${DEBIAN_TAG}-slim
 
@@ -83,7 +103,7 @@ COPY --from=build /build/sbin/nginx-dynamic /opt/streamline/sbin/nginx
 COPY --from=build /build/modules/ngx_rtmp_module.so /build/modules/ngx_streamline_module.so \
      /opt/streamline/modules/
 COPY nginx-conf/ /opt/streamline/nginx-conf/
-COPY html/ /opt/streamline/html/
+COPY --from=page /page/ /opt/streamline/html/
 COPY scripts/render-conf.sh scripts/streamline-key /opt/streamline/scripts/
 COPY docker/entrypoint.sh /usr/local/bin/streamline-entrypoint
 

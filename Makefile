@@ -7,6 +7,7 @@
 #   make unit       the core's unit tests only
 #   make fuzz       the core's fuzzers (FUZZ_SECONDS each)
 #   make static     nginx with both modules linked in (fetches nginx's source)
+#   make page       the player page (html/dist) from html/src and npm packages
 #   make bench      benchmarks (bench/README.md)
 
 BUILD_DIR   ?= $(CURDIR)/build
@@ -15,7 +16,7 @@ FUZZ_SECONDS ?= 20
 
 export BUILD_DIR
 
-.PHONY: all build deps run test asan unit fuzz static bench clean npm
+.PHONY: all build deps run test asan unit fuzz static bench clean npm page
 
 all: build
 
@@ -28,18 +29,25 @@ deps:
 run:
 	scripts/install-deps.sh run
 	scripts/build.sh
+	$(MAKE) page
 	scripts/run.sh
 
-# the browser tests' npm packages (html/package-lock.json)
+# the player's and the browser tests' npm packages (html/package-lock.json)
 npm: html/node_modules/.package-lock.json
 
 html/node_modules/.package-lock.json: html/package.json html/package-lock.json
 	cd html && npm ci --no-audit --no-fund
 
-test: deps build npm
+# the player page: html/src + the npm packages -> html/dist (hashed assets)
+page: html/dist/index.html
+
+html/dist/index.html: html/build.mjs $(wildcard html/src/*) html/node_modules/.package-lock.json
+	node html/build.mjs
+
+test: deps build page
 	STREAMLINE_BUILD_DIR=$(BUILD_DIR) prove -j$(PROVE_JOBS) t/
 
-asan: deps npm
+asan: deps page
 	BUILD_DIR=$(BUILD_DIR)/asan SANITIZE=1 scripts/build.sh
 	SANITIZE=1 STREAMLINE_BUILD_DIR=$(BUILD_DIR)/asan prove -j$(PROVE_JOBS) t/
 

@@ -12,12 +12,13 @@ pkgs=(
     libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
     ffmpeg                              # the OBS stand-in and ffprobe
 )
+# node builds the player page from npm packages (html/build.mjs); a node
+# that came with its own npm (NodeSource) is fine as it is
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 if [ "${1:-}" != run ]; then
     # tests and benchmarks: load generator, fuzzers, the browser the
-    # LL-HLS playback test drives, node for playwright-core and hls.js
+    # player tests drive (through playwright-core, an npm package)
     pkgs+=(wrk clang libclang-rt-14-dev procps bc time chromium)
-    # a node that came with its own npm (NodeSource) is fine as it is
-    command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 
 missing=()

@@ -65,7 +65,7 @@ key=$(REDIS_PORT=$REDIS_PORT "$top/scripts/streamline-key" set main "${key:--}" 
 "$top/scripts/render-conf.sh" "$top/nginx-conf/origin.conf" "$RUN_DIR/nginx.conf" \
     RTMP_PORT="$RTMP_PORT" HTTP_PORT="$HTTP_PORT" \
     REDIS_ADDR="127.0.0.1:$REDIS_PORT" PREFIX="$RUN_DIR" \
-    MODULES="$BUILD_DIR/modules" HTML="$top/html" ORIGIN_SECRET_LINE=""
+    MODULES="$BUILD_DIR/modules" HTML="$top/html/dist" ORIGIN_SECRET_LINE=""
 
 "$NGINX_BIN" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/logs/error.log" -t -q
 "$NGINX_BIN" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/logs/error.log" \

@@ -109,6 +109,7 @@ is($r->{body}, '{"status":"idle","updatedAt":null}', 'the state');
 my %policy = (
     '/'                     => 'no-cache',
     '/index.html'           => 'no-cache',
+    '/studio'               => 'no-cache',
     '/assets/app.3f2a9c.js' => 'public, max-age=31536000, immutable',
     '/api/stream'           => 'no-cache',
     '/api/stream/studio'    => 'no-cache',
@@ -122,6 +123,10 @@ for my $path (sort keys %policy) {
 
 $r = $direct->('/');
 like($r->{body}, qr/<title>Streamline/, '/ is the player page');
+like($direct->('/studio')->{body}, qr/<title>Streamline/,
+     '/<channel> is the player page too');
+is($direct->('/nope.txt')->{status}, 404, 'other top-level names: 404');
+is($direct->('/studio/x')->{status}, 404, 'and deeper ones');
 my $etag = $r->{headers}{etag};
 ok($etag, 'the page has an ETag');
 $r = $direct->('/', headers => { 'X-Streamline-Origin' => $secret,

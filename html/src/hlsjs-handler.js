@@ -1,0 +1,217 @@
+/*
+ * A Video.js source handler that plays HLS through hls.js in the Html5
+ * tech, so that Video.js's controls (liveui, quality menu) drive hls.js's
+ * LL-HLS engine.  It registers itself ahead of VHS; the page decides which
+ * engine plays (player.js, option html5.streamlineHls.enabled).
+ *
+ * What it adds to plain hls.js:
+ *  - the renditions as Video.js quality levels (player.qualityLevels()),
+ *    and "enabled" flags mapped back to hls.js: one enabled level pins it,
+ *    all enabled is Auto (ABR);
+ *  - duration Infinity while live (liveDurationInfinity), which is what
+ *    Video.js's liveTracker and liveui look for;
+ *  - seekable = the whole DVR window, from the first segment of the
+ *    playlist to hls.js's live sync position (the target latency), so the
+ *    LIVE button lands where hls.js wants to play;
+ *  - fatal errors: media errors are recovered in place once, network
+ *    errors go to the page (options.onFatal), which retries with backoff.
+ */
+(function (videojs, Hls) {
+    'use strict';
+
+    if (!videojs || !Hls) {
+        return;
+    }
+
+    function HlsjsHandler(source, tech, options) {
+        var self = this;
+        var opts = (options && options.streamlineHls) || {};
+        var config = {
+            lowLatencyMode: true,
+            liveDurationInfinity: true,
+            // a 4-hour window must not pile up in memory as it plays:
+            // keep 30 s behind the position (hls.js keeps all by default)
+            backBufferLength: 30,
+            // after a seek into the DVR, buffer ahead like on demand
+            maxBufferLength: 30
+        };
+
+        Object.keys(opts.config || {}).forEach(function (k) {
+            config[k] = opts.config[k];
+        });
+
+        this.tech = tech;
+        this.player = videojs.getPlayer(tech.options_.playerId);
+        this.opts = opts;
+        this.levels = [];
+        this.enabled = [];
+        this.applying = false;
+        this.recovered = 0;
+        this.hls = new Hls(config);
+
+        this.hls.on(Hls.Events.MANIFEST_PARSED, function (ev, data) {
+            self.addLevels(data.levels);
+        });
+        this.hls.on(Hls.Events.LEVEL_SWITCHED, function (ev, data) {
+            var ql = self.qualityLevels();
+            if (ql) {
+                ql.selectedIndex_ = data.level;
+                ql.trigger({ type: 'change', selectedIndex: data.level });
+            }
+        });
+        this.hls.on(Hls.Events.FRAG_BUFFERED, function () {
+            self.recovered = 0;
+        });
+        this.hls.on(Hls.Events.ERROR, function (ev, data) {
+            self.onError(data);
+        });
+
+        this.hls.loadSource(source.src);
+        this.hls.attachMedia(tech.el());
+    }
+
+    HlsjsHandler.prototype.qualityLevels = function () {
+        var p = this.player;
+        return (p && typeof p.qualityLevels === 'function') ? p.qualityLevels() : null;
+    };
+
+    HlsjsHandler.prototype.addLevels = function (levels) {
+        var self = this;
+        var ql = this.qualityLevels();
+
+        if (!ql) {
+            return;
+        }
+
+        this.removeLevels();
+
+        levels.forEach(function (level, i) {
+            self.enabled[i] = true;
+            self.levels.push(ql.addQualityLevel({
+                id: 'hlsjs-' + i,
+                width: level.width,
+                height: level.height,
+                bandwidth: level.bitrate,
+                frameRate: level.frameRate,
+                enabled: function (on) {
+                    if (on === undefined) {
+                        return self.enabled[i];
+                    }
+                    self.enabled[i] = !!on;
+                    self.scheduleApply();
+                }
+            }));
+        });
+    };
+
+    HlsjsHandler.prototype.removeLevels = function () {
+        var ql = this.qualityLevels();
+
+        if (ql) {
+            this.levels.forEach(function (l) { ql.removeQualityLevel(l); });
+        }
+        this.levels = [];
+        this.enabled = [];
+    };
+
+    /* a menu flips the flags one by one: act once, after the last */
+    HlsjsHandler.prototype.scheduleApply = function () {
+        var self = this;
+
+        if (this.applying) {
+            return;
+        }
+        this.applying = true;
+
+        Promise.resolve().then(function () {
+            var on = [];
+
+            self.applying = false;
+
+            if (!self.hls) {
+                return;
+            }
+
+            self.enabled.forEach(function (e, i) { if (e) { on.push(i); } });
+
+            if (on.length === 1) {
+                // a level chosen: switch now (flushes the buffer ahead)
+                self.hls.currentLevel = on[0];
+            } else {
+                self.hls.currentLevel = -1;
+                self.hls.autoLevelCapping = -1;
+            }
+        });
+    };
+
+    HlsjsHandler.prototype.onError = function (data) {
+        if (!data.fatal) {
+            return;
+        }
+
+        if (data.type === Hls.ErrorTypes.MEDIA_ERROR && this.recovered < 2) {
+            this.recovered++;
+            this.hls.recoverMediaError();
+            return;
+        }
+
+        if (typeof this.opts.onFatal === 'function') {
+            this.opts.onFatal(data.type + ': ' + data.details, data);
+        }
+    };
+
+    HlsjsHandler.prototype.seekable = function () {
+        var hls = this.hls;
+        var i = hls ? (hls.currentLevel >= 0 ? hls.currentLevel : hls.loadLevel) : -1;
+        var details = i >= 0 && hls.levels && hls.levels[i] && hls.levels[i].details;
+        var start, end;
+
+        if (!details || !details.live || !details.fragments.length) {
+            return this.tech.el().seekable;
+        }
+
+        start = details.fragments[0].start;
+        end = hls.liveSyncPosition;
+
+        if (typeof end !== 'number' || !isFinite(end) || end < start) {
+            end = details.edge;
+        }
+
+        return videojs.time.createTimeRanges([[start, end]]);
+    };
+
+    HlsjsHandler.prototype.dispose = function () {
+        this.removeLevels();
+        if (this.hls) {
+            this.hls.destroy();
+            this.hls = null;
+        }
+    };
+
+    var handler = {
+        name: 'streamline-hlsjs',
+
+        canPlayType: function (type) {
+            return (Hls.isSupported()
+                    && /^(application\/(x-|vnd\.apple\.)mpegurl|audio\/mpegurl)$/i.test(type))
+                   ? 'maybe' : '';
+        },
+
+        canHandleSource: function (source, options) {
+            var opts = (options && options.streamlineHls) || {};
+
+            if (!opts.enabled) {
+                return '';
+            }
+
+            return handler.canPlayType(source.type || '');
+        },
+
+        handleSource: function (source, tech, options) {
+            return new HlsjsHandler(source, tech, options);
+        }
+    };
+
+    videojs.getTech('Html5').registerSourceHandler(handler, 0);
+    videojs.StreamlineHlsjs = handler;
+})(window.videojs, window.Hls);

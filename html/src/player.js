@@ -1,0 +1,287 @@
+/*
+ * The Streamline player page.
+ *
+ * The page asks /api/stream/<channel> whether the channel is live before it
+ * loads anything: while idle it shows the offline slate and requests no
+ * manifest; when the state turns live it loads the master playlist and
+ * plays; when it turns idle again it unloads and shows the slate.
+ *
+ * URLs are relative to the page, so the page works under any path prefix:
+ *   <prefix>/            channel "main"
+ *   <prefix>/<channel>   another channel
+ * Query parameters: engine=hlsjs|vhs|native (the default is measured, see
+ * README "Player"), channel=<name>.
+ */
+(function (videojs) {
+    'use strict';
+
+    var DEFAULT_ENGINE = 'hlsjs';
+    var POLL_IDLE_MS = 2000;       // while idle: how soon a stream is noticed
+    var POLL_LIVE_MS = 5000;       // while live: how soon its end is noticed
+    var POLL_MAX_MS = 30000;       // backoff ceiling while the API fails
+    var RETRY_MIN_MS = 1000;       // playback errors: 1, 2, 4, 8, 15 s
+    var RETRY_MAX_MS = 15000;
+    var SEEK_STEP = 10;
+
+    var params = new URLSearchParams(location.search);
+    var last = location.pathname.slice(location.pathname.lastIndexOf('/') + 1);
+    var name = /^[A-Za-z0-9_-]{1,64}$/;
+    var channel = params.get('channel') || (name.test(last) ? last : 'main');
+
+    if (!name.test(channel)) {
+        channel = 'main';
+    }
+
+    var apiUrl = 'api/stream/' + channel;
+    var hlsUrl = 'hls/' + channel + '/master.m3u8';
+
+    var video = document.createElement('video');
+    var native = !!video.canPlayType('application/vnd.apple.mpegurl')
+                 && /^((?!chrome|chromium|android|crios|fxios|edg).)*safari/i
+                    .test(navigator.userAgent);
+    var engine = params.get('engine') || (native ? 'native' : DEFAULT_ENGINE);
+
+    if (engine === 'hlsjs' && !(window.Hls && window.Hls.isSupported())) {
+        engine = 'vhs';
+    }
+
+    var el = {
+        body: document.body,
+        slate: document.getElementById('slate'),
+        title: document.getElementById('slate-title'),
+        text: document.getElementById('slate-text'),
+        badge: document.getElementById('badge')
+    };
+
+    var page = window.streamline = {
+        channel: channel,
+        engine: engine,
+        api: null,            // last state from the API: 'live' | 'idle'
+        loaded: false,        // a source is set
+        retries: 0,
+        errors: [],
+        player: null
+    };
+
+    var pollTimer = null;
+    var pollDelay = POLL_IDLE_MS;
+    var retryTimer = null;
+    var retryDelay = RETRY_MIN_MS;
+
+    document.getElementById('channel').textContent = channel;
+
+    function show(state, title, text) {
+        el.body.setAttribute('data-state', state);
+        el.badge.textContent = state === 'playing' || state === 'loading'
+                               ? 'live' : state;
+        if (title === null) {
+            el.slate.hidden = true;
+        } else {
+            el.title.textContent = title;
+            el.text.textContent = text;
+            el.slate.hidden = false;
+        }
+    }
+
+    /* ---- the player ---- */
+
+    function hotkeys(event) {
+        var p = page.player;
+        var k = event.key;
+        var seekable, t;
+
+        if (event.ctrlKey || event.altKey || event.metaKey) {
+            return;
+        }
+
+        if (k === ' ' || k === 'k' || k === 'K') {
+            if (p.paused()) { p.play(); } else { p.pause(); }
+        } else if (k === 'f' || k === 'F') {
+            if (p.isFullscreen()) { p.exitFullscreen(); } else { p.requestFullscreen(); }
+        } else if (k === 'm' || k === 'M') {
+            p.muted(!p.muted());
+        } else if (k === 'ArrowLeft' || k === 'ArrowRight') {
+            seekable = p.seekable();
+            if (!seekable.length) {
+                return;
+            }
+            t = p.currentTime() + (k === 'ArrowLeft' ? -SEEK_STEP : SEEK_STEP);
+            t = Math.max(seekable.start(0), Math.min(t, seekable.end(seekable.length - 1)));
+            p.currentTime(t);
+        } else if (k === 'Home') {
+            seekable = p.seekable();
+            if (seekable.length) {
+                p.currentTime(seekable.start(0));
+            }
+        } else if (k === 'l' || k === 'L' || k === 'End') {
+            if (p.liveTracker && p.liveTracker.isLive()) {
+                p.liveTracker.seekToLiveEdge();
+            }
+        } else {
+            return;
+        }
+
+        event.preventDefault();
+    }
+
+    var player = page.player = videojs('player', {
+        fluid: true,
+        aspectRatio: '16:9',
+        liveui: true,
+        // the DVR window starts empty: scrubber and LIVE button from the
+        // first second (Video.js waits for 20 s by default)
+        liveTracker: { trackingThreshold: 0 },
+        autoplay: 'any',
+        preload: 'auto',
+        controlBar: { pictureInPictureToggle: false },
+        userActions: { hotkeys: hotkeys },
+        html5: {
+            vhs: {
+                overrideNative: engine === 'vhs',
+                useDevicePixelRatio: true
+            },
+            nativeAudioTracks: engine === 'native',
+            nativeVideoTracks: engine === 'native',
+            streamlineHls: {
+                enabled: engine === 'hlsjs',
+                onFatal: function (reason) { failed(reason); }
+            }
+        }
+    });
+
+    player.qualityMenu({ useResolutionLabels: true });
+
+    /* keys work when nothing else has the focus, not only on the player */
+    document.addEventListener('keydown', function (event) {
+        if (event.target === document.body && page.loaded) {
+            hotkeys.call(player, event);
+        }
+    });
+
+    player.on('playing', function () {
+        retryDelay = RETRY_MIN_MS;
+        if (page.loaded) {
+            show('playing', null);
+        }
+    });
+
+    player.on('error', function () {
+        var e = player.error();
+        failed(e ? 'MEDIA_ERR ' + e.code + ': ' + (e.message || '') : 'error');
+    });
+
+    function load() {
+        clearTimeout(retryTimer);
+        retryTimer = null;
+        page.loaded = true;
+        show('loading', null);
+        player.error(null);
+        player.src({ src: hlsUrl, type: 'application/x-mpegURL' });
+        var p = player.play();
+        if (p && p.catch) {
+            p.catch(function () { /* autoplay refused: the big play button */ });
+        }
+    }
+
+    function unload() {
+        clearTimeout(retryTimer);
+        retryTimer = null;
+        retryDelay = RETRY_MIN_MS;
+        if (page.loaded) {
+            page.loaded = false;
+            player.reset();
+        }
+    }
+
+    /*
+     * A playback error while the channel is live (the master is not there
+     * yet, the network went away, a decoder error hls.js could not recover
+     * from): unload, and load again after a backoff.  The API poll goes on
+     * meanwhile; if the channel went idle, the slate wins.
+     */
+    function failed(reason) {
+        page.errors.push(reason);
+        if (page.errors.length > 20) {
+            page.errors.shift();
+        }
+
+        if (!page.loaded || retryTimer) {
+            return;
+        }
+
+        unload();
+        page.retries++;
+        show('reconnecting', 'Reconnecting…',
+             'Playback was interrupted; trying again in '
+             + Math.round(retryDelay / 1000) + ' s.');
+
+        retryTimer = setTimeout(function () {
+            retryTimer = null;
+            if (page.api === 'live') {
+                load();
+            }
+        }, retryDelay);
+
+        retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
+    }
+
+    /* ---- the channel's state ---- */
+
+    function state(status) {
+        page.api = status;
+
+        if (status === 'live') {
+            if (!page.loaded && !retryTimer) {
+                load();
+            }
+            return;
+        }
+
+        unload();
+        show('offline', 'Offline',
+             'The stream starts here by itself when the channel goes live.');
+    }
+
+    function poll() {
+        pollTimer = null;
+
+        fetch(apiUrl, { cache: 'no-store', headers: { Accept: 'application/json' } })
+            .then(function (r) {
+                if (!r.ok) {
+                    throw new Error('HTTP ' + r.status);
+                }
+                return r.json();
+            })
+            .then(function (s) {
+                state(s.status === 'live' ? 'live' : 'idle');
+                pollDelay = page.api === 'live' ? POLL_LIVE_MS : POLL_IDLE_MS;
+            }, function (e) {
+                // keep what is playing; back off
+                page.errors.push('api: ' + e.message);
+                pollDelay = Math.min(Math.max(pollDelay, POLL_IDLE_MS) * 2, POLL_MAX_MS);
+                if (page.api === null) {
+                    show('offline', 'Offline',
+                         'The channel\'s state is unavailable; trying again.');
+                }
+            })
+            .then(function () {
+                pollTimer = setTimeout(poll, pollDelay);
+            });
+    }
+
+    /* a playlist that ended (EXT-X-ENDLIST) means the stream ended: ask now */
+    player.on('ended', function () {
+        clearTimeout(pollTimer);
+        poll();
+    });
+
+    document.addEventListener('visibilitychange', function () {
+        if (!document.hidden && pollTimer) {
+            clearTimeout(pollTimer);
+            poll();
+        }
+    });
+
+    show('offline', 'Offline', 'Checking the channel…');
+    poll();
+})(window.videojs);

@@ -1,0 +1,105 @@
+package Streamline::Browser;
+
+# Headless Chromium for the tests: html/test/browser.mjs (playwright-core)
+# as a child process, one JSON command per line in, one JSON answer out.
+#
+#   my $b = Streamline::Browser->new($t);     # skips the file if unavailable
+#   $b->goto($url);
+#   my $v = $b->eval('streamline.api');
+#   my $v = $b->wait('document.body.dataset.state === "playing"', 20);
+#   $b->click('.vjs-seek-to-live-control');
+#   my @urls = @{ $b->requests };
+#
+# Every call dies on a protocol failure; eval/wait/click return undef and
+# set $b->error when the page said no.
+
+use strict;
+use warnings;
+
+use IPC::Open2;
+use IO::Select;
+use JSON::PP;
+use POSIX ();
+use Test::More ();
+
+my $json = JSON::PP->new->canonical->allow_nonref;
+
+sub available {
+    my $top = $Streamline::Test::REPO;
+    return 'html/node_modules missing: run "make npm"'
+        unless -d "$top/html/node_modules/playwright-core";
+    return 'no /usr/bin/chromium' unless -x ($ENV{CHROMIUM} // '/usr/bin/chromium');
+    return;
+}
+
+sub new {
+    my ($class, $t) = @_;
+    my $top = $Streamline::Test::REPO;
+    my ($out, $in);
+    my $pid = open2($out, $in, 'node', "$top/html/test/browser.mjs");
+    binmode $out; binmode $in;
+    my $self = bless { pid => $pid, out => $out, in => $in, buf => '',
+                       sel => IO::Select->new($out) }, $class;
+    $t->_track($self) if $t;
+    return $self;
+}
+
+sub alive { $_[0]{pid} && kill 0, $_[0]{pid} }
+sub error { $_[0]{error} }
+
+sub _cmd {
+    my ($self, $timeout, %c) = @_;
+    die "browser gone\n" unless $self->{pid};
+    my $line = $json->encode(\%c) . "\n";
+    syswrite $self->{in}, $line;
+    my $deadline = time + $timeout;
+    while ($self->{buf} !~ /\n/) {
+        my $left = $deadline - time;
+        die "browser: no answer to $c{cmd} within ${timeout}s\n" if $left <= 0;
+        next unless $self->{sel}->can_read($left);
+        my $n = sysread $self->{out}, $self->{buf}, 65536, length $self->{buf};
+        die "browser: exited\n" unless $n;
+    }
+    $self->{buf} =~ s/^([^\n]*)\n//;
+    my $a = $json->decode($1);
+    $self->{error} = $a->{ok} ? undef : $a->{error};
+    return $a->{ok} ? ($a->{value} // 1) : undef;
+}
+
+sub goto       { $_[0]->_cmd(60, cmd => 'goto', url => $_[1]) }
+sub eval       { $_[0]->_cmd(30, cmd => 'eval', js => $_[1]) }
+sub click      { $_[0]->_cmd(30, cmd => 'click', selector => $_[1]) }
+sub hover      { $_[0]->_cmd(30, cmd => 'hover', selector => $_[1]) }
+sub key        { $_[0]->_cmd(30, cmd => 'key', key => $_[1]) }
+sub screenshot { $_[0]->_cmd(30, cmd => 'screenshot', path => $_[1]) }
+sub requests   { $_[0]->_cmd(30, cmd => 'requests') }
+sub console    { $_[0]->_cmd(30, cmd => 'console') }
+sub metrics    { $_[0]->_cmd(30, cmd => 'metrics') }
+sub viewport   { $_[0]->_cmd(30, cmd => 'viewport', width => $_[1], height => $_[2]) }
+
+# wait($js, $seconds): the expression's value once truthy, or undef
+sub wait {
+    my ($self, $js, $secs) = @_;
+    $secs //= 10;
+    return $self->_cmd($secs + 30, cmd => 'wait', js => $js, timeout => $secs * 1000);
+}
+
+sub stop {
+    my ($self) = @_;
+    return unless $self->{pid};
+    syswrite $self->{in}, qq({"cmd":"close"}\n);
+    close $self->{in};
+    for (1 .. 50) {
+        last if waitpid($self->{pid}, POSIX::WNOHANG()) == $self->{pid};
+        select undef, undef, undef, 0.1;
+    }
+    if (kill 0, $self->{pid}) {
+        kill 'KILL', $self->{pid};
+        waitpid $self->{pid}, 0;
+    }
+    $self->{pid} = undef;
+}
+
+sub DESTROY { local ($?, $@); $_[0]->stop }
+
+1;
