@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# bench/player.sh [seconds]: the player's playback engines compared, in one
+# run on this machine, and glass-to-glass latency through the project's
+# player (html/dist, built by `make page`):
+#   1. the page with hls.js through our Video.js source handler (engine=hlsjs),
+#   2. the page with Video.js's own VHS (engine=vhs),
+#   3. plain hls.js (html/test/glass.html, lowLatencyMode) on the source
+#      rendition, as the reference,
+# first on a fresh stream (a DVR window of seconds), then with a long DVR
+# window: a filler stream of DVR_HOURS (default 4) hours of media is
+# published at FILL_SPEED (default 100) times real time, it ends, and the
+# live source republishes within the grace, so the playlists the players
+# refresh carry the whole window (7,200 segments at 4 hours).
+#
+# Settings as shipped (2 s segments, 250 ms parts, 4 h window) with a cheap
+# ladder (source 640x360 + 180p, x264 ultrafast) so that 2 cores can fill
+# the window quickly.  The live source (ffmpeg lavfi, 640x360 30 fps,
+# 1 s keyframes) paints the wall clock into every frame as 32 blocks; the
+# page reads them back from every frame shown (bench/player.mjs).  Per
+# run: median and p90 latency, stalls, JS heap at start and end (after a
+# GC), main-thread busy time, playlist requests and bytes.
+# Each run lasts [seconds] (default 60) after 5 s of warm-up.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-60}
+hours=${DVR_HOURS:-4}
+speed=${FILL_SPEED:-100}
+build=${BUILD_DIR:-$top/build}
+nginx=${NGINX_BIN:-/usr/sbin/nginx}
+dir=$(mktemp -d /tmp/streamline-player.XXXXXX)
+chmod 755 "$dir"
+pids=()
+
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    [ -n "${KEEP:-}" ] || rm -rf "$dir"
+}
+trap cleanup EXIT
+
+[ -f "$top/html/dist/index.html" ] || make -C "$top" page >/dev/null
+
+port() { perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport'; }
+rtmp=$(port) http=$(port) rport=$(port)
+key=player-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+
+redis-server --port "$rport" --save '' --appendonly no --dir "$dir" \
+    --logfile "$dir/redis.log" &
+pids+=($!)
+for _ in $(seq 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+REDIS_PORT=$rport "$top/scripts/streamline-key" set main "$key" >/dev/null
+
+cat > "$dir/nginx.conf" <<EOF
+load_module $build/modules/ngx_rtmp_module.so;
+load_module $build/modules/ngx_streamline_module.so;
+worker_processes 2;
+pid $dir/nginx.pid;
+error_log $dir/error.log notice;
+events { worker_connections 1024; }
+streamline_redis 127.0.0.1:$rport;
+rtmp {
+    access_log off;
+    server {
+        listen 127.0.0.1:$rtmp;
+        application live {
+            live on;
+            streamline on;
+            streamline_media_path $dir/media;
+            streamline_dvr_window ${hours}h;
+            streamline_dvr_grace 300s;
+            streamline_rendition 180p 320x180 300k preset=ultrafast;
+        }
+    }
+}
+http {
+    access_log off;
+    types { application/vnd.apple.mpegurl m3u8; video/mp4 mp4 m4s;
+            text/html html; text/javascript js; text/css css; }
+    client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp;
+    fastcgi_temp_path $dir/tmp; uwsgi_temp_path $dir/tmp; scgi_temp_path $dir/tmp;
+    server {
+        listen 127.0.0.1:$http;
+        root $top/html/dist;
+        location / { add_header Cache-Control no-cache; }
+        location /api/stream { streamline_api; }
+        location /hls/ { alias $dir/media/; streamline_hls; }
+        location /hlsjs/ { alias $top/html/node_modules/hls.js/dist/; }
+        location /test/ { alias $top/html/test/; }
+    }
+}
+EOF
+"$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' &
+pids+=($!)
+sleep 1
+
+live_pid=
+live() {        # the glass source, in real time, until killed
+    local start
+    start=$(( $(date +%s%3N) % 4294967296 ))
+    ffmpeg -nostdin -hide_banner -loglevel error -re \
+        -f lavfi -i testsrc2=size=640x360:rate=30 \
+        -f lavfi -i "color=c=black:s=512x32:r=30" \
+        -filter_complex "[1:v]geq=lum='255*mod(floor(($start+T*1000)/pow(2\,floor(X/16)))\,2)':cb=128:cr=128[bits];[0:v][bits]overlay=0:0[out]" \
+        -map '[out]' -c:v libx264 -preset ultrafast -tune zerolatency -g 30 \
+        -keyint_min 30 -sc_threshold 0 -pix_fmt yuv420p -flags +global_header -an \
+        -f flv "rtmp://127.0.0.1:$rtmp/live/$key" 2>>"$dir/ffmpeg.log" &
+    live_pid=$!
+    pids+=($live_pid)
+}
+
+window() {      # segments and seconds in the source playlist
+    curl -s "http://127.0.0.1:$http/hls/main/source/index.m3u8" \
+        | perl -ne '$n++, $s += $1 if /^#EXTINF:([\d.]+)/; END { printf "%d segments, %.0f s", $n, $s }'
+}
+
+measure() {     # label url
+    local out
+    out=$(node "$top/bench/player.mjs" "$2" "$secs" 640 2>&1 | tail -1)
+    perl -MJSON::PP -e '
+        my ($label, $json, $secs) = @ARGV;
+        my $s = eval { decode_json($json) } or die "$label: no result: $json\n";
+        my @l = sort { $a <=> $b } @{$s->{latency}};
+        die "$label: no frames read (errors: @{$s->{errors}})\n" unless @l;
+        printf "%-30s median %5.2f s  p90 %5.2f s  %4d frames  %d stalls  heap %5.1f -> %5.1f MB  "
+             . "main thread %4.1f%%  playlists %3d (%6.1f KB/s)  %dp%s\n",
+            $label, $l[int(@l / 2)] / 1000, $l[int(@l * 0.9)] / 1000, scalar @l,
+            $s->{stalls}, $s->{heap0} / 1048576, $s->{heap1} / 1048576,
+            100 * $s->{task} / $secs, $s->{playlists}{count},
+            $s->{playlists}{bytes} / 1024 / $secs, $s->{height},
+            @{$s->{errors}} ? "  errors: @{$s->{errors}}" : "";
+    ' "$1" "$out" "$secs"
+}
+
+runs() {
+    measure "player, hls.js (ours)" "http://127.0.0.1:$http/?engine=hlsjs"
+    measure "player, VHS (Video.js)" "http://127.0.0.1:$http/?engine=vhs"
+    measure "plain hls.js (reference)" \
+        "http://127.0.0.1:$http/test/glass.html?ll=1&src=/hls/main/source/index.m3u8"
+}
+
+echo "player engines, ${secs}s of playback each: video.js $(node -p "require('$top/html/node_modules/video.js/package.json').version"), hls.js $(node -p "require('$top/html/node_modules/hls.js/package.json').version"), chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}')"
+
+live
+sleep 8
+echo "-- fresh stream (window: $(window) at the start)"
+runs
+
+echo "-- filling a ${hours} h DVR window at ${speed}x ..."
+kill "$live_pid"; wait "$live_pid" 2>/dev/null || true
+t0=$(date +%s)
+ffmpeg -nostdin -hide_banner -loglevel error -readrate "$speed" \
+    -f lavfi -i testsrc2=size=640x360:rate=5 -t $(( hours * 3600 )) \
+    -c:v libx264 -preset ultrafast -tune zerolatency -g 10 -pix_fmt yuv420p -an \
+    -f flv "rtmp://127.0.0.1:$rtmp/live/$key" 2>>"$dir/ffmpeg.log"
+echo "   filled in $(( $(date +%s) - t0 )) s"
+live
+sleep 10
+echo "-- long window (window: $(window) at the start)"
+runs
+if grep -E '\[(alert|emerg)\]' "$dir/error.log"; then
+    echo "error.log has alerts" >&2
+    exit 1
+fi
