@@ -8,6 +8,7 @@
 #     the video's height;
 #   - seek 30 s back (keyboard), LIVE button -> near the edge again;
 #     Home -> start of the window, L -> live;
+#   - VHS (engine=vhs) plays too; the page fits a 375 px screen;
 #   - under a path prefix (a proxy mapping /tv/ to /), /tv/<channel> plays;
 #   - a channel that is live without a playlist: the page retries with
 #     backoff and plays once the playlist comes;
@@ -155,12 +156,29 @@ ok($b->wait("$behind < 5 && !streamline.player.paused()", 15), 'back near the ed
 $b->key('Home');
 ok($b->wait('streamline.player.currentTime() - streamline.player.seekable().start(0) < 10', 10),
    'Home: the start of the window');
+ok($b->wait('!streamline.player.seeking()', 10), 'the seek is done');
 $b->key('l');
 ok($b->wait("$behind < 5", 15), 'L: live again') or diag $b->eval($behind);
 
 my $shot = $ENV{STREAMLINE_SCREENSHOT} || $t->testdir . '/player.png';
 sleep 2;
 ok($b->screenshot($shot) && -s $shot > 10000, "screenshot $shot");
+
+# --- the other engines the page can use ------------------------------------------
+
+ok($b->goto("$base/?engine=vhs"), 'the page with VHS');
+ok($b->wait('document.body.dataset.state === "playing" && streamline.engine === "vhs"', 30),
+   'VHS plays too') or diag explain $b->eval('streamline.errors');
+ok($b->wait('streamline.player.qualityLevels().length === 2', 10),
+   'VHS: both renditions as quality levels');
+
+# --- small screens ----------------------------------------------------------------
+
+$b->viewport(375, 700);
+ok($b->wait('document.documentElement.scrollWidth <= 375'
+            . ' && document.getElementById("player").getBoundingClientRect().width <= 375', 5),
+   'a 375 px wide screen: the player fits, no horizontal scroll');
+$b->viewport(1280, 900);
 
 # --- under a path prefix --------------------------------------------------------
 

@@ -115,7 +115,11 @@
             }
         } else if (k === 'l' || k === 'L' || k === 'End') {
             if (p.liveTracker && p.liveTracker.isLive()) {
+                // the LIVE button's own action; it does nothing while the
+                // tracker still thinks we are at the edge (a seek away from
+                // it in progress), so the position is set as well
                 p.liveTracker.seekToLiveEdge();
+                p.currentTime(p.liveTracker.liveCurrentTime());
             }
         } else {
             return;
