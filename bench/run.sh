@@ -92,6 +92,9 @@ say ""
 say "== 6. DVR index at a full 4-hour window (make -C ngx_streamline_module/core bench) =="
 make -s -C "$top/ngx_streamline_module/core" bench BUILD_DIR="$BUILD_DIR" 2>&1 | tee -a "$out" || rc=1
 say ""
+say "== 7. The player's engines, glass-to-glass, fresh and 4-hour window (bench/player.sh) =="
+"$top/bench/player.sh" "${PLAYER_SECONDS:-60}" 2>&1 | tee -a "$out" || rc=1
+say ""
 say "busy:     $(busy) (other processes, after the run)"
 
 if [ "$rc" = 0 ]; then
