@@ -40,7 +40,8 @@ sub port { my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0'
            my $p = $s->sockport; close $s; $p }
 my ($rtmp, $http, $rport) = (port(), port(), port());
 my @kids;
-END { kill 'TERM', @kids if @kids; }
+# the publisher first, then nginx, then redis; each gone before the temp dir
+END { local $?; for (reverse @kids) { kill 'TERM', $_; waitpid $_, 0; } }
 
 sub spawn { my $pid = fork // die; if (!$pid) { exec @_ or POSIX::_exit(127) }
             push @kids, $pid; $pid }
