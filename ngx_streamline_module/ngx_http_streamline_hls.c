@@ -439,7 +439,17 @@ ngx_http_streamline_memo_add(ngx_http_streamline_memo_t *memo,
 {
     u_char                            *p;
     ngx_pool_t                        *pool = memo->shared->pool;
+    ngx_http_streamline_wait_t        *key;
     ngx_http_streamline_memo_entry_t  *e;
+
+    p = ngx_pnalloc(pool, sizeof("max-age=") + NGX_TIME_T_LEN);
+    key = ngx_palloc(pool, sizeof(ngx_http_streamline_wait_t));
+
+    if (p == NULL || key == NULL) {
+        return NGX_ERROR;
+    }
+
+    *key = *w;
 
     if (memo->n < NGX_HTTP_STREAMLINE_MEMO) {
         e = &memo->e[memo->n++];
@@ -450,37 +460,14 @@ ngx_http_streamline_memo_add(ngx_http_streamline_memo_t *memo,
         memo->next = (memo->next + 1) % NGX_HTTP_STREAMLINE_MEMO;
     }
 
-    /* still unusable if an allocation below fails */
-    e->key = NULL;
-
-    p = ngx_pnalloc(pool, sizeof("max-age=") + NGX_TIME_T_LEN);
-    if (p == NULL) {
-        goto failed;
-    }
-
+    e->key = key;
     e->cache_control.data = p;
     e->cache_control.len = ngx_sprintf(p, "max-age=%M",
                                        ngx_max(max_age / 1000, 1))
                            - p;
-
-    e->key = ngx_palloc(pool, sizeof(ngx_http_streamline_wait_t));
-    if (e->key == NULL) {
-        goto failed;
-    }
-
-    *e->key = *w;
     *entry = e;
 
     return NGX_OK;
-
-failed:
-
-    /* an entry without a key is the last one: drop it */
-    if (e == &memo->e[memo->n - 1] && memo->n <= NGX_HTTP_STREAMLINE_MEMO) {
-        memo->n--;
-    }
-
-    return NGX_ERROR;
 }
 
 
