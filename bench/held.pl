@@ -13,7 +13,11 @@
 # against the moment inotify reports the part file renamed into the media
 # directory (the packager writes a part, renames it, then indexes it).
 # The client runs on the same 2 cores as nginx and ffmpeg: its own reading
-# of N sockets is part of the figure.  Needs `ulimit -n` above N.
+# of N sockets is part of the figure.  Then bench/held_floor.c does the
+# same without nginx: N answers of the same size written by two processes
+# (one writev each) to N loopback connections, read by the same kind of
+# client, for what the loopback alone costs on this machine.  Needs
+# `ulimit -n` above 2N.
 
 use strict;
 use warnings;
@@ -122,6 +126,25 @@ die "no playlist\n" unless defined $msn;
 # connections to be made and their requests sent
 my @cmd = ($client, $http, '/hls/main/source', "$dir/media/main/source",
            $n, $rounds, $msn + 2);
-print "client: @cmd[0 .. 5] MSN\n";
-system(@cmd);
-exit($? == 0 ? 0 : 1);
+print "client: bench/held_client $http /hls/main/source MEDIA_DIR $n $rounds MSN\n";
+open my $out, '-|', @cmd or die "cannot run the client\n";
+my ($bytes, $rc);
+while (<$out>) {
+    print;
+    $bytes = $1 if /answers of (\d+) bytes/;
+}
+close $out;
+$rc = $? == 0 ? 0 : 1;
+
+# the same number of answers written to loopback sockets by two bare
+# processes, read by the same kind of client: what this machine's
+# loopback costs without nginx (FLOOR=0 skips it)
+if (($ENV{FLOOR} // 1) && $bytes) {
+    kill 'STOP', @kids;         # the publisher and nginx keep still meanwhile
+    system('cc', '-O2', '-Wall', '-o', "$dir/held_floor", "$top/bench/held_floor.c") == 0
+        or die "cannot build bench/held_floor.c\n";
+    print "floor: bench/held_floor $n $bytes $rounds\n";
+    system("$dir/held_floor", $n, $bytes, $rounds) == 0 or $rc = 1;
+    kill 'CONT', @kids;
+}
+exit $rc;

@@ -154,7 +154,7 @@ main(int argc, char **argv)
     char                 evbuf[8192] __attribute__((aligned(8)));
     const char          *uri, *dir;
     long long            msn;
-    double               t0, t_sent, t_start, *lat, med[6];
+    double               t0, t_sent, t_start, *lat, med[6], bytes;
     double               col[MAX_ROUNDS];
     ssize_t              len, got;
     conn_t              *conns, *c;
@@ -253,6 +253,7 @@ main(int argc, char **argv)
     }
 
     all_ok = 1;
+    bytes = 0;
 
     for (r = 0; r < rounds; r++) {
 
@@ -443,6 +444,7 @@ main(int argc, char **argv)
 
             if (c->done && c->ok) {
                 rr->answered++;
+                bytes += c->len;
                 lat[k++] = c->t_done - t0;
 
             } else if (c->done && !shown) {
@@ -499,10 +501,15 @@ main(int argc, char **argv)
                             : (col[rounds / 2 - 1] + col[rounds / 2]) / 2;
     }
 
-    printf("held %d (of %d opened): median over %d rounds: first %.1f ms,"
-           " median %.1f ms, p99 %.1f ms, last %.1f ms"
+    for (r = 0, k = 0; r < rounds; r++) {
+        k += res[r].answered;
+    }
+
+    printf("held %d (of %d opened), answers of %.0f bytes: median over %d"
+           " rounds: first %.1f ms, median %.1f ms, p99 %.1f ms, last %.1f ms"
            " (goal: last within 10 ms)\n",
-           (int) med[0], open_n, rounds, med[2], med[3], med[4], med[5]);
+           (int) med[0], open_n, k ? bytes / k : 0, rounds, med[2], med[3],
+           med[4], med[5]);
 
     return all_ok ? 0 : 1;
 }
