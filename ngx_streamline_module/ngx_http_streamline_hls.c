@@ -549,8 +549,11 @@ ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w)
 
 
 /*
- * Puts a waiter at the end of the group of its index (made if there is
- * none; the generation it was checked at is the group's).
+ * Puts a waiter at the end of the group of its index, made if there is
+ * none with the generation the waiter was checked at.  A group's own
+ * generation is never newer than its members' (both are read in this
+ * thread, the group's in an earlier event), so a part indexed between a
+ * request's check and its parking is seen by the next wake.
  */
 static ngx_int_t
 ngx_http_streamline_hls_group(ngx_http_streamline_wait_t *w)
@@ -565,14 +568,6 @@ ngx_http_streamline_hls_group(ngx_http_streamline_wait_t *w)
         g = ngx_queue_data(q, ngx_http_streamline_group_t, queue);
 
         if (g->gen == w->req.gen) {
-            /*
-             * checked before the group's last change: the group is
-             * checked again (the index only counts up)
-             */
-            if (w->req.seen < g->seen) {
-                g->seen = w->req.seen;
-            }
-
             goto found;
         }
     }

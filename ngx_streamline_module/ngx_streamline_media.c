@@ -128,8 +128,10 @@ ngx_int_t
 ngx_streamline_media_zone_add(ngx_conf_t *cf, ngx_str_t *path)
 {
     ngx_str_t                   name, *p;
-    ngx_pool_cleanup_t         *cln;
     ngx_streamline_main_conf_t  *smcf;
+#if (NGX_HAVE_EVENTFD)
+    ngx_pool_cleanup_t          *cln;
+#endif
 
     smcf = (ngx_streamline_main_conf_t *)
                ngx_get_conf(cf->cycle->conf_ctx, ngx_streamline_module);
@@ -306,6 +308,8 @@ ngx_streamline_media_init_process(ngx_cycle_t *cycle)
     c->read->log = cycle->log;
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        /* the descriptor is the cycle's: its pool cleanup closes it */
+        c->fd = (ngx_socket_t) -1;
         ngx_free_connection(c);
         return;
     }
@@ -320,6 +324,7 @@ void
 ngx_streamline_media_exit_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                   i;
+    ngx_connection_t            *c;
     ngx_streamline_media_t      *m;
     ngx_streamline_main_conf_t  *smcf;
 
@@ -339,10 +344,17 @@ ngx_streamline_media_exit_process(ngx_cycle_t *cycle)
         smcf = (ngx_streamline_main_conf_t *)
                    ngx_get_conf(cycle->conf_ctx, ngx_streamline_module);
 
+        c = ngx_streamline_media_notify_conn;
+        ngx_streamline_media_notify_conn = NULL;
         ngx_streamline_media_notify_fd = -1;
         smcf->media_notify = -1;
-        ngx_close_connection(ngx_streamline_media_notify_conn);
-        ngx_streamline_media_notify_conn = NULL;
+
+        /* other processes hold the same file: closing would not unwatch */
+        if (c->read->active) {
+            (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        }
+
+        ngx_close_connection(c);
     }
 }
 
