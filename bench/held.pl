@@ -2,39 +2,50 @@
 
 # bench/held.pl [N]: how many blocking LL-HLS playlist requests the origin
 # holds at once, and how fast they are all answered once the part they
-# wait for is written.
+# wait for appears.
 #
 # One nginx (2 workers, reuseport) with a live channel (ffmpeg publishing a
-# small test source; segments 1 s, parts 250 ms).  N connections (default
-# 5000) each send "GET index.m3u8?_HLS_msn=M&_HLS_part=P" for the part
-# after the one the preload hint names (so that all N requests are sent
-# before it exists: 250 ms to 500 ms ahead).  Every answer's arrival is
-# compared with the part file's modification time (written, then renamed,
-# by the packager thread just before the index says so).  The client runs
-# on the same 2 cores as nginx and ffmpeg: its own reading of 5000 sockets
-# is part of the figure.
+# small test source; segments 1 s, parts 250 ms).  The client,
+# bench/held_client.c (built here with cc), opens N keep-alive connections
+# (default 5000) and, ROUNDS times (default 5), sends on each
+# "GET index.m3u8?_HLS_msn=M&_HLS_part=0" for the first part of a segment
+# that is not there yet, then notes when each whole answer arrived,
+# against the moment inotify reports the part file renamed into the media
+# directory (the packager writes a part, renames it, then indexes it).
+# The client runs on the same 2 cores as nginx and ffmpeg: its own reading
+# of N sockets is part of the figure.  Then bench/held_floor.c does the
+# same without nginx: N answers of the same size written by two processes
+# (one writev each) to N loopback connections, read by the same kind of
+# client, for what the loopback alone costs on this machine.  Needs
+# `ulimit -n` above 2N.
 
 use strict;
 use warnings;
 
 use File::Temp qw(tempdir);
-use IO::Poll qw(POLLIN POLLOUT);
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(time sleep stat);
 
 my $n = shift // 5000;
+my $rounds = $ENV{ROUNDS} // 5;
+my $log = $ENV{LOG_LEVEL} // 'notice';    # error.log's level (KEEP=1 keeps it)
 my $top = `cd "\$(dirname "$0")/.." && pwd`; chomp $top;
 my $build = $ENV{BUILD_DIR} // "$top/build";
 my $nginx = $ENV{NGINX_BIN} // '/usr/sbin/nginx';
-my $dir = tempdir('/tmp/streamline-held.XXXXXX', CLEANUP => 1);
+my $dir = tempdir('/tmp/streamline-held.XXXXXX', CLEANUP => !$ENV{KEEP});
 chmod 0755, $dir;
+
+my $client = "$dir/held_client";
+system('cc', '-O2', '-Wall', '-o', $client, "$top/bench/held_client.c") == 0
+    or die "cannot build bench/held_client.c\n";
 
 sub port { my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0');
            my $p = $s->sockport; close $s; $p }
 my ($rtmp, $http, $rport) = (port(), port(), port());
 my @kids;
-END { kill 'TERM', @kids if @kids; }
+# the publisher first, then nginx, then redis; each gone before the temp dir
+END { local $?; for (reverse @kids) { kill 'TERM', $_; waitpid $_, 0; } }
 
 sub spawn { my $pid = fork // die; if (!$pid) { exec @_ or POSIX::_exit(127) }
             push @kids, $pid; $pid }
@@ -53,7 +64,7 @@ load_module $build/modules/ngx_streamline_module.so;
 worker_processes 2;
 worker_rlimit_nofile 20000;
 pid $dir/nginx.pid;
-error_log $dir/error.log notice;
+error_log $dir/error.log $log;
 events { worker_connections 8192; }
 streamline_redis 127.0.0.1:$rport;
 rtmp {
@@ -98,63 +109,42 @@ sub get {
     return $r;
 }
 
-my ($msn, $part);
+my $msn;
 for (1 .. 200) {
     my $pl = get('/hls/main/source/index.m3u8');
-    if ($pl =~ /^seg-/m && $pl =~ /PRELOAD-HINT:TYPE=PART,URI="part-(\d+)\.(\d+)\.m4s"/) {
-        ($msn, $part) = ($1, $2 + 1);
-        # 4 parts of 250 ms a 1 s segment
-        ($msn, $part) = ($msn + 1, 0) if $part > 3;
+    my @segs = $pl =~ /^seg-(\d+)\.m4s$/mg;
+    if (@segs) {
+        $msn = $segs[-1];
         last;
     }
     sleep 0.1;
 }
 die "no playlist\n" unless defined $msn;
 
-# open all connections and send the requests
-my $poll = IO::Poll->new;
-my (%buf, %sent, %done);
-my $req = "GET /hls/main/source/index.m3u8?_HLS_msn=$msn&_HLS_part=$part HTTP/1.0\r\nHost: x\r\n\r\n";
-my $opened = 0;
-for (1 .. $n) {
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$http", Blocking => 0)
-        or last;
-    $poll->mask($s => POLLOUT);
-    $buf{$s} = '';
-    $opened++;
+# the first part of the segment after the open one (the most that may be
+# asked, RFC 8216bis 6.2.5.2): at least 1 s away, time for all N
+# connections to be made and their requests sent
+my @cmd = ($client, $http, '/hls/main/source', "$dir/media/main/source",
+           $n, $rounds, $msn + 2);
+print "client: bench/held_client $http /hls/main/source MEDIA_DIR $n $rounds MSN\n";
+open my $out, '-|', @cmd or die "cannot run the client\n";
+my ($bytes, $rc);
+while (<$out>) {
+    print;
+    $bytes = $1 if /answers of (\d+) bytes/;
 }
+close $out;
+$rc = $? == 0 ? 0 : 1;
 
-my $t_sent;
-my $deadline = time + 20;
-while ((my $left = $poll->handles) && time < $deadline) {
-    $poll->poll(0.5);
-    for my $s ($poll->handles(POLLOUT)) {
-        syswrite($s, $req);
-        $sent{$s} = 1;
-        $poll->mask($s => POLLIN);
-        $t_sent = time if keys %sent == $opened;
-    }
-    for my $s ($poll->handles(POLLIN)) {
-        my $got = sysread($s, my $chunk, 65536);
-        if ($got) { $buf{$s} .= $chunk; next; }
-        $done{$s} = time;                     # EOF: HTTP/1.0, answer complete
-        $poll->remove($s);
-        close $s;
-    }
+# the same number of answers written to loopback sockets by two bare
+# processes, read by the same kind of client: what this machine's
+# loopback costs without nginx (FLOOR=0 skips it)
+if (($ENV{FLOOR} // 1) && $bytes) {
+    kill 'STOP', @kids;         # the publisher and nginx keep still meanwhile
+    system('cc', '-O2', '-Wall', '-o', "$dir/held_floor", "$top/bench/held_floor.c") == 0
+        or die "cannot build bench/held_floor.c\n";
+    print "floor: bench/held_floor $n $bytes $rounds\n";
+    system("$dir/held_floor", $n, $bytes, $rounds) == 0 or $rc = 1;
+    kill 'CONT', @kids;
 }
-
-my $file = "$dir/media/main/source/part-$msn.$part.m4s";
-my $mtime = (stat $file)[9];
-my @ok = grep { $buf{$_} =~ m{^HTTP/1\.[01] 200} && $buf{$_} =~ /part-$msn\.$part\.m4s/ } keys %done;
-my @lat = sort { $a <=> $b } map { ($done{$_} - $mtime) * 1000 } @ok;
-my $pct = sub { $lat[int($_[0] * $#lat)] // 0 };
-
-printf "held blocking requests: %d opened, %d sent, %d answered with the part\n",
-    $opened, scalar(keys %sent), scalar(@ok);
-printf "all sent %.0f ms before the part was written\n",
-    ($mtime - ($t_sent // $mtime)) * 1000;
-printf "answer after the part file was written: first %.1f ms, median %.1f ms, "
-     . "p99 %.1f ms, last %.1f ms (goal: all within 10 ms)\n",
-    $lat[0] // 0, $pct->(0.5), $pct->(0.99), $lat[-1] // 0;
-printf "spread, first to last answer: %.1f ms (the file's mtime is the kernel's "
-     . "coarse clock: a few ms either way)\n", ($lat[-1] // 0) - ($lat[0] // 0);
+exit $rc;

@@ -68,6 +68,7 @@ say "  publisher: ffmpeg -re -f lavfi -i testsrc2=size=320x240:rate=25 -c:v libx
 say "  load:      wrk -t$THREADS -c$CONNECTIONS -d$DURATION http://127.0.0.1:HTTP_PORT/baseline  and  .../api/stream, alternated, $ROUNDS rounds"
 say "  events:    PUBLISH streamline:events '{\"channel\":\"main\",\"status\":\"idle\",\"updatedAt\":\"<now, ISO-8601 ms Z>\"}'"
 say "             (the same command redis-cli PUBLISH sends, over a connection kept open)"
+say "  held:      bench/held.pl 1000, bench/held.pl 5000 (N keep-alive blocking requests a round, ROUNDS=${ROUNDS_HELD:-5} rounds)"
 say "  rerun:     make bench   (or bench/run.sh; bench/api.sh and bench/latency.pl alone)"
 say ""
 
@@ -82,8 +83,8 @@ say ""
 say "== 3. Ladder CPU against the ffmpeg command line (bench/ladder.sh) =="
 "$top/bench/ladder.sh" "${LADDER_SECONDS:-30}" 2>&1 | grep -v '\.\.\.$' | tee -a "$out" || rc=1
 say ""
-say "== 4. Held LL-HLS blocking requests (bench/held.pl) =="
-( ulimit -n 20000 2>/dev/null; for n in 1000 5000; do "$top/bench/held.pl" "$n"; done ) 2>&1 \
+say "== 4. Held LL-HLS blocking requests (bench/held.pl: client bench/held_client.c, floor bench/held_floor.c) =="
+( ulimit -n 20000 2>/dev/null; for n in 1000 5000; do ROUNDS=${ROUNDS_HELD:-5} "$top/bench/held.pl" "$n"; done ) 2>&1 \
     | grep -v '^Error\|Broken pipe' | tee -a "$out" || rc=1
 say ""
 say "== 5. Glass-to-glass latency (bench/glass.sh) =="

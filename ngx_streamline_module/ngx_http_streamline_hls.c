@@ -9,11 +9,15 @@
  *
  * Everything else under the location (init, segments, parts that exist)
  * goes to the static module.  A blocking request costs no thread: it is
- * parked in this worker's list with a timer (3 target durations, then
- * 503), and a short timer, armed only while requests wait, compares each
- * one's DVR generation in shared memory: the packager thread of whichever
- * worker holds the stream bumps it with every part, so every worker wakes
- * its requests within a tick.
+ * parked with a timer (3 target durations, then 503) in this worker's
+ * group of the requests that wait on the same DVR index.  The packager
+ * thread of whichever worker holds the stream bumps the index's
+ * generation in shared memory with every part and signals an eventfd that
+ * every worker watches (ngx_streamline_media.c); a short timer, armed
+ * only while requests wait, compares the generations too, in case.  A
+ * group whose generation changed is checked in the order its requests
+ * came, a batch an event loop iteration; a playlist is rendered once for
+ * the identical requests of a batch, into a pool they all reference.
  */
 
 #include <ngx_config.h>
@@ -23,15 +27,27 @@
 #include "ngx_streamline.h"
 
 
-#define NGX_HTTP_STREAMLINE_TICK  2      /* ms between generation checks */
+#define NGX_HTTP_STREAMLINE_TICK   2     /* ms between generation checks */
+#define NGX_HTTP_STREAMLINE_BATCH  256   /* requests checked an iteration */
+#define NGX_HTTP_STREAMLINE_MEMO   8     /* distinct playlists a batch */
+
+
+/* this worker's requests that wait on one DVR index */
+typedef struct {
+    ngx_queue_t                queue;      /* ngx_http_streamline_groups */
+    const volatile uint64_t   *gen;
+    uint64_t                   seen;
+    ngx_queue_t                waiters;    /* in the order they came */
+    ngx_uint_t                 refs;       /* waiters, here or due */
+} ngx_http_streamline_group_t;
 
 
 typedef struct {
-    ngx_queue_t                queue;
+    ngx_queue_t                queue;      /* its group's, or due */
+    ngx_http_streamline_group_t  *group;
     ngx_http_request_t        *request;
     ngx_event_t                timer;
     ngx_streamline_hls_req_t   req;
-    uint64_t                   seen;
     u_char                     channel[SL_CHANNEL_MAX + 1];
     size_t                     channel_len;
     u_char                     rendition[SL_CHANNEL_MAX + 1];
@@ -43,34 +59,63 @@ typedef struct {
 } ngx_http_streamline_wait_t;
 
 
-static ngx_int_t ngx_http_streamline_hls_args(ngx_http_request_t *r,
-    ngx_streamline_hls_req_t *req);
-/* the last playlist a tick rendered: identical waiters get a copy */
+/*
+ * The playlists a batch rendered, in a pool that each request answered
+ * from it references (a pool cleanup of the request drops it): identical
+ * requests send the same bytes, rendered and stored once.
+ */
 typedef struct {
-    ngx_http_streamline_wait_t   key;      /* a copy of what it answered */
-    ngx_uint_t                   valid;
-    ngx_str_t                    out;      /* in pool */
-    ngx_msec_t                   max_age;
-    ngx_pool_t                  *pool;     /* lives for the tick */
+    ngx_pool_t                  *pool;
+    ngx_uint_t                   refs;     /* the batch, and each request */
+} ngx_http_streamline_shared_t;
+
+
+typedef struct {
+    ngx_http_streamline_wait_t  *key;      /* a copy of what it answered */
+    ngx_str_t                    out;
+    ngx_str_t                    cache_control;
+} ngx_http_streamline_memo_entry_t;
+
+
+typedef struct {
+    ngx_http_streamline_shared_t      *shared;
+    ngx_uint_t                         n;
+    ngx_uint_t                         next;   /* replaced when full */
+    ngx_http_streamline_memo_entry_t   e[NGX_HTTP_STREAMLINE_MEMO];
 } ngx_http_streamline_memo_t;
 
+
+static ngx_int_t ngx_http_streamline_hls_args(ngx_http_request_t *r,
+    ngx_streamline_hls_req_t *req);
 static ngx_int_t ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
     ngx_http_streamline_memo_t *memo);
+static ngx_int_t ngx_http_streamline_memo_add(ngx_http_streamline_memo_t *memo,
+    ngx_http_streamline_wait_t *w, ngx_msec_t max_age,
+    ngx_http_streamline_memo_entry_t **entry);
+static ngx_int_t ngx_http_streamline_memo_send(ngx_http_request_t *r,
+    ngx_http_streamline_memo_t *memo, ngx_http_streamline_memo_entry_t *e);
+static void ngx_http_streamline_shared_unref(void *data);
 static ngx_int_t ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w);
+static ngx_int_t ngx_http_streamline_hls_group(ngx_http_streamline_wait_t *w);
+static ngx_int_t ngx_http_streamline_hls_regroup(
+    ngx_http_streamline_wait_t *w);
 static void ngx_http_streamline_hls_unpark(ngx_http_streamline_wait_t *w);
 static void ngx_http_streamline_hls_tick(ngx_event_t *ev);
+static void ngx_http_streamline_hls_pass(ngx_event_t *ev);
 static void ngx_http_streamline_hls_expired(ngx_event_t *ev);
 static void ngx_http_streamline_hls_cleanup(void *data);
 static ngx_int_t ngx_http_streamline_send_playlist(ngx_http_request_t *r,
-    ngx_str_t *out, ngx_msec_t max_age);
+    ngx_str_t *out, ngx_str_t *cache_control);
 static ngx_int_t ngx_http_streamline_send_file(ngx_http_request_t *r);
 static ngx_int_t ngx_http_streamline_hls_status(ngx_http_request_t *r,
     ngx_uint_t status, const char *msg);
 
 
-static ngx_queue_t   ngx_http_streamline_waiting;
+static ngx_queue_t   ngx_http_streamline_groups;
+static ngx_queue_t   ngx_http_streamline_due;      /* to check, in order */
 static ngx_uint_t    ngx_http_streamline_nwaiting;
 static ngx_event_t   ngx_http_streamline_tick_ev;
+static ngx_event_t   ngx_http_streamline_pass_ev;
 
 
 ngx_int_t
@@ -270,31 +315,22 @@ ngx_http_streamline_same(ngx_http_streamline_wait_t *a,
 
 /*
  * Answers if it can: NGX_AGAIN when the request must wait.  With memo (a
- * tick waking many requests for the same part), a playlist rendered for
- * an identical request in this tick is copied instead of rendered again.
+ * batch of waiting requests), a playlist the batch rendered for an
+ * identical request is sent again, and one rendered now is kept for the
+ * next ones.
  */
 static ngx_int_t
 ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
     ngx_http_streamline_memo_t *memo)
 {
-    ngx_int_t            rc;
-    ngx_str_t            out;
-    ngx_msec_t           max_age;
-    ngx_http_request_t  *r = w->request;
-
-    if (memo && memo->valid && !w->is_part
-        && ngx_http_streamline_same(&memo->key, w))
-    {
-        out.len = memo->out.len;
-        out.data = ngx_pnalloc(r->pool, out.len);
-        if (out.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_memcpy(out.data, memo->out.data, out.len);
-
-        return ngx_http_streamline_send_playlist(r, &out, memo->max_age);
-    }
+    u_char                            *p;
+    ngx_int_t                          rc;
+    ngx_str_t                          out, cc;
+    ngx_uint_t                         i;
+    ngx_msec_t                         max_age;
+    ngx_pool_t                        *pool;
+    ngx_http_request_t                *r = w->request;
+    ngx_http_streamline_memo_entry_t  *e;
 
     if (w->is_part) {
         rc = ngx_streamline_media_part_ready(w->channel, w->channel_len,
@@ -313,7 +349,37 @@ ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
         return ngx_http_streamline_send_file(r);
     }
 
-    rc = ngx_streamline_media_playlist(r->pool, w->channel, w->channel_len,
+    if (memo) {
+        for (i = 0; i < memo->n; i++) {
+            if (ngx_http_streamline_same(memo->e[i].key, w)) {
+                return ngx_http_streamline_memo_send(r, memo, &memo->e[i]);
+            }
+        }
+
+        if (memo->shared == NULL) {
+            pool = ngx_create_pool(4096, ngx_cycle->log);
+            if (pool == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            memo->shared = ngx_palloc(pool,
+                                      sizeof(ngx_http_streamline_shared_t));
+            if (memo->shared == NULL) {
+                ngx_destroy_pool(pool);
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            memo->shared->pool = pool;
+            memo->shared->refs = 1;
+        }
+
+        pool = memo->shared->pool;
+
+    } else {
+        pool = r->pool;
+    }
+
+    rc = ngx_streamline_media_playlist(pool, w->channel, w->channel_len,
                                        w->rendition_len ? w->rendition : NULL,
                                        w->rendition_len, &w->req, &out);
     switch (rc) {
@@ -326,19 +392,27 @@ ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
         max_age = w->req.msn >= 0 ? 6 * w->req.target_ms
                                   : w->req.target_ms / 2;
 
-        if (memo && memo->pool) {
-            memo->out.data = ngx_pnalloc(memo->pool, out.len);
-
-            if (memo->out.data) {
-                ngx_memcpy(memo->out.data, out.data, out.len);
-                memo->out.len = out.len;
-                memo->key = *w;
-                memo->max_age = max_age;
-                memo->valid = 1;
+        if (memo) {
+            if (ngx_http_streamline_memo_add(memo, w, max_age, &e)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
+
+            e->out = out;
+
+            return ngx_http_streamline_memo_send(r, memo, e);
         }
 
-        return ngx_http_streamline_send_playlist(r, &out, max_age);
+        p = ngx_pnalloc(r->pool, sizeof("max-age=") + NGX_TIME_T_LEN);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cc.data = p;
+        cc.len = ngx_sprintf(p, "max-age=%M", ngx_max(max_age / 1000, 1)) - p;
+
+        return ngx_http_streamline_send_playlist(r, &out, &cc);
 
     case NGX_AGAIN:
         return NGX_AGAIN;
@@ -357,6 +431,77 @@ ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
 }
 
 
+/* a playlist just rendered into the shared pool: the batch keeps it */
+static ngx_int_t
+ngx_http_streamline_memo_add(ngx_http_streamline_memo_t *memo,
+    ngx_http_streamline_wait_t *w, ngx_msec_t max_age,
+    ngx_http_streamline_memo_entry_t **entry)
+{
+    u_char                            *p;
+    ngx_pool_t                        *pool = memo->shared->pool;
+    ngx_http_streamline_wait_t        *key;
+    ngx_http_streamline_memo_entry_t  *e;
+
+    p = ngx_pnalloc(pool, sizeof("max-age=") + NGX_TIME_T_LEN);
+    key = ngx_palloc(pool, sizeof(ngx_http_streamline_wait_t));
+
+    if (p == NULL || key == NULL) {
+        return NGX_ERROR;
+    }
+
+    *key = *w;
+
+    if (memo->n < NGX_HTTP_STREAMLINE_MEMO) {
+        e = &memo->e[memo->n++];
+
+    } else {
+        /* more kinds than that in one batch: the oldest goes */
+        e = &memo->e[memo->next];
+        memo->next = (memo->next + 1) % NGX_HTTP_STREAMLINE_MEMO;
+    }
+
+    e->key = key;
+    e->cache_control.data = p;
+    e->cache_control.len = ngx_sprintf(p, "max-age=%M",
+                                       ngx_max(max_age / 1000, 1))
+                           - p;
+    *entry = e;
+
+    return NGX_OK;
+}
+
+
+/* the shared bytes go out as they are; the request holds the pool */
+static ngx_int_t
+ngx_http_streamline_memo_send(ngx_http_request_t *r,
+    ngx_http_streamline_memo_t *memo, ngx_http_streamline_memo_entry_t *e)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_streamline_shared_unref;
+    cln->data = memo->shared;
+    memo->shared->refs++;
+
+    return ngx_http_streamline_send_playlist(r, &e->out, &e->cache_control);
+}
+
+
+static void
+ngx_http_streamline_shared_unref(void *data)
+{
+    ngx_http_streamline_shared_t  *sh = data;
+
+    if (--sh->refs == 0) {
+        ngx_destroy_pool(sh->pool);
+    }
+}
+
+
 static ngx_int_t
 ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w)
 {
@@ -368,18 +513,19 @@ ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ngx_http_streamline_groups.next == NULL) {
+        ngx_queue_init(&ngx_http_streamline_groups);
+        ngx_queue_init(&ngx_http_streamline_due);
+    }
+
+    if (ngx_http_streamline_hls_group(w) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     cln->handler = ngx_http_streamline_hls_cleanup;
     cln->data = w;
 
-    if (ngx_http_streamline_nwaiting == 0
-        && ngx_http_streamline_waiting.next == NULL)
-    {
-        ngx_queue_init(&ngx_http_streamline_waiting);
-    }
-
-    w->seen = w->req.gen ? *w->req.gen : 0;
     w->waiting = 1;
-    ngx_queue_insert_tail(&ngx_http_streamline_waiting, &w->queue);
     ngx_http_streamline_nwaiting++;
 
     /* 3 target durations, then 503 (RFC 8216bis 6.2.5.2) */
@@ -402,19 +548,142 @@ ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w)
 }
 
 
-static void
-ngx_http_streamline_hls_unpark(ngx_http_streamline_wait_t *w)
+/*
+ * Puts a waiter at the end of the group of its index, made if there is
+ * none with the generation the waiter was checked at.  A group's own
+ * generation is never newer than its members' (both are read in this
+ * thread, the group's in an earlier event), so a part indexed between a
+ * request's check and its parking is seen by the next wake.
+ */
+static ngx_int_t
+ngx_http_streamline_hls_group(ngx_http_streamline_wait_t *w)
 {
-    if (!w->waiting) {
-        return;
+    ngx_queue_t                  *q;
+    ngx_http_streamline_group_t  *g;
+
+    for (q = ngx_queue_head(&ngx_http_streamline_groups);
+         q != ngx_queue_sentinel(&ngx_http_streamline_groups);
+         q = ngx_queue_next(q))
+    {
+        g = ngx_queue_data(q, ngx_http_streamline_group_t, queue);
+
+        if (g->gen == w->req.gen) {
+            goto found;
+        }
+    }
+
+    g = ngx_alloc(sizeof(ngx_http_streamline_group_t), ngx_cycle->log);
+    if (g == NULL) {
+        return NGX_ERROR;
+    }
+
+    g->gen = w->req.gen;
+    g->seen = w->req.seen;
+    g->refs = 0;
+    ngx_queue_init(&g->waiters);
+    ngx_queue_insert_tail(&ngx_http_streamline_groups, &g->queue);
+
+found:
+
+    w->group = g;
+    g->refs++;
+    ngx_queue_insert_tail(&g->waiters, &w->queue);
+
+    return NGX_OK;
+}
+
+
+/* from one group to another; NGX_ERROR: in none, no longer waiting */
+static ngx_int_t
+ngx_http_streamline_hls_regroup(ngx_http_streamline_wait_t *w)
+{
+    ngx_http_streamline_group_t  *g = w->group;
+
+    ngx_queue_remove(&w->queue);
+
+    if (--g->refs == 0) {
+        ngx_queue_remove(&g->queue);
+        ngx_free(g);
+    }
+
+    if (ngx_http_streamline_hls_group(w) == NGX_OK) {
+        return NGX_OK;
     }
 
     w->waiting = 0;
-    ngx_queue_remove(&w->queue);
     ngx_http_streamline_nwaiting--;
 
     if (w->timer.timer_set) {
         ngx_del_timer(&w->timer);
+    }
+
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_http_streamline_hls_unpark(ngx_http_streamline_wait_t *w)
+{
+    ngx_http_streamline_group_t  *g;
+
+    if (!w->waiting) {
+        return;
+    }
+
+    g = w->group;
+    w->waiting = 0;
+    ngx_queue_remove(&w->queue);
+    ngx_http_streamline_nwaiting--;
+
+    if (--g->refs == 0) {
+        ngx_queue_remove(&g->queue);
+        ngx_free(g);
+    }
+
+    if (w->timer.timer_set) {
+        ngx_del_timer(&w->timer);
+    }
+}
+
+
+/*
+ * The groups whose index changed join the due queue, and a batch of it
+ * is checked now unless one is already posted.  Called by the tick and
+ * by the media side's notification (ngx_streamline_media.c).
+ */
+void
+ngx_http_streamline_hls_wake(void)
+{
+    ngx_queue_t                  *q;
+    ngx_http_streamline_group_t  *g;
+
+    if (ngx_http_streamline_nwaiting == 0) {
+        return;
+    }
+
+    for (q = ngx_queue_head(&ngx_http_streamline_groups);
+         q != ngx_queue_sentinel(&ngx_http_streamline_groups);
+         q = ngx_queue_next(q))
+    {
+        g = ngx_queue_data(q, ngx_http_streamline_group_t, queue);
+
+        if (ngx_queue_empty(&g->waiters)
+            || (g->gen && *g->gen == g->seen))
+        {
+            continue;
+        }
+
+        g->seen = g->gen ? *g->gen : 0;
+        ngx_queue_add(&ngx_http_streamline_due, &g->waiters);
+        ngx_queue_init(&g->waiters);
+    }
+
+    if (!ngx_queue_empty(&ngx_http_streamline_due)
+        && !ngx_http_streamline_pass_ev.posted)
+    {
+        ngx_http_streamline_pass_ev.handler = ngx_http_streamline_hls_pass;
+        ngx_http_streamline_pass_ev.log = ngx_cycle->log;
+        ngx_http_streamline_hls_pass(&ngx_http_streamline_pass_ev);
     }
 }
 
@@ -423,36 +692,57 @@ ngx_http_streamline_hls_unpark(ngx_http_streamline_wait_t *w)
 static void
 ngx_http_streamline_hls_tick(ngx_event_t *ev)
 {
+    ngx_http_streamline_hls_wake();
+
+    if (ngx_http_streamline_nwaiting) {
+        ngx_add_timer(ev, NGX_HTTP_STREAMLINE_TICK);
+    }
+}
+
+
+/*
+ * A batch of the due queue, first come first: each is answered or goes
+ * back to wait.  The rest, if any, after the next look at the sockets,
+ * so that the event loop goes on even with thousands due.
+ */
+static void
+ngx_http_streamline_hls_pass(ngx_event_t *ev)
+{
     ngx_int_t                    rc;
-    ngx_queue_t                 *q, *next;
+    ngx_uint_t                   i;
+    ngx_queue_t                 *q;
     ngx_connection_t            *c;
     ngx_http_request_t          *r;
     ngx_http_streamline_wait_t  *w;
     ngx_http_streamline_memo_t   memo;
 
-    ngx_memzero(&memo, sizeof(ngx_http_streamline_memo_t));
+    memo.shared = NULL;
+    memo.n = 0;
+    memo.next = 0;
 
-    for (q = ngx_queue_head(&ngx_http_streamline_waiting);
-         q != ngx_queue_sentinel(&ngx_http_streamline_waiting);
-         q = next)
+    for (i = 0;
+         i < NGX_HTTP_STREAMLINE_BATCH
+         && !ngx_queue_empty(&ngx_http_streamline_due);
+         i++)
     {
-        next = ngx_queue_next(q);
+        q = ngx_queue_head(&ngx_http_streamline_due);
         w = ngx_queue_data(q, ngx_http_streamline_wait_t, queue);
-
-        if (w->req.gen && *w->req.gen == w->seen) {
-            continue;
-        }
-
-        /* something changed: identical waiters share one rendering */
-        if (memo.pool == NULL) {
-            memo.pool = ngx_create_pool(4096, ngx_cycle->log);
-        }
 
         rc = ngx_http_streamline_hls_try(w, &memo);
 
         if (rc == NGX_AGAIN) {
-            w->seen = w->req.gen ? *w->req.gen : 0;
-            continue;
+            if (w->req.gen == w->group->gen) {
+                ngx_queue_remove(q);
+                ngx_queue_insert_tail(&w->group->waiters, q);
+                continue;
+            }
+
+            /* another index now (the stream was set up again) */
+            if (ngx_http_streamline_hls_regroup(w) == NGX_OK) {
+                continue;
+            }
+
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         r = w->request;
@@ -463,12 +753,12 @@ ngx_http_streamline_hls_tick(ngx_event_t *ev)
         ngx_http_run_posted_requests(c);
     }
 
-    if (memo.pool) {
-        ngx_destroy_pool(memo.pool);
+    if (memo.shared) {
+        ngx_http_streamline_shared_unref(memo.shared);
     }
 
-    if (ngx_http_streamline_nwaiting) {
-        ngx_add_timer(ev, NGX_HTTP_STREAMLINE_TICK);
+    if (!ngx_queue_empty(&ngx_http_streamline_due)) {
+        ngx_post_event(ev, &ngx_posted_next_events);
     }
 }
 
@@ -504,9 +794,8 @@ ngx_http_streamline_hls_cleanup(void *data)
 
 static ngx_int_t
 ngx_http_streamline_send_playlist(ngx_http_request_t *r, ngx_str_t *out,
-    ngx_msec_t max_age)
+    ngx_str_t *cache_control)
 {
-    u_char           *p;
     ngx_int_t         rc;
     ngx_buf_t        *b;
     ngx_chain_t       cl;
@@ -519,16 +808,13 @@ ngx_http_streamline_send_playlist(ngx_http_request_t *r, ngx_str_t *out,
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
     h = ngx_list_push(&r->headers_out.headers);
-    p = ngx_pnalloc(r->pool, sizeof("max-age=") + NGX_TIME_T_LEN);
-    if (h == NULL || p == NULL) {
+    if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     h->hash = 1;
     ngx_str_set(&h->key, "Cache-Control");
-    h->value.data = p;
-    h->value.len = ngx_sprintf(p, "max-age=%M", ngx_max(max_age / 1000, 1))
-                   - p;
+    h->value = *cache_control;
 
     if (r->method == NGX_HTTP_HEAD) {
         r->header_only = 1;

@@ -29,6 +29,7 @@ typedef struct {
     size_t                    media_zone_size;
     ngx_shm_zone_t           *media_zone;
     ngx_array_t              *media_paths;  /* of ngx_str_t, NUL ended */
+    ngx_fd_t                  media_notify; /* eventfd, with media_zone */
 } ngx_streamline_main_conf_t;
 
 
@@ -151,6 +152,7 @@ typedef struct {
     ngx_uint_t                skip;         /* _HLS_skip=YES|v2 */
     ngx_msec_t                target_ms;    /* the target duration */
     const volatile uint64_t  *gen;          /* changes with the index */
+    uint64_t                  seen;         /* *gen when it was checked */
     ngx_uint_t                ended;
 } ngx_streamline_hls_req_t;
 
@@ -170,5 +172,7 @@ ngx_int_t ngx_streamline_media_part_ready(const u_char *channel,
 ngx_int_t ngx_http_streamline_location_tail(ngx_http_request_t *r,
     u_char **tail, size_t *len);
 ngx_int_t ngx_http_streamline_hls_handler(ngx_http_request_t *r);
+/* an index changed (a part, a segment, the end): waiters are checked */
+void ngx_http_streamline_hls_wake(void);
 
 #endif /* NGX_STREAMLINE_H */

@@ -13,6 +13,9 @@
 
 #include <ftw.h>
 #include <pthread.h>
+#if (NGX_HAVE_SYS_EVENTFD_H)
+#include <sys/eventfd.h>
+#endif
 
 #include <libavutil/log.h>
 
@@ -104,6 +107,9 @@ static void *ngx_streamline_media_delete_thread(void *arg);
 static int ngx_streamline_media_rm(const char *path, const struct stat *sb,
     int type, struct FTW *ftw);
 static void ngx_streamline_media_remove_dir(const u_char *dir);
+static void ngx_streamline_media_notify(void);
+static void ngx_streamline_media_notified(ngx_event_t *ev);
+static void ngx_streamline_media_notify_close(void *data);
 static void ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
     ngx_streamline_media_rendition_t *r, const sl_dvr_drop_t *d);
 
@@ -112,6 +118,8 @@ static ngx_shm_zone_t          *ngx_streamline_media_zone;
 static ngx_streamline_media_t  *ngx_streamline_media_running;
 static ngx_event_t              ngx_streamline_media_cleanup_ev;
 static ngx_atomic_t             ngx_streamline_media_finishing;
+static ngx_fd_t                 ngx_streamline_media_notify_fd = -1;
+static ngx_connection_t        *ngx_streamline_media_notify_conn;
 
 
 /* configuration: the zone is added by the first streamline_media_path */
@@ -121,6 +129,9 @@ ngx_streamline_media_zone_add(ngx_conf_t *cf, ngx_str_t *path)
 {
     ngx_str_t                   name, *p;
     ngx_streamline_main_conf_t  *smcf;
+#if (NGX_HAVE_EVENTFD)
+    ngx_pool_cleanup_t          *cln;
+#endif
 
     smcf = (ngx_streamline_main_conf_t *)
                ngx_get_conf(cf->cycle->conf_ctx, ngx_streamline_module);
@@ -139,6 +150,32 @@ ngx_streamline_media_zone_add(ngx_conf_t *cf, ngx_str_t *path)
 
         smcf->media_zone->init = ngx_streamline_media_init_zone;
         smcf->media_zone->data = smcf;
+
+        /*
+         * Made before the workers are: every worker watches it, the
+         * packager threads signal it when an index changes, so blocking
+         * requests in every worker are checked at once.  Without it, they
+         * are by their timer only.
+         */
+        smcf->media_notify = -1;
+
+#if (NGX_HAVE_EVENTFD)
+        cln = ngx_pool_cleanup_add(cf->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        smcf->media_notify = eventfd(0, EFD_NONBLOCK|EFD_CLOEXEC);
+
+        if (smcf->media_notify == -1) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, ngx_errno,
+                               "streamline: eventfd() failed, blocking "
+                               "playlist requests are checked by timer");
+        } else {
+            cln->handler = ngx_streamline_media_notify_close;
+            cln->data = &smcf->media_notify;
+        }
+#endif
 
         smcf->media_paths = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
         if (smcf->media_paths == NULL) {
@@ -232,6 +269,7 @@ ngx_streamline_media_rm(const char *path, const struct stat *sb, int type,
 void
 ngx_streamline_media_init_process(ngx_cycle_t *cycle)
 {
+    ngx_connection_t            *c;
     ngx_streamline_main_conf_t  *smcf;
 
     smcf = (ngx_streamline_main_conf_t *)
@@ -253,6 +291,31 @@ ngx_streamline_media_init_process(ngx_cycle_t *cycle)
     ngx_streamline_media_cleanup_ev.log = cycle->log;
     ngx_streamline_media_cleanup_ev.cancelable = 1;
     ngx_add_timer(&ngx_streamline_media_cleanup_ev, 1000);
+
+    ngx_streamline_media_notify_conn = NULL;
+    ngx_streamline_media_notify_fd = -1;
+
+    if (smcf->media_notify == -1) {
+        return;
+    }
+
+    c = ngx_get_connection(smcf->media_notify, cycle->log);
+    if (c == NULL) {
+        return;
+    }
+
+    c->read->handler = ngx_streamline_media_notified;
+    c->read->log = cycle->log;
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        /* the descriptor is the cycle's: its pool cleanup closes it */
+        c->fd = (ngx_socket_t) -1;
+        ngx_free_connection(c);
+        return;
+    }
+
+    ngx_streamline_media_notify_conn = c;
+    ngx_streamline_media_notify_fd = smcf->media_notify;
 }
 
 
@@ -260,9 +323,10 @@ ngx_streamline_media_init_process(ngx_cycle_t *cycle)
 void
 ngx_streamline_media_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_streamline_media_t  *m;
-
-    ngx_uint_t               i;
+    ngx_uint_t                   i;
+    ngx_connection_t            *c;
+    ngx_streamline_media_t      *m;
+    ngx_streamline_main_conf_t  *smcf;
 
     while ((m = ngx_streamline_media_running) != NULL) {
         sl_pipeline_stop(m->pipeline);
@@ -274,6 +338,68 @@ ngx_streamline_media_exit_process(ngx_cycle_t *cycle)
     for (i = 0; i < 500 && ngx_streamline_media_finishing; i++) {
         ngx_msleep(10);
     }
+
+    /* this worker's copy of the eventfd: not for the pool cleanup now */
+    if (ngx_streamline_media_notify_conn) {
+        smcf = (ngx_streamline_main_conf_t *)
+                   ngx_get_conf(cycle->conf_ctx, ngx_streamline_module);
+
+        c = ngx_streamline_media_notify_conn;
+        ngx_streamline_media_notify_conn = NULL;
+        ngx_streamline_media_notify_fd = -1;
+        smcf->media_notify = -1;
+
+        /* other processes hold the same file: closing would not unwatch */
+        if (c->read->active) {
+            (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        }
+
+        ngx_close_connection(c);
+    }
+}
+
+
+static void
+ngx_streamline_media_notify_close(void *data)
+{
+    ngx_fd_t  *fd = data;
+
+    if (*fd != -1 && close(*fd) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
+                      "streamline: close() eventfd failed");
+    }
+}
+
+
+/* on a pipeline thread, after an index changed: every worker looks */
+static void
+ngx_streamline_media_notify(void)
+{
+#if (NGX_HAVE_EVENTFD)
+    uint64_t  one = 1;
+
+    if (ngx_streamline_media_notify_fd != -1
+        && write(ngx_streamline_media_notify_fd, &one, sizeof(uint64_t))
+           != sizeof(uint64_t))
+    {
+        /* cannot be full (2^64 - 2); if it failed, the tick is there */
+    }
+#endif
+}
+
+
+static void
+ngx_streamline_media_notified(ngx_event_t *ev)
+{
+    uint64_t           n;
+    ngx_connection_t  *c = ev->data;
+
+    /* whichever worker reads first resets it; the others find it empty */
+    if (read(c->fd, &n, sizeof(uint64_t)) != sizeof(uint64_t)) {
+        ev->ready = 0;
+    }
+
+    ngx_http_streamline_hls_wake();
 }
 
 
@@ -657,6 +783,8 @@ ngx_streamline_media_part(void *data, const sl_segment_info_t *seg)
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_streamline_media_notify();
 }
 
 
@@ -729,6 +857,8 @@ ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
     } while (n == 16);
 
     ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_streamline_media_notify();
 }
 
 
@@ -830,6 +960,8 @@ ngx_streamline_media_ended(ngx_streamline_media_t *m)
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_streamline_media_notify();
 
     ngx_free(m);
 }
@@ -1043,6 +1175,7 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
 
         req->target_ms = (ngx_msec_t) r->dvr->target_duration * 1000;
         req->gen = &r->dvr->gen;
+        req->seen = r->dvr->gen;
         req->ended = r->dvr->ended;
 
         if (req->msn >= 0) {
@@ -1190,6 +1323,7 @@ ngx_streamline_media_part_ready(const u_char *channel, size_t channel_len,
         dvr = r->dvr;
         req->target_ms = (ngx_msec_t) dvr->target_duration * 1000;
         req->gen = &dvr->gen;
+        req->seen = dvr->gen;
 
         if (msn < dvr->next_msn
             || (dvr->open && msn == dvr->cur.msn && part < dvr->cur.nparts))
