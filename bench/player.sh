@@ -128,7 +128,8 @@ measure() {     # label url
             $s->{stalls}, $s->{heap0} / 1048576, $s->{heap1} / 1048576,
             100 * $s->{task} / $secs, $s->{playlists}{count},
             $s->{playlists}{bytes} / 1024 / $secs, $s->{height},
-            @{$s->{errors}} ? "  errors: @{$s->{errors}}" : "";
+            ($s->{playlists}{unknown} ? "  ($s->{playlists}{unknown} playlist sizes unknown)" : "") .
+            (@{$s->{errors}} ? "  errors: @{$s->{errors}}" : "");
     ' "$1" "$out" "$secs"
 }
 
