@@ -219,6 +219,9 @@ my $n = manifests();
 sleep 3;
 is(manifests(), $n, 'no manifest requests after the end');
 
+my @outside = grep { !/^(\Q$base\E\/|data:|blob:)/ } @{$b->requests || []};
+is_deeply(\@outside, [], 'nothing requested from anywhere but the origin');
+
 my @bad = grep { /pageerror/ } @{$b->console || []};
 is_deeply(\@bad, [], 'no uncaught page errors');
 
