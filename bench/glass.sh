@@ -17,42 +17,16 @@
 # each, after 2 s of warm-up.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-30}
-build=${BUILD_DIR:-$top/build}
-nginx=${NGINX_BIN:-/usr/sbin/nginx}
-dir=$(mktemp -d /tmp/streamline-glass.XXXXXX)
-chmod 755 "$dir"
-pids=()
-
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [ -n "${KEEP:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+bench_init glass
 
 [ -d "$top/html/node_modules/playwright-core" ] || (cd "$top/html" && npm ci --no-audit --no-fund >/dev/null)
 
-port() { perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport'; }
-rtmp=$(port) http=$(port) rport=$(port)
-key=glass-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
-
-redis-server --port "$rport" --save '' --appendonly no --dir "$dir" \
-    --logfile "$dir/redis.log" &
-pids+=($!)
-for _ in $(seq 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
-REDIS_PORT=$rport "$top/scripts/streamline-key" set main "$key" >/dev/null
+bench_redis
 REDIS_PORT=$rport "$top/scripts/streamline-key" set defaults "$key-2" >/dev/null
 
-cat > "$dir/nginx.conf" <<EOF
-load_module $build/modules/ngx_rtmp_module.so;
-load_module $build/modules/ngx_streamline_module.so;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log notice;
-events { worker_connections 1024; }
-streamline_redis 127.0.0.1:$rport;
+{ bench_conf_head 1 1024; cat <<EOF; } > "$dir/nginx.conf"
 rtmp {
     access_log off;
     server {
@@ -93,9 +67,7 @@ http {
     }
 }
 EOF
-"$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' &
-pids+=($!)
-sleep 1
+bench_nginx
 
 start=$(( $(date +%s%3N) % 4294967296 ))
 total=$(( 4 * (secs + 12) + 10 ))

@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "held_util.h"
+
 
 #define ROUND_TIMEOUT_MS  10000
 #define MAX_ROUNDS        100
@@ -65,26 +67,6 @@ typedef struct {
     double     ahead_ms;        /* all sent this long before the part */
     double     first, median, p99, last;
 } round_t;
-
-
-static double
-now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double  x = *(const double *) a, y = *(const double *) b;
-
-    return x < y ? -1 : x > y;
-}
 
 
 /* nearest rank */

@@ -27,29 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "held_util.h"
+
 
 #define WRITERS     2
 #define MAX_ROUNDS  100
-
-
-static double
-now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double  x = *(const double *) a, y = *(const double *) b;
-
-    return x < y ? -1 : x > y;
-}
 
 
 int

@@ -16,22 +16,10 @@
 # keyframes) and remuxing the source, to fragmented MP4.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-30}
-build=${BUILD_DIR:-$top/build}
-nginx=${NGINX_BIN:-/usr/sbin/nginx}
-dir=$(mktemp -d /tmp/streamline-ladder.XXXXXX)
-chmod 755 "$dir"          # the workers (user nobody) write media/ in it
-redis_pid= nginx_pid=
+. "$(dirname "$0")/lib.sh"
+bench_init ladder
 
-cleanup() {
-    [ -n "$nginx_pid" ] && kill -QUIT "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
-    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
-    [ -n "${KEEP:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
-
-port() { perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport'; }
 cpu_of() {   # clock ticks of user + system time of the given pids
     local t=0 p
     for p in "$@"; do
@@ -41,9 +29,6 @@ cpu_of() {   # clock ticks of user + system time of the given pids
     echo $t
 }
 hz=$(getconf CLK_TCK)
-
-rtmp=$(port) http=$(port) rport=$(port)
-key=bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 echo "encoding a ${secs}s 1280x720 30 fps source..." >&2
 ffmpeg -hide_banner -loglevel error -y \
@@ -56,21 +41,10 @@ ffmpeg -hide_banner -loglevel error -y \
 # the ladder of the shipped configuration
 ladder=$(grep -E '^\s*streamline_rendition ' "$top/nginx-conf/origin.conf")
 
-redis-server --port "$rport" --save '' --appendonly no --dir "$dir" \
-    --logfile "$dir/redis.log" &
-redis_pid=$!
-for _ in $(seq 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
-REDIS_PORT=$rport "$top/scripts/streamline-key" set main "$key" >/dev/null
+bench_redis
 
 mkdir -p "$dir/logs"
-cat > "$dir/nginx.conf" <<EOF
-load_module $build/modules/ngx_rtmp_module.so;
-load_module $build/modules/ngx_streamline_module.so;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log notice;
-events { worker_connections 256; }
-streamline_redis 127.0.0.1:$rport;
+{ bench_conf_head 1 256; cat <<EOF; } > "$dir/nginx.conf"
 rtmp {
     access_log off;
     server {
@@ -90,9 +64,7 @@ http {
     server { listen 127.0.0.1:$http; location / { return 204; } }
 }
 EOF
-"$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' &
-nginx_pid=$!
-sleep 1
+bench_nginx
 workers=$(pgrep -P "$nginx_pid" | tr '\n' ' ')
 
 echo "publishing to Streamline for ${secs}s..." >&2

@@ -14,24 +14,11 @@
 //   playlists   playlist responses and their body bytes during it
 //               (unknown: responses whose size chromium did not report);
 //   height      the rendition height at the end; errors: the page's own.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, '../html/package.json'));
-const { chromium } = require('playwright-core');
+import { launch } from '../html/test/chromium.mjs';
 
 const [url, secs, srcWidth] = [process.argv[2], Number(process.argv[3] || 60),
                                Number(process.argv[4] || 640)];
-const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
-           '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync',
-           '--js-flags=--expose-gc',
-           '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launch(['--js-flags=--expose-gc']);
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 const page = await context.newPage();
 const cdp = await context.newCDPSession(page);

@@ -18,16 +18,10 @@
 //   {"cmd":"metrics"}   -> {"ok":true,"value":{CDP Performance metrics}}
 //   {"cmd":"close"}     -> exits
 // Any failure answers {"ok":false,"error":"..."} and the session goes on.
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 import { createInterface } from 'node:readline';
 
-const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
-           '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync',
-           '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launch();
 const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
 const page = await context.newPage();
 const requests = [];

@@ -1,16 +1,10 @@
 // node t/browser/play.mjs URL SECONDS: opens URL in Debian's chromium
 // (headless, through playwright-core) for SECONDS and prints the page's
 // window.stats as JSON, with the playback position at the start and end.
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const [url, seconds] = [process.argv[2], Number(process.argv[3] || 15)];
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
-         '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync',
-         '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launch();
 const page = await browser.newPage();
 const console_ = [];
 page.on('console', (m) => console_.push(m.text()));
