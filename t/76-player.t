@@ -125,6 +125,8 @@ ok($b->wait('streamline.player.videoHeight() === 360', 15), 'the video is 360 hi
 ok(choose('Auto'), 'choose Auto');
 ok($b->wait(q{streamline.player.qualityLevels().levels_.every(function (l) { return l.enabled; })}, 5),
    'Auto enables every rendition');
+ok($b->wait('streamline.player.tech(true).sourceHandler_.hls.autoLevelEnabled', 5),
+   'and hls.js chooses by itself again');
 
 # --- DVR: 30 s back, LIVE ------------------------------------------------------
 
