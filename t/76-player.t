@@ -200,8 +200,9 @@ $t->redis('SET', 'streamline:state:ghost',
 $t->redis('PUBLISH', 'streamline:events',
           '{"channel":"ghost","status":"live","updatedAt":"2026-11-26T00:00:00.000Z"}');
 ok($b->goto("$base/ghost"), 'a channel live in Redis without a stream');
-ok($b->wait('streamline.retries >= 2', 30), 'the page retries')
+ok($b->wait('streamline.retries >= 3', 30), 'the page retries')
     or diag explain $b->eval('streamline.errors');
+is($b->eval('streamline.backoff'), 4000, 'with backoff: 1 s, 2 s, then 4 s');
 is($b->eval('document.body.dataset.state'), 'reconnecting', 'and says it reconnects');
 my $pub2 = publish_media($t, $key2, size => '320x180', audio => 0,
     vcodec => [qw(-c:v libx264 -preset ultrafast -tune zerolatency -g 30

@@ -59,6 +59,7 @@
         api: null,            // last state from the API: 'live' | 'idle'
         loaded: false,        // a source is set
         retries: 0,
+        backoff: 0,           // the delay of the retry last scheduled, ms
         errors: [],
         player: null
     };
@@ -187,10 +188,16 @@
         }
     }
 
+    function note(reason) {
+        page.errors.push(reason);
+        if (page.errors.length > 20) {
+            page.errors.shift();
+        }
+    }
+
     function unload() {
         clearTimeout(retryTimer);
         retryTimer = null;
-        retryDelay = RETRY_MIN_MS;
         if (page.loaded) {
             page.loaded = false;
             player.reset();
@@ -204,10 +211,7 @@
      * meanwhile; if the channel went idle, the slate wins.
      */
     function failed(reason) {
-        page.errors.push(reason);
-        if (page.errors.length > 20) {
-            page.errors.shift();
-        }
+        note(reason);
 
         if (!page.loaded || retryTimer) {
             return;
@@ -215,6 +219,7 @@
 
         unload();
         page.retries++;
+        page.backoff = retryDelay;
         show('reconnecting', 'Reconnecting…',
              'Playback was interrupted; trying again in '
              + Math.round(retryDelay / 1000) + ' s.');
@@ -242,6 +247,7 @@
         }
 
         unload();
+        retryDelay = RETRY_MIN_MS;
         show('offline', 'Offline',
              'The stream starts here by itself when the channel goes live.');
     }
@@ -261,7 +267,7 @@
                 pollDelay = page.api === 'live' ? POLL_LIVE_MS : POLL_IDLE_MS;
             }, function (e) {
                 // keep what is playing; back off
-                page.errors.push('api: ' + e.message);
+                note('api: ' + e.message);
                 pollDelay = Math.min(Math.max(pollDelay, POLL_IDLE_MS) * 2, POLL_MAX_MS);
                 if (page.api === null) {
                     show('offline', 'Offline',
@@ -273,16 +279,20 @@
             });
     }
 
-    /* a playlist that ended (EXT-X-ENDLIST) means the stream ended: ask now */
-    player.on('ended', function () {
-        clearTimeout(pollTimer);
-        poll();
-    });
-
-    document.addEventListener('visibilitychange', function () {
-        if (!document.hidden && pollTimer) {
+    /* ask now (unless a request is on its way): one poll chain only */
+    function pollNow() {
+        if (pollTimer) {
             clearTimeout(pollTimer);
             poll();
+        }
+    }
+
+    /* a playlist that ended (EXT-X-ENDLIST) means the stream ended */
+    player.on('ended', pollNow);
+
+    document.addEventListener('visibilitychange', function () {
+        if (!document.hidden) {
+            pollNow();
         }
     });
 
