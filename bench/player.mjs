@@ -13,7 +13,9 @@
 //   task        main-thread busy seconds (CDP TaskDuration) during it;
 //   playlists   playlist responses and their body bytes during it
 //               (unknown: responses whose size chromium did not report);
-//   height      the rendition height at the end; errors: the page's own.
+//   height      the rendition height at the end; errors: the page's own;
+//   seekable    the span of the player's seekable range at the end, s
+//               (what the DVR scrubber covers; the player page only).
 import { launch } from '../html/test/chromium.mjs';
 
 const [url, secs, srcWidth] = [process.argv[2], Number(process.argv[3] || 60),
@@ -95,6 +97,12 @@ const out = await page.evaluate(() => ({
     height: document.querySelector('video').videoHeight,
     errors: (window.streamline && window.streamline.errors) || [],
     engine: window.streamline && window.streamline.engine,
+    // what the DVR scrubber spans, s (the player page only)
+    seekable: (() => {
+        const p = window.streamline && window.streamline.player;
+        const r = p && p.seekable();
+        return r && r.length ? r.end(r.length - 1) - r.start(0) : null;
+    })(),
 }));
 out.heap0 = m0.JSHeapUsedSize;
 out.heap1 = m1.JSHeapUsedSize;

@@ -99,11 +99,12 @@ measure() {     # label url
             exit 0;
         }
         printf "%-30s median %5.2f s  p90 %5.2f s  %4d frames  %d stalls  heap %5.1f -> %5.1f MB  "
-             . "main thread %4.1f%%  playlists %3d (%6.1f KB/s)  %dp%s\n",
+             . "main thread %4.1f%%  playlists %3d (%6.1f KB/s)  %dp%s%s\n",
             $label, $l[int(@l / 2)] / 1000, $l[int(@l * 0.9)] / 1000, scalar @l,
             $s->{stalls}, $s->{heap0} / 1048576, $s->{heap1} / 1048576,
             100 * $s->{task} / $secs, $s->{playlists}{count},
             $s->{playlists}{bytes} / 1024 / $secs, $s->{height},
+            defined $s->{seekable} ? sprintf("  scrubber %.0f s", $s->{seekable}) : "",
             ($s->{playlists}{unknown} ? "  ($s->{playlists}{unknown} playlist sizes unknown)" : "") .
             (@{$s->{errors}} ? "  errors: @{$s->{errors}}" : "");
     ' "$1" "$out" "$secs"
