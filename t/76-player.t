@@ -133,6 +133,15 @@ ok($b->wait('streamline.player.tech(true).sourceHandler_.hls.autoLevelEnabled', 
 ok($b->wait('(function (s) { return s.length && s.end(0) - s.start(0) > 45; })(streamline.player.seekable())', 60),
    'the DVR window grows past 45 s');
 ok($b->wait('!!document.querySelector(".vjs-liveui")', 5), 'the liveui scrubber is on');
+{
+    my (undef, $pl) = get_media($t, 'main', 'source');
+    my $window = 0;
+    $window += $_->{extinf} for @{$pl ? $pl->{segments} : []};
+    my $span = $b->eval('(function (s) { return s.end(0) - s.start(0); })(streamline.player.seekable())');
+    # the playlist's window, less hls.js's distance from the edge (~1 s)
+    cmp_ok(abs($window - $span), '<', 4,
+           sprintf 'the scrubber spans the whole window (%.1f s of %.1f s)', $span, $window);
+}
 my $edge = $b->eval($behind);
 cmp_ok($edge, '<', 5, "playing near the edge ($edge s behind)");
 
