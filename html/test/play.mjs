@@ -1,4 +1,4 @@
-// node t/browser/play.mjs URL SECONDS: opens URL in Debian's chromium
+// node html/test/play.mjs URL SECONDS: opens URL in Debian's chromium
 // (headless, through playwright-core) for SECONDS and prints the page's
 // window.stats as JSON, with the playback position at the start and end.
 import { launch } from './chromium.mjs';
