@@ -796,13 +796,9 @@ static ngx_int_t
 ngx_http_streamline_send_playlist(ngx_http_request_t *r, ngx_str_t *out,
     ngx_str_t *cache_control)
 {
-    ngx_int_t         rc;
-    ngx_buf_t        *b;
-    ngx_chain_t       cl;
     ngx_table_elt_t  *h;
 
     r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = out->len;
     ngx_str_set(&r->headers_out.content_type,
                 "application/vnd.apple.mpegurl");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
@@ -816,30 +812,7 @@ ngx_http_streamline_send_playlist(ngx_http_request_t *r, ngx_str_t *out,
     ngx_str_set(&h->key, "Cache-Control");
     h->value = *cache_control;
 
-    if (r->method == NGX_HTTP_HEAD) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = out->data;
-    b->last = out->data + out->len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    cl.buf = b;
-    cl.next = NULL;
-
-    return ngx_http_output_filter(r, &cl);
+    return ngx_http_streamline_send_body(r, out->data, out->len);
 }
 
 

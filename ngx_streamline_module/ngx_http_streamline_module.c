@@ -664,16 +664,12 @@ static ngx_int_t
 ngx_http_streamline_send(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len)
 {
-    ngx_int_t                        rc;
-    ngx_buf_t                       *b;
-    ngx_chain_t                      out;
     ngx_table_elt_t                 *h;
     ngx_http_streamline_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_streamline_module);
 
     r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
@@ -696,6 +692,24 @@ ngx_http_streamline_send(ngx_http_request_t *r, ngx_uint_t status,
         ngx_str_set(&h->key, "Access-Control-Allow-Origin");
         h->value = slcf->cors;
     }
+
+    return ngx_http_streamline_send_body(r, body, len);
+}
+
+
+/*
+ * The response's body from memory that outlives the request's output (its
+ * pool, or a pool the request holds): status, type and other headers are
+ * the caller's; HEAD gets the headers only.
+ */
+ngx_int_t
+ngx_http_streamline_send_body(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.content_length_n = len;
 
     if (r->method == NGX_HTTP_HEAD) {
         r->header_only = 1;
