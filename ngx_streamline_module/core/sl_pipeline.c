@@ -1658,12 +1658,8 @@ sl_out_io_write(void *opaque, uint8_t *buf, int size)
 /* codec parameters from sequence headers */
 
 static int
-sl_par_video(AVCodecParameters *par, const sl_header_t *h)
+sl_par_extradata(AVCodecParameters *par, const sl_header_t *h)
 {
-    par->codec_type = AVMEDIA_TYPE_VIDEO;
-    par->codec_id = AV_CODEC_ID_H264;
-    par->width = h->a;
-    par->height = h->b;
     par->extradata = av_mallocz(h->len + AV_INPUT_BUFFER_PADDING_SIZE);
     if (par->extradata == NULL) {
         return SL_ERROR;
@@ -1677,6 +1673,18 @@ sl_par_video(AVCodecParameters *par, const sl_header_t *h)
 
 
 static int
+sl_par_video(AVCodecParameters *par, const sl_header_t *h)
+{
+    par->codec_type = AVMEDIA_TYPE_VIDEO;
+    par->codec_id = AV_CODEC_ID_H264;
+    par->width = h->a;
+    par->height = h->b;
+
+    return sl_par_extradata(par, h);
+}
+
+
+static int
 sl_par_audio(AVCodecParameters *par, const sl_header_t *h)
 {
     par->codec_type = AVMEDIA_TYPE_AUDIO;
@@ -1684,15 +1692,8 @@ sl_par_audio(AVCodecParameters *par, const sl_header_t *h)
     par->sample_rate = h->a;
     par->frame_size = 1024;
     av_channel_layout_default(&par->ch_layout, h->b);
-    par->extradata = av_mallocz(h->len + AV_INPUT_BUFFER_PADDING_SIZE);
-    if (par->extradata == NULL) {
-        return SL_ERROR;
-    }
 
-    memcpy(par->extradata, h->data, h->len);
-    par->extradata_size = (int) h->len;
-
-    return SL_OK;
+    return sl_par_extradata(par, h);
 }
 
 
