@@ -72,14 +72,7 @@ main(void)
     test_backoff(&t);
     test_cache(&t);
 
-    printf("1..%u\n", t.n);
-
-    if (t.failed) {
-        printf("# %u of %u tests failed\n", t.failed, t.n);
-        return 1;
-    }
-
-    return 0;
+    return sl_tap_done(&t);
 }
 
 

@@ -104,14 +104,7 @@ main(void)
     test_reload(&t);
     test_master(&t);
 
-    printf("1..%u\n", t.n);
-
-    if (t.failed) {
-        printf("# %u of %u tests failed\n", t.failed, t.n);
-        return 1;
-    }
-
-    return 0;
+    return sl_tap_done(&t);
 }
 
 

@@ -1,7 +1,8 @@
 /*
  * A tiny TAP producer shared by the core's unit tests: sl_ok() prints
  * "ok N - ..." or "not ok N - ..." with the failing line, sl_tap_diag()
- * prints bytes as a TAP comment.
+ * prints bytes as a TAP comment, sl_tap_done() prints the plan and gives
+ * the exit status.
  */
 
 #ifndef SL_TAP_H
@@ -25,6 +26,7 @@ static int sl_tap_ok(sl_tap_t *t, int ok, int line, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5), unused));
 static void sl_tap_diag(const char *name, const unsigned char *p, size_t len)
     __attribute__ ((unused));
+static int sl_tap_done(sl_tap_t *t) __attribute__ ((unused));
 
 
 static int
@@ -72,6 +74,22 @@ sl_tap_diag(const char *name, const unsigned char *p, size_t len)
     }
 
     printf("\"\n");
+}
+
+
+/* the plan, at the end; the exit status of the test program */
+
+static int
+sl_tap_done(sl_tap_t *t)
+{
+    printf("1..%u\n", t->n);
+
+    if (t->failed) {
+        printf("# %u of %u tests failed\n", t->failed, t->n);
+        return 1;
+    }
+
+    return 0;
 }
 
 #endif /* SL_TAP_H */
