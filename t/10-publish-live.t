@@ -41,7 +41,9 @@ my $live = wait_for(sub {
 }, 3);
 ok($live, 'API says live');
 if ($live && $connected) {
-    cmp_ok($live - $connected, '<=', 1000, 'live within 1 s of connecting');
+    # at the connection, not at a later heartbeat or segment; the exact
+    # figure is bench/latency.pl's
+    cmp_ok($live - $connected, '<=', 3000, 'live within 3 s of connecting');
     diag(sprintf 'live %d ms after the RTMP connection', $live - $connected);
 }
 

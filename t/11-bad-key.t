@@ -8,7 +8,7 @@ use strict;
 use warnings;
 
 use Test::More;
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(time);
 use lib 't/lib';
 use Streamline::Test;
 
@@ -46,13 +46,32 @@ my $keys = $t->redis('KEYS', 'streamline:*');
 is_deeply([sort @$keys], ['streamline:keys'], 'no state, owner or history')
     or diag explain $keys;
 is($t->redis('XLEN', 'streamline:history'), 0, 'no history entry');
-sleep 0.3;
-is_deeply([$events->messages], [], 'no event published');
 
 # the refusals leave the channel free for the right key
 my $pub = $t->publish($good);
 ok(wait_for(sub { ($t->api_status // '') eq 'live' }, 10),
     'the good key goes live after the refusals') or diag $pub->stderr;
+
+# No event for a refusal, bounded by events rather than a sleep: one nginx
+# connection to Redis publishes in order, so an event a refusal sent comes
+# before the next transition's, which the test waits for (its updatedAt
+# is the API's).
+sub events_until {
+    my ($updated) = @_;
+    my @e;
+    wait_for(sub {
+        @e = $events->messages_json;
+        grep { $_ && ($_->{updatedAt} // '') eq ($updated // '') } @e;
+    }, 10);
+    return [map { $_ ? "$_->{channel} $_->{status}" : 'not JSON' } @e];
+}
+
+my (undef, $live) = $t->api;
+is_deeply(events_until($live && $live->{updatedAt}), ['main live'],
+    'the refusals published no event: the first is the good key\'s')
+    or diag explain [$events->messages];
+is($t->redis('XLEN', 'streamline:history'), 1,
+    'and the history holds only its entry');
 
 # keys are read from Redis at publish time: a revoked key is refused
 # without a restart
@@ -61,6 +80,22 @@ my $again = $t->publish($good);
 my $code = $again->wait(10);
 ok(defined $code && $code != 0, 'a revoked key is refused');
 ok($pub->alive, 'the running publisher is not disconnected by a revoke');
+
+is($t->api_status, 'live', 'the channel is still live');
+
+# the stop, then the key again: the second live closes the list, and
+# nothing came from the revoked key's refusal (nor late from the first)
+$pub->stop;
+ok(wait_for(sub { ($t->api_status // '') eq 'idle' }, 10), 'stop: idle');
+$t->add_key(main => $good);
+$pub = $t->publish($good);
+ok(wait_for(sub { ($t->api_status // '') eq 'live' }, 10), 'live again')
+    or diag $pub->stderr;
+(undef, $live) = $t->api;
+is_deeply(events_until($live && $live->{updatedAt}),
+    ['main live', 'main idle', 'main live'],
+    'no event but the transitions of the accepted key')
+    or diag explain [$events->messages];
 
 # accepted keys stay out of the logs too
 for my $log (qw(error.log access.log rtmp-access.log)) {

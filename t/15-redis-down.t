@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
 # Redis goes away during a live stream: the API keeps answering within
-# 1.5 s from the last known state, marked "stale":true (503 for a channel
+# the timeout (1 s) from the last known state, marked "stale":true (503 for a channel
 # nothing is known about); the stream keeps going; when Redis comes back
 # (empty: no persistence) the module writes the state again.  A stop while
 # Redis is down is not lost: it reaches Redis after the restart, with the
@@ -18,6 +18,10 @@ use Streamline::Test;
 my $t = Streamline::Test->new;
 $t->start_redis;
 $t->write_conf(state_conf(main => 'streamline_redis_timeout 1s;'));
+
+# an answer is bounded by the 1 s timeout: 2 s more for a loaded machine,
+# still far from a wait for Redis (the client gives up at 5 s)
+my $SLOW = 3;
 $t->run;
 
 my $key = random_key();
@@ -28,7 +32,7 @@ ok(wait_for(sub { ($t->api_status // '') eq 'live' }, 10), 'live')
 my (undef, $live) = $t->api;
 my $since = $live->{updatedAt} // '';
 
-# answers for a while: (all 200 within 1.5 s, bodies seen)
+# answers for a while: (all 200 within $SLOW s, bodies seen)
 sub poll_api {
     my ($seconds, $path) = @_;
     my (@slow, %bodies, @order);
@@ -36,7 +40,7 @@ sub poll_api {
     while (time < $end) {
         my $r = $t->get($path // '/api/stream', timeout => 5);
         push @slow, sprintf('%d in %.2f s', $r->{status}, $r->{elapsed})
-            if $r->{status} != 200 || $r->{elapsed} > 1.5;
+            if $r->{status} != 200 || $r->{elapsed} > $SLOW;
         push @order, $r->{body} unless $bodies{$r->{body}}++;
         sleep 0.1;
     }
@@ -49,9 +53,9 @@ $t->stop_redis;
 my $down = time;
 
 my ($slow, $bodies, $order) = poll_api(1);
-is_deeply($slow, [], 'first second of the outage: every answer 200 within 1.5 s');
+is_deeply($slow, [], "first second of the outage: every answer 200 within $SLOW s");
 ($slow, $bodies, $order) = poll_api(2);
-is_deeply($slow, [], 'then: every answer 200 within 1.5 s');
+is_deeply($slow, [], "then: every answer 200 within $SLOW s");
 is_deeply([keys %$bodies],
     [qq({"status":"live","updatedAt":"$since","stale":true})],
     'then: the last known state, marked stale') or diag explain $order;
@@ -59,7 +63,7 @@ is_deeply([keys %$bodies],
 for my $try (1, 2) {
     my $r = $t->get('/api/stream/unknown', timeout => 5);
     is($r->{status}, 503, "unknown channel, Redis down: 503 ($try)");
-    cmp_ok($r->{elapsed}, '<', 1.5, "within 1.5 s ($try)");
+    cmp_ok($r->{elapsed}, '<', $SLOW, "within $SLOW s ($try)");
     my $j = json_decode($r->{body});
     ok(ref $j eq 'HASH' && defined $j->{error}, "JSON error body ($try)")
         or diag $r->{body};
@@ -91,7 +95,7 @@ sleep 0.3;
 my $stopped = now_ms();
 $pub->stop;
 ($slow, $bodies, $order) = poll_api(1.5);
-is_deeply($slow, [], 'stopped during the outage: every answer 200 within 1.5 s');
+is_deeply($slow, [], "stopped during the outage: every answer 200 within $SLOW s");
 diag('API after the stop, Redis down: ' . join ' then ', @$order);
 
 my $restarted = now_ms();

@@ -23,7 +23,8 @@ $t->run;
 for my $try (1 .. 3) {
     my ($r) = $t->api(undef, timeout => 5);
     is($r->{status}, 503, "no Redis yet: 503 ($try)");
-    cmp_ok($r->{elapsed}, '<', 1.5, "within 1.5 s ($try)");
+    # bounded by the 1 s timeout: 2 s more for a loaded machine
+    cmp_ok($r->{elapsed}, '<', 3, "within 3 s ($try)");
     my $j = json_decode($r->{body});
     ok(ref $j eq 'HASH' && defined $j->{error}, "JSON error body ($try)")
         or diag $r->{body};

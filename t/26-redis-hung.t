@@ -2,7 +2,8 @@
 
 # Redis hung (SIGSTOP: connections stay open, nothing answers) is worse than
 # Redis gone: only streamline_redis_timeout saves the API.  Every answer
-# must come within 1.5 s (timeout 1s); once Redis runs again (SIGCONT) the
+# must come within the timeout (1 s; 3 s allowed for a loaded machine,
+# the client itself gives up at 5 s); once Redis runs again (SIGCONT) the
 # transitions made meanwhile reach it.
 
 use strict;
@@ -37,10 +38,10 @@ while (time < $end) {
     my $path = $n++ % 2 ? '/api/stream' : "/api/stream/unknown$n";
     my $r = $t->get($path, timeout => 5);
     push @slow, sprintf('%s: %d in %.2f s', $path, $r->{status}, $r->{elapsed})
-        if $r->{elapsed} > 1.5;
+        if $r->{elapsed} > 3;
     $bodies{$path eq '/api/stream' ? 'main' : 'unknown'}{"$r->{status} $r->{body}"}++;
 }
-is_deeply(\@slow, [], 'Redis hung: every answer within 1.5 s');
+is_deeply(\@slow, [], 'Redis hung: every answer within 3 s');
 my @main = grep { !/^200 \{"status":"live","updatedAt":"\Q$since\E"(,"stale":true)?\}$/ }
     keys %{$bodies{main} || {}};
 is_deeply(\@main, [], 'main: the last known state (live)');

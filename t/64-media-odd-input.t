@@ -12,8 +12,12 @@
 #   wrap    RTMP timestamps that jump back (FLV's 31-bit timestamps wrap a
 #           few seconds in: 2147483.5 s -> 0): no crash, segments keep
 #           coming, no absurd durations
-# A publisher that sends no sequence header cannot be made with ffmpeg
-# (see the skip below).  Every playlist seen must follow the rules.
+#   nohdr   H.264 + AAC without their sequence headers: no crash, nothing
+#           to play, the publisher is not cut off
+#   late    the same, the headers sent 3 s in: playable from there on
+# ffmpeg always sends the sequence headers: the last two are an FLV that
+# ffmpeg made, published tag by tag by Streamline::RTMP without them.
+# Every playlist seen must follow the rules.
 
 use strict;
 use warnings;
@@ -23,6 +27,7 @@ use Time::HiRes qw(sleep time);
 use lib 't/lib';
 use Streamline::Test;
 use Streamline::Media;
+use Streamline::RTMP;
 
 my $t = Streamline::Test->new;
 $t->start_redis;
@@ -52,19 +57,32 @@ my %case = (
     # FLV timestamps are 31 bits of ms: they wrap 2147483.648 s in
     wrap  => { vcodec => \@x264, duration => 9,
                extra => [qw(-output_ts_offset 2147480.648)] },
+    nohdr => { headers_at => undef },
+    late  => { headers_at => 3 },
 );
+
+# what the last two publish: 9 s of H.264 + AAC, as ffmpeg sends them
+my $flv = $t->testdir . '/odd.flv';
+system('ffmpeg', '-nostdin', '-hide_banner', '-loglevel', 'error',
+    '-f', 'lavfi', '-i', 'testsrc2=size=426x240:rate=30',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', 9,
+    @x264, '-c:a', 'aac', '-f', 'flv', $flv) == 0
+    or BAIL_OUT('ffmpeg could not make the FLV for nohdr and late');
 $t->expect_log(qr/not supported/);
 
 # two batches, so that the two cores keep up
-my @batches = ([qw(aonly vonly flv1 mp3)], [qw(noise wrap)]);
+my @batches = ([qw(aonly vonly flv1 mp3)], [qw(noise wrap nohdr late)]);
 for my $batch (@batches) {
     for my $name (@$batch) {
         my $c = $case{$name};
         my $key = random_key($name);
         $t->add_key($name => $key);
-        $c->{pub} = publish_media($t, $key, size => '426x240',
-            map { exists $c->{$_} ? ($_ => $c->{$_}) : () }
-                qw(video audio vcodec acodec duration extra));
+        $c->{pub} = exists $c->{headers_at}
+            ? Streamline::RTMP::publish_flv($t, $key, $flv,
+                  headers_at => $c->{headers_at})
+            : publish_media($t, $key, size => '426x240',
+                  map { exists $c->{$_} ? ($_ => $c->{$_}) : () }
+                      qw(video audio vcodec acodec duration extra));
         $c->{started} = time;
     }
     my $deadline = time + 30;
@@ -301,14 +319,16 @@ for my $rend (qw(source low)) {
         . 'the jump') or diag join "\n", @rate;
 }
 
-# (e)
-SKIP: {
-    skip 'a publisher without a sequence header cannot be made with '
-        . 'ffmpeg 5.1: its flv muxer writes the AVC/AAC sequence header '
-        . 'from the extradata, which ffmpeg extracts even from raw Annex B '
-        . 'with -probesize 32, and an FLV without it is refused '
-        . '("could not find codec parameters")', 1;
-}
+# (e) no sequence headers: nothing can decode the packets, nothing to play
+ok(!$case{nohdr}{status}{source}
+       || !grep({ $_ != 404 } @{$case{nohdr}{status}{source}}),
+    'nohdr: the source playlist answered 404 throughout')
+    or diag "@{$case{nohdr}{status}{source}}";
+is((get_master($t, 'nohdr'))[0]{status}, 404, 'nohdr: master 404');
+is((get_media($t, 'nohdr', 'source'))[0]{status}, 404, 'nohdr: source 404');
+
+# the headers come late: playable from the first keyframe after them
+check_playable('late', video => 1, audio => 1);
 
 diag(sprintf 'test ran %.1f s', time - $begin);
 

@@ -107,7 +107,7 @@ my $t0 = $b->eval('streamline.player.currentTime()');
 sleep 3;
 my $t1 = $b->eval('streamline.player.currentTime()');
 cmp_ok($t1 - $t0, '>', 2, "currentTime advances ($t0 -> $t1)");
-ok(!$b->eval('streamline.player.error() !== null'), 'no player error');
+ok($b->eval('streamline.player.error() === null'), 'no player error');
 ok($b->eval('streamline.player.liveTracker.isLive()'), 'Video.js sees a live stream');
 
 # --- quality menu ------------------------------------------------------------

@@ -10,8 +10,12 @@ package Streamline::Browser;
 #   $b->click('.vjs-seek-to-live-control');
 #   my @urls = @{ $b->requests };
 #
-# Every call dies on a protocol failure; eval/wait/click return undef and
-# set $b->error when the page said no.
+# Every call dies on a protocol failure.  eval returns the expression's
+# value (undef for null and undefined) and dies when the page's script
+# throws: a check of a false value must not pass on an exception.  wait
+# returns the truthy value, or undef at the deadline or on an exception;
+# the other commands return 1, or undef when the page said no; either way
+# $b->error says why.
 
 use strict;
 use warnings;
@@ -63,25 +67,42 @@ sub _cmd {
     $self->{buf} =~ s/^([^\n]*)\n//;
     my $a = $json->decode($1);
     $self->{error} = $a->{ok} ? undef : $a->{error};
-    return $a->{ok} ? ($a->{value} // 1) : undef;
+    return ($a->{ok}, $a->{value});
 }
 
-sub goto       { $_[0]->_cmd(60, cmd => 'goto', url => $_[1]) }
-sub eval       { $_[0]->_cmd(30, cmd => 'eval', js => $_[1]) }
-sub click      { $_[0]->_cmd(30, cmd => 'click', selector => $_[1]) }
-sub hover      { $_[0]->_cmd(30, cmd => 'hover', selector => $_[1]) }
-sub key        { $_[0]->_cmd(30, cmd => 'key', key => $_[1]) }
-sub screenshot { $_[0]->_cmd(30, cmd => 'screenshot', path => $_[1]) }
-sub requests   { $_[0]->_cmd(30, cmd => 'requests') }
-sub console    { $_[0]->_cmd(30, cmd => 'console') }
-sub metrics    { $_[0]->_cmd(30, cmd => 'metrics') }
-sub viewport   { $_[0]->_cmd(30, cmd => 'viewport', width => $_[1], height => $_[2]) }
+# a command that answers nothing: 1 when done, undef when the page said no
+sub _do { my ($self, @c) = @_; ($self->_cmd(@c))[0] ? 1 : undef }
+
+# a command that answers a value: the value, undef when the page said no
+sub _get {
+    my ($self, @c) = @_;
+    my ($ok, $v) = $self->_cmd(@c);
+    return $ok ? $v : undef;
+}
+
+sub goto       { $_[0]->_do(60, cmd => 'goto', url => $_[1]) }
+sub click      { $_[0]->_do(30, cmd => 'click', selector => $_[1]) }
+sub hover      { $_[0]->_do(30, cmd => 'hover', selector => $_[1]) }
+sub key        { $_[0]->_do(30, cmd => 'key', key => $_[1]) }
+sub screenshot { $_[0]->_do(30, cmd => 'screenshot', path => $_[1]) }
+sub viewport   { $_[0]->_do(30, cmd => 'viewport', width => $_[1], height => $_[2]) }
+sub requests   { $_[0]->_get(30, cmd => 'requests') }
+sub console    { $_[0]->_get(30, cmd => 'console') }
+sub metrics    { $_[0]->_get(30, cmd => 'metrics') }
+
+sub eval {
+    my ($self, $js) = @_;
+    my ($ok, $v) = $self->_cmd(30, cmd => 'eval', js => $js);
+    die "browser: the page threw on \"$js\": $self->{error}\n" unless $ok;
+    return $v;
+}
 
 # wait($js, $seconds): the expression's value once truthy, or undef
 sub wait {
     my ($self, $js, $secs) = @_;
     $secs //= 10;
-    return $self->_cmd($secs + 30, cmd => 'wait', js => $js, timeout => $secs * 1000);
+    return $self->_get($secs + 30, cmd => 'wait', js => $js,
+                       timeout => $secs * 1000);
 }
 
 sub stop {
