@@ -43,7 +43,7 @@ typedef struct {
 typedef struct {
     u_char               channel[SL_CHANNEL_MAX + 1];
     size_t               channel_len;
-    u_char               owner[64];
+    u_char               owner[SL_OWNER_MAX];
     size_t               owner_len;
     int64_t              updated_ms;
 } ngx_streamline_live_t;
@@ -95,17 +95,27 @@ static size_t ngx_streamline_key(u_char *buf, size_t size, const char *kind,
  * transition written late cannot undo a newer state of another origin.
  */
 
+/*
+ * A busy channel answers with its owner's token: if that process is proved
+ * dead (see ngx_streamline_owner_gone), the claim is sent again with the
+ * token in ARGV[6], and replaces the lock only while it still holds it.
+ */
 static const char  ngx_streamline_claim_lua[] =
     "local ch = ARGV[5] "
     "if ch == '' then "
     "  ch = redis.call('HGET', KEYS[1], ARGV[1]) "
     "  if not ch then return {0, ''} end "
     "end "
-    "if redis.call('SET', ARGV[2] .. 'owner:' .. ch, ARGV[3], "
-    "              'NX', 'PX', ARGV[4]) then "
+    "local k = ARGV[2] .. 'owner:' .. ch "
+    "if redis.call('SET', k, ARGV[3], 'NX', 'PX', ARGV[4]) then "
     "  return {1, ch} "
     "end "
-    "return {2, ch}";
+    "local o = redis.call('GET', k) "
+    "if o and ARGV[6] ~= '' and o == ARGV[6] then "
+    "  redis.call('SET', k, ARGV[3], 'PX', ARGV[4]) "
+    "  return {1, ch} "
+    "end "
+    "return {2, ch, o or ''}";
 
 static const char  ngx_streamline_release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
@@ -871,6 +881,8 @@ ngx_streamline_redis_claim(ngx_streamline_claim_t *cl, const u_char *digest,
     const char  *argv[10];
     size_t       lens[10];
 
+    /* a second try (a dead owner's lock) needs no lookup */
+
     p = ngx_sprintf(ttl, "%M", ngx_streamline_conf->state_ttl);
 
     argv[0] = "EVAL";
@@ -881,8 +893,8 @@ ngx_streamline_redis_claim(ngx_streamline_claim_t *cl, const u_char *digest,
     lens[2] = 1;
     argv[3] = (char *) kkey;
     lens[3] = ngx_streamline_key(kkey, sizeof(kkey), "keys", NULL, 0);
-    argv[4] = (char *) digest;
-    lens[4] = SL_DIGEST_HEX;
+    argv[4] = digest ? (char *) digest : "";
+    lens[4] = digest ? SL_DIGEST_HEX : 0;
     argv[5] = (char *) ngx_streamline_conf->prefix.data;
     lens[5] = ngx_streamline_conf->prefix.len;
     argv[6] = (char *) cl->owner;
@@ -891,8 +903,10 @@ ngx_streamline_redis_claim(ngx_streamline_claim_t *cl, const u_char *digest,
     lens[7] = p - ttl;
     argv[8] = lookup ? "" : (char *) cl->channel;
     lens[8] = lookup ? 0 : cl->channel_len;
+    argv[9] = (char *) cl->dead;
+    lens[9] = cl->dead_len;
 
-    return ngx_streamline_command(ngx_streamline_claim_done, cl, 9, argv,
+    return ngx_streamline_command(ngx_streamline_claim_done, cl, 10, argv,
                                   lens);
 }
 
@@ -903,17 +917,26 @@ ngx_streamline_claim_done(redisAsyncContext *ac, void *r, void *pd)
     redisReply              *reply = r;
     ngx_streamline_claim_t  *cl = pd;
 
-    redisReply  *code, *ch;
+    redisReply  *code, *ch, *owner;
 
     if (reply) {
         ngx_streamline_replied(&ngx_streamline_cmd);
     }
 
     cl->result = NGX_STREAMLINE_CLAIM_UNAVAILABLE;
+    owner = NULL;
 
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+    if (reply && reply->type == REDIS_REPLY_ARRAY
+        && (reply->elements == 2 || reply->elements == 3))
+    {
         code = reply->element[0];
         ch = reply->element[1];
+
+        if (reply->elements == 3
+            && reply->element[2]->type == REDIS_REPLY_STRING)
+        {
+            owner = reply->element[2];
+        }
 
         if (code->type == REDIS_REPLY_INTEGER
             && ch->type == REDIS_REPLY_STRING)
@@ -941,6 +964,27 @@ ngx_streamline_claim_done(redisAsyncContext *ac, void *r, void *pd)
         ngx_log_error(NGX_LOG_ERR, cl->log, 0,
                       "streamline: redis claim failed: %*s",
                       (size_t) reply->len, reply->str);
+    }
+
+    if (cl->result == NGX_STREAMLINE_CLAIM_BUSY && owner != NULL
+        && cl->data != NULL && !ngx_streamline_exiting && cl->dead_len == 0
+        && owner->len < SL_OWNER_MAX
+        && ngx_streamline_owner_gone((u_char *) owner->str, owner->len))
+    {
+        /* its owner died (a killed worker, a crashed nginx): take over */
+        ngx_log_error(NGX_LOG_WARN, cl->log, 0,
+                      "streamline: channel \"%s\": the owner lock of the "
+                      "dead process \"%*s\" is taken over", cl->channel,
+                      (size_t) owner->len, owner->str);
+
+        ngx_memcpy(cl->dead, owner->str, owner->len);
+        cl->dead_len = owner->len;
+
+        if (ngx_streamline_redis_claim(cl, NULL, 0) == NGX_OK) {
+            return;
+        }
+
+        cl->result = NGX_STREAMLINE_CLAIM_UNAVAILABLE;
     }
 
     if (cl->data == NULL || ngx_streamline_exiting) {
@@ -1148,8 +1192,8 @@ ngx_streamline_live_add(const u_char *channel, size_t len,
     ngx_memcpy(lv->channel, channel, len);
     lv->channel[len] = '\0';
     lv->channel_len = len;
-    ngx_memcpy(lv->owner, owner, owner_len);
-    lv->owner_len = owner_len;
+    lv->owner_len = ngx_min(owner_len, SL_OWNER_MAX - 1);
+    ngx_memcpy(lv->owner, owner, lv->owner_len);
     lv->updated_ms = updated_ms;
 
     return NGX_OK;
