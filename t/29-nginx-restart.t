@@ -1,0 +1,81 @@
+#!/usr/bin/perl
+
+# nginx crashes (SIGKILL, master and workers) while a channel is live and a
+# supervisor starts it again at once; Redis keeps its data, so the owner
+# lock of the dead worker is still there, with its TTL.  It names a
+# process of this host that is gone: the broadcaster who reconnects is
+# accepted at once (not refused as "already publishing" until the TTL),
+# and the API follows the new stream.  A lock whose process lives (a
+# second nginx on the same host holding the channel) is still respected.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Time::HiRes qw(sleep time);
+use lib 't/lib';
+use Streamline::Test;
+
+my $t = Streamline::Test->new;
+$t->start_redis;
+# a long TTL: nothing here may pass by waiting for it
+$t->write_conf(state_conf(main => 'streamline_state_ttl 60s;'));
+$t->run;
+
+my $key = random_key();
+$t->add_key(main => $key);
+
+my $pub = $t->publish($key);
+ok(wait_for(sub { ($t->api_status // '') eq 'live' }, 10), 'live')
+    or diag $pub->stderr;
+my (undef, $before) = $t->api;
+my $owner = $t->redis('GET', 'streamline:owner:main') // '';
+like($owner, qr/^[^:]+:\d+:\d+:\d+:\d+$/,
+    'the owner token: host, pid, start time, connection, time');
+
+$t->kill9;
+ok(!$t->nginx->alive, 'nginx killed');
+$pub->wait(10);
+is($t->redis('GET', 'streamline:owner:main'), $owner,
+    'the dead worker\'s lock is still in Redis');
+
+my $restarted = time;
+$t->run;
+
+# OBS retries every 2 s; the first try must do
+my $lives = () = $t->log_lines(qr/channel "main" is live/);
+my $next = $t->publish($key);
+ok(wait_for(sub {
+    my $n = () = $t->log_lines(qr/channel "main" is live/);
+    $n > $lives;
+}, 5), 'the reconnecting publisher is accepted at once')
+    or diag join "\n", $t->log_lines(qr/streamline:/);
+my $took = time - $restarted;
+sleep 1;
+ok($next->alive, sprintf 'and keeps publishing (accepted %.1f s after the '
+    . 'restart)', $took) or diag $next->stderr;
+is_deeply([$t->log_lines(qr/publish refused/)], [], 'nothing refused');
+isnt($t->redis('GET', 'streamline:owner:main') // '', $owner,
+    'the lock is the new publisher\'s');
+ok(scalar $t->log_lines(qr/owner lock of the dead process "\Q$owner\E" is taken over/),
+    'the takeover is logged');
+my (undef, $now) = $t->api;
+is($now && $now->{status}, 'live', 'the API says live');
+isnt($now && $now->{updatedAt}, $before->{updatedAt},
+    'for the new stream (a new updatedAt)');
+
+$next->stop;
+ok(wait_for(sub { ($t->api_status // '') eq 'idle' }, 5), 'then idle');
+is($t->redis('EXISTS', 'streamline:owner:main'), 0, 'and the lock released');
+
+# a lock whose process lives is not taken: this test process holds it
+my $alive = sprintf '%s:%d:%s:1:1', $owner =~ /^([^:]+)/, $$,
+    (split ' ', do { local (@ARGV, $/) = ("/proc/$$/stat"); <> } =~ s/^.*\) //sr)[19];
+$t->redis('SET', 'streamline:owner:main', $alive, 'PX', 60000);
+my $third = $t->publish($key);
+is($third->wait(10) ? 'refused' : 'accepted', 'refused',
+    'a live owner\'s lock is respected');
+is($t->redis('GET', 'streamline:owner:main'), $alive, 'and kept');
+$t->expect_log(qr/channel "main" is already live/);
+
+done_testing;
