@@ -1119,16 +1119,46 @@ ngx_streamline_media_orphaned(ngx_streamline_media_channel_t *ch)
 }
 
 
-/* called with the zone locked: what ngx_streamline_media_ended would do */
+/*
+ * Called with the zone locked: what ngx_streamline_media_ended would do.
+ * The segment the dead worker was writing is in its temporary file, its
+ * completed parts first (a segment is its parts, end to end): cut to
+ * them and renamed, it is listed as the index says.  Two metadata calls
+ * a rendition, once a dead worker.
+ */
 static void
 ngx_streamline_media_orphan_end(ngx_streamline_media_channel_t *ch)
 {
-    ngx_uint_t  i;
+    u_char                            *p, path[NGX_MAX_PATH + 128],
+                                       tmp[NGX_MAX_PATH + 128];
+    ngx_uint_t                         i;
+    ngx_streamline_media_rendition_t  *r;
 
     for (i = 0; i < ch->nrenditions; i++) {
-        if (ch->r[i].dvr) {
-            (void) sl_dvr_end(ch->r[i].dvr);
+        r = &ch->r[i];
+
+        if (r->dvr == NULL) {
+            continue;
         }
+
+        if (r->dvr->open && r->dvr->cur.nparts > 0) {
+            p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/seg-%uL.m4s",
+                             ch->dir, r->name_len, r->name,
+                             r->dvr->cur.msn);
+            *p = '\0';
+            p = ngx_snprintf(tmp, sizeof(tmp) - 1, "%s.tmp", path);
+            *p = '\0';
+
+            if (truncate((char *) tmp, (off_t) r->dvr->cur.bytes) != 0
+                || rename((char *) tmp, (char *) path) != 0)
+            {
+                ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, ngx_errno,
+                              "streamline: the last segment \"%s\" of a "
+                              "dead worker is lost", path);
+            }
+        }
+
+        (void) sl_dvr_end(r->dvr);
     }
 
     ch->state = NGX_STREAMLINE_ENDED;

@@ -93,7 +93,7 @@ ok($pub, 'the reconnecting publisher is accepted')
 ok($took < 10, sprintf 'within seconds of the SIGKILL (%.1f s)', $took);
 is($t->api_status, 'live', 'the API says live');
 
-my $last;
+my ($last, @missing);
 ok(wait_for(sub {
     my (undef, $pl) = get_media($t, 'main', 'source');
     $last = $pl;
@@ -105,11 +105,23 @@ ok(wait_for(sub {
     or diag playlist_summary($last);
 is_deeply([$t->log_lines(qr/no media for this one/)], [],
     'the new stream has media');
+@missing = grep { $t->get("/hls/main/source/$_->{uri}")->{status} != 200 }
+    @{$last->{segments}};
+is_deeply([map { $_->{uri} } @missing], [],
+    'every listed segment is there, the dead stream\'s too');
 ok(scalar $t->log_lines(qr/owner lock of the dead process|media record is taken over|its worker \d+ died/),
     'the takeover is logged');
 
-# 2. killed, nobody comes back for a while
-$before = last_msn();
+# 2. killed, nobody comes back for a while; killed while a segment is
+# half written (two of its parts are listed)
+my $open;
+ok(wait_for(sub {
+    my $body = $t->get('/hls/main/source/index.m3u8')->{body} // '';
+    my ($tail) = $body =~ /.*\nseg-\d+\.m4s\n(.*)\z/s or return 0;
+    my @parts = $tail =~ /#EXT-X-PART:.*URI="part-(\d+)\.\d+\.m4s"/g;
+    $open = $parts[0];
+    return @parts >= 2;
+}, 10), 'a segment is half written');
 $killed = time;
 kill_worker_of($pub) or BAIL_OUT('no worker to kill');
 $pub->wait(10);
@@ -122,6 +134,16 @@ ok(wait_for(sub {
     $last = $pl;
     $pl && $pl->{endlist};
 }, 5), 'the playlist ends (ENDLIST)') or diag playlist_summary($last);
+
+# the segment the dead worker was writing ends with its completed parts
+@missing = grep { $t->get("/hls/main/source/$_->{uri}")->{status} != 200 }
+    @{$last->{segments}};
+is_deeply([map { $_->{uri} } @missing], [], 'every listed segment is there');
+my $end = $last->{segments}[-1];
+is($end->{msn}, $open, 'the half-written segment is listed');
+ok(!@{$end->{parts}} || abs(eval { my $d = 0; $d += $_->{duration} for
+    @{$end->{parts}}; $d } - $end->{extinf}) < 0.01,
+    'the last one lasts what its parts do');
 
 $pub = reconnect(10);
 ok($pub, 'a publisher that comes back later is accepted');
