@@ -98,6 +98,8 @@ struct ngx_streamline_read_s {
     void                     *data;
     ngx_int_t                 rc;           /* NGX_OK or NGX_ERROR */
     sl_state_t                state;
+    u_char                    channel[SL_CHANNEL_MAX + 1];
+    size_t                    channel_len;
 };
 
 

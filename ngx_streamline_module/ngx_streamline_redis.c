@@ -141,6 +141,10 @@ static const char  ngx_streamline_transition_lua[] =
     "redis.call('PUBLISH', ARGV[6], ARGV[8]) "
     "return 1";
 
+/* a state and the owner of its lock, to tell a live state of a dead owner */
+static const char  ngx_streamline_read_lua[] =
+    "return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}";
+
 static const char  ngx_streamline_heartbeat_lua[] =
     "local cur = redis.call('GET', KEYS[1]) "
     "if cur and cur ~= ARGV[1] then "
@@ -1065,16 +1069,26 @@ ngx_int_t
 ngx_streamline_redis_read(ngx_streamline_read_t *rd, const u_char *channel,
     size_t len)
 {
-    u_char      skey[256];
-    const char  *argv[2];
-    size_t       lens[2];
+    u_char      skey[256], okey[256];
+    const char  *argv[5];
+    size_t       lens[5];
 
-    argv[0] = "GET";
-    lens[0] = 3;
-    argv[1] = (char *) skey;
-    lens[1] = ngx_streamline_key(skey, sizeof(skey), "state", channel, len);
+    ngx_memcpy(rd->channel, channel, len);
+    rd->channel[len] = '\0';
+    rd->channel_len = len;
 
-    return ngx_streamline_command(ngx_streamline_read_done, rd, 2, argv,
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = ngx_streamline_read_lua;
+    lens[1] = sizeof(ngx_streamline_read_lua) - 1;
+    argv[2] = "2";
+    lens[2] = 1;
+    argv[3] = (char *) skey;
+    lens[3] = ngx_streamline_key(skey, sizeof(skey), "state", channel, len);
+    argv[4] = (char *) okey;
+    lens[4] = ngx_streamline_key(okey, sizeof(okey), "owner", channel, len);
+
+    return ngx_streamline_command(ngx_streamline_read_done, rd, 5, argv,
                                   lens);
 }
 
@@ -1085,28 +1099,63 @@ ngx_streamline_read_done(redisAsyncContext *ac, void *r, void *pd)
     redisReply             *reply = r;
     ngx_streamline_read_t  *rd = pd;
 
+    redisReply  *st, *owner;
+
     rd->rc = NGX_ERROR;
+    st = NULL;
+    owner = NULL;
 
     if (reply) {
         ngx_streamline_replied(&ngx_streamline_cmd);
 
-        if (reply->type == REDIS_REPLY_NIL) {
-            rd->state.status = SL_STATUS_IDLE;
-            rd->state.updated_ms = -1;
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+            st = reply->element[0];
+            owner = reply->element[1];
+        }
+    }
+
+    if (st && st->type == REDIS_REPLY_NIL) {
+        rd->state.status = SL_STATUS_IDLE;
+        rd->state.updated_ms = -1;
+        rd->rc = NGX_OK;
+
+    } else if (st && st->type == REDIS_REPLY_STRING) {
+        if (sl_state_parse((u_char *) st->str, st->len, &rd->state, NULL,
+                           NULL)
+            == SL_OK)
+        {
             rd->rc = NGX_OK;
 
-        } else if (reply->type == REDIS_REPLY_STRING) {
-            if (sl_state_parse((u_char *) reply->str, reply->len, &rd->state,
-                               NULL, NULL)
-                == SL_OK)
-            {
-                rd->rc = NGX_OK;
-
-            } else {
-                ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
-                              "streamline: malformed state in redis");
-            }
+        } else {
+            ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                          "streamline: malformed state in redis");
         }
+    }
+
+    if (rd->rc == NGX_OK && rd->state.status == SL_STATUS_LIVE
+        && owner->type == REDIS_REPLY_STRING && owner->len < SL_OWNER_MAX
+        && !ngx_streamline_exiting
+        && ngx_streamline_owner_gone((u_char *) owner->str, owner->len))
+    {
+        /*
+         * Live for a process of this host that is gone (a killed worker,
+         * a crashed nginx): a publish would take the channel over, so the
+         * API says idle, as of just after that stream went live (older
+         * than any publish that takes it over meanwhile).
+         */
+        ngx_log_error(NGX_LOG_WARN, ngx_streamline_log, 0,
+                      "streamline: channel \"%s\": the live state of the "
+                      "dead process \"%*s\" is ended", rd->channel,
+                      (size_t) owner->len, owner->str);
+
+        rd->state.status = SL_STATUS_IDLE;
+        rd->state.updated_ms++;
+
+        ngx_streamline_redis_transition(rd->channel, rd->channel_len,
+                                        SL_STATUS_IDLE,
+                                        rd->state.updated_ms);
+        ngx_streamline_redis_release(rd->channel, rd->channel_len,
+                                     (u_char *) owner->str, owner->len);
     }
 
     if (rd->data && !ngx_streamline_exiting) {

@@ -5,7 +5,8 @@
 # lock of the dead worker is still there, with its TTL.  It names a
 # process of this host that is gone: the broadcaster who reconnects is
 # accepted at once (not refused as "already publishing" until the TTL),
-# and the API follows the new stream.  A lock whose process lives (a
+# and the API follows the new stream.  Asked before anyone publishes, the
+# API does not report the dead process's live state either.  A lock whose process lives (a
 # second nginx on the same host holding the channel) is still respected.
 
 use strict;
@@ -67,6 +68,36 @@ isnt($now && $now->{updatedAt}, $before->{updatedAt},
 $next->stop;
 ok(wait_for(sub { ($t->api_status // '') eq 'idle' }, 5), 'then idle');
 is($t->redis('EXISTS', 'streamline:owner:main'), 0, 'and the lock released');
+
+# again, and this time the API is asked before anyone publishes: the live
+# state of a dead process of this host is not reported (nor kept)
+$pub = $t->publish($key);
+ok(wait_for(sub { ($t->api_status // '') eq 'live' }, 10), 'live again')
+    or diag $pub->stderr;
+$owner = $t->redis('GET', 'streamline:owner:main') // '';
+$t->kill9;
+$pub->wait(10);
+is(json_decode($t->redis('GET', 'streamline:state:main'))->{status}, 'live',
+    'Redis still says live');
+$t->run;
+my (undef, $j) = $t->api;
+is($j && $j->{status}, 'idle', 'the restarted nginx says idle at once');
+ok(wait_for(sub {
+    (json_decode($t->redis('GET', 'streamline:state:main')) // {})->{status}
+        eq 'idle'
+}, 3), 'and writes it');
+is($t->redis('EXISTS', 'streamline:owner:main'), 0,
+    'the dead process\'s lock is released');
+$lives = () = $t->log_lines(qr/channel "main" is live/);
+$next = $t->publish($key);
+ok(wait_for(sub {
+    my $n = () = $t->log_lines(qr/channel "main" is live/);
+    $n > $lives;
+}, 5), 'a publisher is accepted at once');
+(undef, $j) = $t->api;
+is($j && $j->{status}, 'live', 'and the API says live');
+$next->stop;
+ok(wait_for(sub { ($t->api_status // '') eq 'idle' }, 5), 'then idle');
 
 # a lock whose process lives is not taken: this test process holds it
 my $alive = sprintf '%s:%d:%s:1:1', $owner =~ /^([^:]+)/, $$,
