@@ -25,12 +25,14 @@ sl_owner_format(unsigned char *buf, const sl_owner_t *o, uint64_t conn,
     host_len = o->host_len < SL_OWNER_HOST_MAX ? o->host_len
                                                : SL_OWNER_HOST_MAX;
 
-    n = snprintf((char *) buf, SL_OWNER_MAX, "%.*s:%" PRIu64 ":%" PRIu64
-                 ":%" PRIu64 ":%" PRIu64, (int) host_len,
-                 (const char *) o->host, o->pid, o->start, conn, ms);
+    memcpy(buf, o->host, host_len);
+
+    n = snprintf((char *) buf + host_len, SL_OWNER_MAX - host_len,
+                 ":%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%" PRIu64,
+                 o->pid, o->start, conn, ms);
 
     /* cannot be cut: the size holds the longest host and four numbers */
-    return n < 0 ? 0 : (size_t) n;
+    return n < 0 ? 0 : host_len + (size_t) n;
 }
 
 
@@ -55,10 +57,15 @@ sl_owner_parse(const unsigned char *s, size_t len, sl_owner_t *o)
         end = i - 1;
     }
 
-    if (end == 0 || end > SL_OWNER_HOST_MAX
-        || memchr(s, ':', end) != NULL)
-    {
+    if (end == 0 || end > SL_OWNER_HOST_MAX) {
         return SL_ERROR;
+    }
+
+    /* printable, no ':' (what a host name may hold, and more) */
+    for (i = 0; i < end; i++) {
+        if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == ':') {
+            return SL_ERROR;
+        }
     }
 
     o->host = s;

@@ -1216,7 +1216,8 @@ test_owner(sl_tap_t *t)
     static const char  *bad[] = {
         "", "host", "host:1:2:3", ":1:2:3:4", "a:b:1:2:3:4", "h:1:2:3:x",
         "h:1:2:3:", "h:1:2::4", "h:-1:2:3:4", "h:1:2:3:4 ",
-        "h:1:2:3:123456789012345678901", "h:18446744073709551616:2:3:4"
+        "h:1:2:3:123456789012345678901", "h:18446744073709551616:2:3:4",
+        "h h:1:2:3:4", "h\x7f:1:2:3:4"
     };
 
     o.host = (const unsigned char *) "origin-1";
@@ -1256,6 +1257,9 @@ test_owner(sl_tap_t *t)
                                 strlen(bad[i]), &p) == SL_ERROR,
               "owner: \"%s\" refused", bad[i]);
     }
+
+    sl_ok(t, sl_owner_parse((const unsigned char *) "h\0h:1:2:3:4", 11, &p)
+             == SL_ERROR, "owner: a NUL in the host refused");
 
     /* the old form (host:pid:conn:msec) has no start: not an owner */
     sl_ok(t, sl_owner_parse(sl_str("origin-1:4242:17:1234567"), &p)
