@@ -885,8 +885,6 @@ ngx_streamline_redis_claim(ngx_streamline_claim_t *cl, const u_char *digest,
     const char  *argv[10];
     size_t       lens[10];
 
-    /* a second try (a dead owner's lock) needs no lookup */
-
     p = ngx_sprintf(ttl, "%M", ngx_streamline_conf->state_ttl);
 
     argv[0] = "EVAL";
@@ -897,6 +895,7 @@ ngx_streamline_redis_claim(ngx_streamline_claim_t *cl, const u_char *digest,
     lens[2] = 1;
     argv[3] = (char *) kkey;
     lens[3] = ngx_streamline_key(kkey, sizeof(kkey), "keys", NULL, 0);
+    /* a second try (a dead owner's lock) has the channel: no digest */
     argv[4] = digest ? (char *) digest : "";
     lens[4] = digest ? SL_DIGEST_HEX : 0;
     argv[5] = (char *) ngx_streamline_conf->prefix.data;
