@@ -152,6 +152,8 @@ int64_t ngx_streamline_now_ms(void);
  */
 size_t ngx_streamline_owner(u_char *buf, ngx_uint_t conn);
 ngx_uint_t ngx_streamline_owner_gone(const u_char *owner, size_t len);
+/* a token of this very process */
+ngx_uint_t ngx_streamline_owner_self(const u_char *owner, size_t len);
 ngx_uint_t ngx_streamline_process_gone(ngx_pid_t pid, uint64_t start);
 uint64_t ngx_streamline_process_start(void);
 

@@ -17,6 +17,8 @@ static char *ngx_streamline_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_streamline_check_positive(ngx_conf_t *cf, void *post,
     void *data);
 static ngx_int_t ngx_streamline_stat(ngx_pid_t pid, uint64_t *start);
+static ngx_int_t ngx_streamline_owner_parse(const u_char *owner, size_t len,
+    sl_owner_t *o);
 
 
 static uint64_t  ngx_streamline_start;   /* this process's start time */
@@ -323,24 +325,48 @@ ngx_streamline_process_start(void)
 ngx_uint_t
 ngx_streamline_owner_gone(const u_char *owner, size_t len)
 {
-    size_t      host_len;
     sl_owner_t  o;
 
-    if (sl_owner_parse(owner, len, &o) != SL_OK
-        || o.pid == 0 || o.pid > NGX_MAX_INT32_VALUE)
-    {
-        return 0;
-    }
-
-    host_len = ngx_min(ngx_cycle->hostname.len, SL_OWNER_HOST_MAX);
-
-    if (o.host_len != host_len
-        || ngx_memcmp(o.host, ngx_cycle->hostname.data, host_len) != 0)
-    {
+    if (ngx_streamline_owner_parse(owner, len, &o) != NGX_OK) {
         return 0;
     }
 
     return ngx_streamline_process_gone((ngx_pid_t) o.pid, o.start);
+}
+
+
+ngx_uint_t
+ngx_streamline_owner_self(const u_char *owner, size_t len)
+{
+    sl_owner_t  o;
+
+    return ngx_streamline_owner_parse(owner, len, &o) == NGX_OK
+           && (ngx_pid_t) o.pid == ngx_pid
+           && o.start == ngx_streamline_start;
+}
+
+
+/* a token of this host (the name nginx read at start) */
+static ngx_int_t
+ngx_streamline_owner_parse(const u_char *owner, size_t len, sl_owner_t *o)
+{
+    size_t  host_len;
+
+    if (sl_owner_parse(owner, len, o) != SL_OK
+        || o->pid == 0 || o->pid > NGX_MAX_INT32_VALUE)
+    {
+        return NGX_DECLINED;
+    }
+
+    host_len = ngx_min(ngx_cycle->hostname.len, SL_OWNER_HOST_MAX);
+
+    if (o->host_len != host_len
+        || ngx_memcmp(o->host, ngx_cycle->hostname.data, host_len) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
 }
 
 

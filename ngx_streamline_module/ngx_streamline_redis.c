@@ -49,6 +49,13 @@ typedef struct {
 } ngx_streamline_live_t;
 
 
+/* an owner lock a session of this worker took and has not released */
+typedef struct {
+    u_char               owner[SL_OWNER_MAX];
+    size_t               owner_len;
+} ngx_streamline_held_t;
+
+
 static void ngx_streamline_connect(ngx_streamline_rconn_t *rc);
 static void ngx_streamline_schedule(ngx_streamline_rconn_t *rc);
 static void ngx_streamline_retry_handler(ngx_event_t *ev);
@@ -87,6 +94,8 @@ static void ngx_streamline_heartbeat_handler(ngx_event_t *ev);
 static void ngx_streamline_heartbeat(ngx_streamline_live_t *lv);
 static size_t ngx_streamline_key(u_char *buf, size_t size, const char *kind,
     const u_char *channel, size_t len);
+static ngx_uint_t ngx_streamline_owner_stale(const u_char *owner,
+    size_t len);
 
 
 /*
@@ -173,6 +182,7 @@ static size_t                       ngx_streamline_inflight;
 static ngx_event_t                  ngx_streamline_drain_ev;
 
 static ngx_array_t                 *ngx_streamline_lives;
+static ngx_array_t                 *ngx_streamline_held;
 static ngx_event_t                  ngx_streamline_heartbeat_ev;
 
 static sl_cache_t                   ngx_streamline_cache_;
@@ -245,7 +255,9 @@ ngx_streamline_redis_init(ngx_cycle_t *cycle, ngx_streamline_main_conf_t *smcf)
 
     ngx_streamline_lives = ngx_array_create(cycle->pool, 4,
                                             sizeof(ngx_streamline_live_t));
-    if (ngx_streamline_lives == NULL) {
+    ngx_streamline_held = ngx_array_create(cycle->pool, 4,
+                                           sizeof(ngx_streamline_held_t));
+    if (ngx_streamline_lives == NULL || ngx_streamline_held == NULL) {
         return NGX_ERROR;
     }
 
@@ -920,7 +932,8 @@ ngx_streamline_claim_done(redisAsyncContext *ac, void *r, void *pd)
     redisReply              *reply = r;
     ngx_streamline_claim_t  *cl = pd;
 
-    redisReply  *code, *ch, *owner;
+    redisReply             *code, *ch, *owner;
+    ngx_streamline_held_t  *held;
 
     if (reply) {
         ngx_streamline_replied(&ngx_streamline_cmd);
@@ -972,12 +985,12 @@ ngx_streamline_claim_done(redisAsyncContext *ac, void *r, void *pd)
     if (cl->result == NGX_STREAMLINE_CLAIM_BUSY && owner != NULL
         && cl->data != NULL && !ngx_streamline_exiting && cl->dead_len == 0
         && owner->len < SL_OWNER_MAX
-        && ngx_streamline_owner_gone((u_char *) owner->str, owner->len))
+        && ngx_streamline_owner_stale((u_char *) owner->str, owner->len))
     {
         /* its owner died (a killed worker, a crashed nginx): take over */
         ngx_log_error(NGX_LOG_WARN, cl->log, 0,
-                      "streamline: channel \"%s\": the owner lock of the "
-                      "dead process \"%*s\" is taken over", cl->channel,
+                      "streamline: channel \"%s\": the stale owner lock "
+                      "\"%*s\" is taken over", cl->channel,
                       (size_t) owner->len, owner->str);
 
         ngx_memcpy(cl->dead, owner->str, owner->len);
@@ -988,6 +1001,14 @@ ngx_streamline_claim_done(redisAsyncContext *ac, void *r, void *pd)
         }
 
         cl->result = NGX_STREAMLINE_CLAIM_UNAVAILABLE;
+    }
+
+    if (cl->result == NGX_STREAMLINE_CLAIM_OK) {
+        held = ngx_array_push(ngx_streamline_held);
+        if (held) {
+            held->owner_len = cl->owner_len;
+            ngx_memcpy(held->owner, cl->owner, cl->owner_len);
+        }
     }
 
     if (cl->data == NULL || ngx_streamline_exiting) {
@@ -1030,16 +1051,74 @@ void
 ngx_streamline_redis_release(const u_char *channel, size_t len,
     const u_char *owner, size_t owner_len)
 {
-    u_char       okey[256];
-    const char  *argv[5];
-    size_t       lens[5];
+    u_char                 okey[256];
+    size_t                 lens[5];
+    ngx_uint_t             i;
+    const char            *argv[5];
+    ngx_streamline_held_t  *held;
+
+    held = ngx_streamline_held->elts;
+
+    for (i = 0; i < ngx_streamline_held->nelts; i++) {
+        if (held[i].owner_len == owner_len
+            && ngx_memcmp(held[i].owner, owner, owner_len) == 0)
+        {
+            held[i] = held[ngx_streamline_held->nelts - 1];
+            ngx_streamline_held->nelts--;
+            break;
+        }
+    }
 
     ngx_streamline_release_cmd(channel, len, owner, owner_len, argv, lens,
                                okey, sizeof(okey));
 
-    /* if Redis is away, the owner key expires by its TTL */
+    /*
+     * If Redis is away, the owner key expires by its TTL, or is taken over
+     * at once by a publish on this host (see ngx_streamline_owner_stale).
+     */
     (void) ngx_streamline_command(ngx_streamline_ignore_done, NULL, 5, argv,
                                   lens);
+}
+
+
+/*
+ * A lock that no process holds any more: one of a dead process of this
+ * host, or one of this very process that no session of it holds (its
+ * release was lost while Redis was away).
+ */
+static ngx_uint_t
+ngx_streamline_owner_stale(const u_char *owner, size_t len)
+{
+    ngx_uint_t              i;
+    ngx_streamline_live_t  *lv;
+    ngx_streamline_held_t  *held;
+
+    if (!ngx_streamline_owner_self(owner, len)) {
+        return ngx_streamline_owner_gone(owner, len);
+    }
+
+    held = ngx_streamline_held->elts;
+
+    for (i = 0; i < ngx_streamline_held->nelts; i++) {
+        if (held[i].owner_len == len
+            && ngx_memcmp(held[i].owner, owner, len) == 0)
+        {
+            return 0;
+        }
+    }
+
+    /* a channel published without its lock took it by the heartbeat */
+    lv = ngx_streamline_lives->elts;
+
+    for (i = 0; i < ngx_streamline_lives->nelts; i++) {
+        if (lv[i].owner_len == len
+            && ngx_memcmp(lv[i].owner, owner, len) == 0)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -1134,17 +1213,18 @@ ngx_streamline_read_done(redisAsyncContext *ac, void *r, void *pd)
     if (rd->rc == NGX_OK && rd->state.status == SL_STATUS_LIVE
         && owner->type == REDIS_REPLY_STRING && owner->len < SL_OWNER_MAX
         && !ngx_streamline_exiting
-        && ngx_streamline_owner_gone((u_char *) owner->str, owner->len))
+        && ngx_streamline_owner_stale((u_char *) owner->str, owner->len))
     {
         /*
          * Live for a process of this host that is gone (a killed worker,
-         * a crashed nginx): a publish would take the channel over, so the
-         * API says idle, as of just after that stream went live (older
-         * than any publish that takes it over meanwhile).
+         * a crashed nginx), or for a session of this one that ended: a
+         * publish would take the channel over, so the API says idle, as
+         * of just after that stream went live (older than any publish
+         * that takes it over meanwhile).
          */
         ngx_log_error(NGX_LOG_WARN, ngx_streamline_log, 0,
                       "streamline: channel \"%s\": the live state of the "
-                      "dead process \"%*s\" is ended", rd->channel,
+                      "stale owner \"%*s\" is ended", rd->channel,
                       (size_t) owner->len, owner->str);
 
         rd->state.status = SL_STATUS_IDLE;

@@ -109,7 +109,7 @@ is_deeply([$t->log_lines(qr/no media for this one/)], [],
     @{$last->{segments}};
 is_deeply([map { $_->{uri} } @missing], [],
     'every listed segment is there, the dead stream\'s too');
-ok(scalar $t->log_lines(qr/owner lock of the dead process|media record is taken over|its worker \d+ died/),
+ok(scalar $t->log_lines(qr/stale owner lock|media record is taken over|its worker \d+ died/),
     'the takeover is logged');
 
 # 2. killed, nobody comes back for a while; killed while a segment is

@@ -6,7 +6,9 @@
 # process of this host that is gone: the broadcaster who reconnects is
 # accepted at once (not refused as "already publishing" until the TTL),
 # and the API follows the new stream.  Asked before anyone publishes, the
-# API does not report the dead process's live state either.  A lock whose process lives (a
+# API does not report the dead process's live state either.  A lock of a
+# process that lives is respected, unless that process is the worker
+# itself and no session of it holds the lock any more.  A lock whose process lives (a
 # second nginx on the same host holding the channel) is still respected.
 
 use strict;
@@ -58,7 +60,7 @@ ok($next->alive, sprintf 'and keeps publishing (accepted %.1f s after the '
 is_deeply([$t->log_lines(qr/publish refused/)], [], 'nothing refused');
 isnt($t->redis('GET', 'streamline:owner:main') // '', $owner,
     'the lock is the new publisher\'s');
-ok(scalar $t->log_lines(qr/owner lock of the dead process "\Q$owner\E" is taken over/),
+ok(scalar $t->log_lines(qr/stale owner lock "\Q$owner\E" is taken over/),
     'the takeover is logged');
 my (undef, $now) = $t->api;
 is($now && $now->{status}, 'live', 'the API says live');
@@ -99,9 +101,32 @@ is($j && $j->{status}, 'live', 'and the API says live');
 $next->stop;
 ok(wait_for(sub { ($t->api_status // '') eq 'idle' }, 5), 'then idle');
 
+sub start_time {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/stat" or return undef;
+    my $stat = <$fh> // return undef;
+    $stat =~ s/^.*\) //s;
+    return (split ' ', $stat)[19];
+}
+my ($host) = $owner =~ /^([^:]+)/;
+
+# a lock of this very worker that no session of it holds (its release was
+# lost while Redis was away): stale too, taken over at once
+my ($worker) = $t->nginx->worker_pids;
+my $lost = sprintf '%s:%d:%s:99999:1', $host, $worker, start_time($worker);
+$t->redis('SET', 'streamline:owner:main', $lost, 'PX', 60000);
+$lives = () = $t->log_lines(qr/channel "main" is live/);
+$next = $t->publish($key);
+ok(wait_for(sub {
+    my $n = () = $t->log_lines(qr/channel "main" is live/);
+    $n > $lives;
+}, 5), 'a lock the worker itself no longer holds is taken over at once')
+    or diag join "\n", $t->log_lines(qr/streamline:/);
+$next->stop;
+ok(wait_for(sub { ($t->api_status // '') eq 'idle' }, 5), 'then idle');
+
 # a lock whose process lives is not taken: this test process holds it
-my $alive = sprintf '%s:%d:%s:1:1', $owner =~ /^([^:]+)/, $$,
-    (split ' ', do { local (@ARGV, $/) = ("/proc/$$/stat"); <> } =~ s/^.*\) //sr)[19];
+my $alive = sprintf '%s:%d:%s:1:1', $host, $$, start_time($$);
 $t->redis('SET', 'streamline:owner:main', $alive, 'PX', 60000);
 my $third = $t->publish($key);
 is($third->wait(10) ? 'refused' : 'accepted', 'refused',
