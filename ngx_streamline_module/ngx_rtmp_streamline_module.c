@@ -45,8 +45,9 @@ typedef struct {
     ngx_streamline_claim_t    *claim;      /* in flight */
     u_char                     channel[SL_CHANNEL_MAX + 1];
     size_t                     channel_len;
-    u_char                     owner[64];
+    u_char                     owner[SL_OWNER_MAX];
     size_t                     owner_len;
+    int64_t                    live_ms;
     ngx_uint_t                 log_level;  /* while nginx-rtmp is quiet */
     unsigned                   quiet:1;
     unsigned                   accepted:1; /* the key is good */
@@ -753,10 +754,7 @@ ngx_rtmp_streamline_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
                                           "Bad stream key");
     }
 
-    ctx->owner_len = ngx_sprintf(ctx->owner, "%V:%P:%uA:%M",
-                                 &ngx_cycle->hostname, ngx_pid,
-                                 s->connection->number, ngx_current_msec)
-                     - ctx->owner;
+    ctx->owner_len = ngx_streamline_owner(ctx->owner, s->connection->number);
 
     if (entry) {
         ngx_memcpy(ctx->channel, entry->channel, entry->channel_len + 1);
@@ -934,6 +932,7 @@ ngx_rtmp_streamline_late_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
     }
 
     ctx->live = 1;
+    ctx->live_ms = now;
     ngx_streamline_redis_transition(ctx->channel, ctx->channel_len,
                                     SL_STATUS_LIVE, now);
 
@@ -950,6 +949,7 @@ static ngx_int_t
 ngx_rtmp_streamline_close_stream(ngx_rtmp_session_t *s,
     ngx_rtmp_close_stream_t *v)
 {
+    ngx_uint_t                  held;
     ngx_rtmp_streamline_ctx_t  *ctx;
 
     ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
@@ -965,6 +965,13 @@ ngx_rtmp_streamline_close_stream(ngx_rtmp_session_t *s,
 
     ngx_rtmp_streamline_media_stop(s, ctx);
 
+    /*
+     * A channel published without its lock (Redis was away) got it from
+     * the heartbeat once Redis returned: it is released all the same (the
+     * release deletes the lock only while it holds this owner token).
+     */
+    held = ctx->claimed || ctx->live;
+
     if (ctx->live) {
         ctx->live = 0;
         ngx_streamline_live_remove(ctx->channel, ctx->channel_len);
@@ -976,7 +983,7 @@ ngx_rtmp_streamline_close_stream(ngx_rtmp_session_t *s,
                       "streamline: channel \"%s\" is idle", ctx->channel);
     }
 
-    if (ctx->claimed) {
+    if (held) {
         ctx->claimed = 0;
         ngx_streamline_redis_release(ctx->channel, ctx->channel_len,
                                      ctx->owner, ctx->owner_len);
@@ -1029,6 +1036,9 @@ ngx_rtmp_streamline_media_start(ngx_rtmp_session_t *s,
     ctx->mc.window = sacf->window;
     ctx->mc.grace = sacf->grace;
     ctx->mc.keep = sacf->keep;
+    ctx->mc.owner = ctx->owner;
+    ctx->mc.owner_len = ctx->owner_len;
+    ctx->mc.live_ms = ctx->live_ms;
     ctx->mc.rungs = sacf->rungs ? sacf->rungs->elts : NULL;
     ctx->mc.nrungs = sacf->rungs ? sacf->rungs->nelts : 0;
     ctx->mc.log = s->connection->log;

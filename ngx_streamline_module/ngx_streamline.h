@@ -43,6 +43,9 @@ typedef struct {
     ngx_msec_t                window;
     ngx_msec_t                grace;
     ngx_flag_t                keep;
+    const u_char             *owner;        /* the publish's owner token */
+    size_t                    owner_len;
+    int64_t                   live_ms;      /* when it went live */
     const sl_rung_t          *rungs;
     size_t                    nrungs;
     ngx_log_t                *log;
@@ -76,8 +79,11 @@ struct ngx_streamline_claim_s {
     ngx_streamline_claim_e    result;
     u_char                    channel[SL_CHANNEL_MAX + 1];
     size_t                    channel_len;
-    u_char                    owner[64];
+    u_char                    owner[SL_OWNER_MAX];
     size_t                    owner_len;
+    /* a dead process's token that a second try replaces, or empty */
+    u_char                    dead[SL_OWNER_MAX];
+    size_t                    dead_len;
     ngx_log_t                *log;
 };
 
@@ -92,6 +98,8 @@ struct ngx_streamline_read_s {
     void                     *data;
     ngx_int_t                 rc;           /* NGX_OK or NGX_ERROR */
     sl_state_t                state;
+    u_char                    channel[SL_CHANNEL_MAX + 1];
+    size_t                    channel_len;
 };
 
 
@@ -136,6 +144,18 @@ ngx_int_t ngx_streamline_redis_read(ngx_streamline_read_t *rd,
 sl_cache_t *ngx_streamline_cache(void);
 
 int64_t ngx_streamline_now_ms(void);
+
+/*
+ * Owner tokens (core/sl_owner.c) of this worker's publishes, and whether
+ * the process that wrote one is gone: a token of this host whose process
+ * is dead (or whose pid another process took) may be taken over at once.
+ */
+size_t ngx_streamline_owner(u_char *buf, ngx_uint_t conn);
+ngx_uint_t ngx_streamline_owner_gone(const u_char *owner, size_t len);
+/* a token of this very process */
+ngx_uint_t ngx_streamline_owner_self(const u_char *owner, size_t len);
+ngx_uint_t ngx_streamline_process_gone(ngx_pid_t pid, uint64_t start);
+uint64_t ngx_streamline_process_start(void);
 
 ngx_int_t ngx_streamline_media_zone_add(ngx_conf_t *cf, ngx_str_t *path);
 void ngx_streamline_media_init_process(ngx_cycle_t *cycle);

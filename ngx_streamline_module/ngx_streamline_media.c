@@ -56,6 +56,16 @@ typedef struct {
     ngx_uint_t                generation;
     int64_t                   ended_ms;
     int64_t                   grace_ms;
+    /*
+     * The worker that runs the pipeline (live) or removes the files
+     * (deleting): if it dies (SIGKILL, the OOM killer) the record is
+     * taken over, see ngx_streamline_media_orphaned().
+     */
+    ngx_pid_t                 pid;
+    uint64_t                  pid_start;
+    int64_t                   live_ms;
+    u_char                    owner[SL_OWNER_MAX];   /* its Redis lock */
+    size_t                    owner_len;
     u_char                    dir[NGX_MAX_PATH];
     ngx_uint_t                nrenditions;
     ngx_streamline_media_rendition_t  r[NGX_STREAMLINE_MEDIA_RUNGS];
@@ -65,6 +75,17 @@ typedef struct {
 typedef struct {
     ngx_streamline_media_channel_t    ch[NGX_STREAMLINE_MEDIA_CHANNELS];
 } ngx_streamline_media_shm_t;
+
+
+/* a channel whose worker died, for Redis once the zone is unlocked */
+typedef struct {
+    u_char                    channel[SL_CHANNEL_MAX + 1];
+    size_t                    channel_len;
+    u_char                    owner[SL_OWNER_MAX];
+    size_t                    owner_len;
+    ngx_pid_t                 pid;
+    int64_t                   live_ms;
+} ngx_streamline_media_orphan_t;
 
 
 /* a publishing session's pipeline; malloc'ed: it outlives the session */
@@ -112,6 +133,11 @@ static void ngx_streamline_media_notified(ngx_event_t *ev);
 static void ngx_streamline_media_notify_close(void *data);
 static void ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
     ngx_streamline_media_rendition_t *r, const sl_dvr_drop_t *d);
+static ngx_uint_t ngx_streamline_media_orphaned(
+    ngx_streamline_media_channel_t *ch);
+static void ngx_streamline_media_orphan_end(
+    ngx_streamline_media_channel_t *ch);
+static void ngx_streamline_media_delete(ngx_streamline_media_channel_t *ch);
 
 
 static ngx_shm_zone_t          *ngx_streamline_media_zone;
@@ -518,6 +544,21 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
         return NULL;
     }
 
+    if (ngx_streamline_media_orphaned(ch)) {
+        ngx_log_error(NGX_LOG_WARN, mc->log, 0,
+                      "streamline: channel \"%*s\": its worker %P died, "
+                      "the media record is taken over", mc->channel_len,
+                      mc->channel, ch->pid);
+
+        if (ch->state == NGX_STREAMLINE_LIVE) {
+            /* its DVR goes on after a discontinuity, as on a republish */
+            ngx_streamline_media_orphan_end(ch);
+
+        } else {
+            ngx_streamline_media_delete(ch);
+        }
+    }
+
     if (ch->state == NGX_STREAMLINE_LIVE
         || ch->state == NGX_STREAMLINE_DELETING)
     {
@@ -614,6 +655,11 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     ch->grace_ms = mc->grace;
     ch->generation++;
     ch->running = 1;
+    ch->pid = ngx_pid;
+    ch->pid_start = ngx_streamline_process_start();
+    ch->live_ms = mc->live_ms;
+    ch->owner_len = ngx_min(mc->owner_len, SL_OWNER_MAX - 1);
+    ngx_memcpy(ch->owner, mc->owner, ch->owner_len);
 
     m->ch = ch;
     m->generation = ch->generation;
@@ -972,21 +1018,44 @@ static void
 ngx_streamline_media_cleanup_handler(ngx_event_t *ev)
 {
     int64_t                          now;
-    ngx_uint_t                       i;
-    pthread_t                        tid;
-    pthread_attr_t                   attr;
+    ngx_uint_t                       i, n, k;
     ngx_slab_pool_t                 *shpool;
     ngx_streamline_media_shm_t      *shm;
     ngx_streamline_media_channel_t  *ch;
+    ngx_streamline_media_orphan_t    orphans[4];
 
     shpool = ngx_streamline_media_pool();
     shm = ngx_streamline_media_zone->data;
     now = ngx_streamline_now_ms();
+    n = 0;
 
     ngx_shmtx_lock(&shpool->mutex);
 
     for (i = 0; i < NGX_STREAMLINE_MEDIA_CHANNELS; i++) {
         ch = &shm->ch[i];
+
+        if (ngx_streamline_media_orphaned(ch)) {
+            if (ch->state == NGX_STREAMLINE_DELETING) {
+                ngx_streamline_media_delete(ch);
+                continue;
+            }
+
+            /* the rest waits a second: Redis is told after the unlock */
+            if (n == sizeof(orphans) / sizeof(orphans[0])) {
+                continue;
+            }
+
+            ngx_memcpy(orphans[n].channel, ch->name, ch->name_len);
+            orphans[n].channel_len = ch->name_len;
+            ngx_memcpy(orphans[n].owner, ch->owner, ch->owner_len);
+            orphans[n].owner_len = ch->owner_len;
+            orphans[n].pid = ch->pid;
+            orphans[n].live_ms = ch->live_ms;
+            n++;
+
+            ngx_streamline_media_orphan_end(ch);
+            continue;
+        }
 
         if (ch->state != NGX_STREAMLINE_ENDED || ch->keep
             || now < ch->ended_ms + ch->grace_ms)
@@ -994,29 +1063,137 @@ ngx_streamline_media_cleanup_handler(ngx_event_t *ev)
             continue;
         }
 
-        /* removing thousands of files is no work for the event loop */
-        ch->state = NGX_STREAMLINE_DELETING;
-
-        if (pthread_attr_init(&attr) == 0) {
-            (void) pthread_attr_setdetachstate(&attr,
-                                               PTHREAD_CREATE_DETACHED);
-
-            if (pthread_create(&tid, &attr,
-                               ngx_streamline_media_delete_thread, ch)
-                != 0)
-            {
-                ch->state = NGX_STREAMLINE_ENDED;
-            }
-
-            (void) pthread_attr_destroy(&attr);
-        }
+        ngx_streamline_media_delete(ch);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
 
+    for (k = 0; k < n; k++) {
+        ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                      "streamline: channel \"%*s\": its worker %P died, "
+                      "the stream ended", orphans[k].channel_len,
+                      orphans[k].channel, orphans[k].pid);
+
+        /*
+         * Idle as of just after the dead stream went live: older than any
+         * publish that takes the channel over meanwhile, which stays live.
+         */
+        ngx_streamline_redis_transition(orphans[k].channel,
+                                        orphans[k].channel_len,
+                                        SL_STATUS_IDLE,
+                                        orphans[k].live_ms + 1);
+
+        if (orphans[k].owner_len) {
+            ngx_streamline_redis_release(orphans[k].channel,
+                                         orphans[k].channel_len,
+                                         orphans[k].owner,
+                                         orphans[k].owner_len);
+        }
+    }
+
+    if (n) {
+        ngx_streamline_media_notify();
+    }
+
     if (!ngx_exiting) {
         ngx_add_timer(ev, 1000);
     }
+}
+
+
+/*
+ * Called with the zone locked: a live or deleting record whose worker is
+ * gone.  A record is this worker's, or that of a worker alive, otherwise.
+ */
+static ngx_uint_t
+ngx_streamline_media_orphaned(ngx_streamline_media_channel_t *ch)
+{
+    if (ch->state != NGX_STREAMLINE_LIVE
+        && ch->state != NGX_STREAMLINE_DELETING)
+    {
+        return 0;
+    }
+
+    return ch->pid != ngx_pid
+           && ngx_streamline_process_gone(ch->pid, ch->pid_start);
+}
+
+
+/*
+ * Called with the zone locked: what ngx_streamline_media_ended would do.
+ * The segment the dead worker was writing is in its temporary file, its
+ * completed parts first (a segment is its parts, end to end): cut to
+ * them and renamed, it is listed as the index says.  Two metadata calls
+ * a rendition, once a dead worker.
+ */
+static void
+ngx_streamline_media_orphan_end(ngx_streamline_media_channel_t *ch)
+{
+    u_char                            *p, path[NGX_MAX_PATH + 128],
+                                       tmp[NGX_MAX_PATH + 128];
+    ngx_uint_t                         i;
+    ngx_streamline_media_rendition_t  *r;
+
+    for (i = 0; i < ch->nrenditions; i++) {
+        r = &ch->r[i];
+
+        if (r->dvr == NULL) {
+            continue;
+        }
+
+        if (r->dvr->open && r->dvr->cur.nparts > 0) {
+            p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/seg-%uL.m4s",
+                             ch->dir, r->name_len, r->name,
+                             r->dvr->cur.msn);
+            *p = '\0';
+            p = ngx_snprintf(tmp, sizeof(tmp) - 1, "%s.tmp", path);
+            *p = '\0';
+
+            if (truncate((char *) tmp, (off_t) r->dvr->cur.bytes) != 0
+                || rename((char *) tmp, (char *) path) != 0)
+            {
+                ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, ngx_errno,
+                              "streamline: the last segment \"%s\" of a "
+                              "dead worker is lost", path);
+            }
+        }
+
+        (void) sl_dvr_end(r->dvr);
+    }
+
+    ch->state = NGX_STREAMLINE_ENDED;
+    ch->running = 0;
+    ch->ended_ms = ngx_streamline_now_ms();
+    ch->generation++;
+}
+
+
+/* called with the zone locked: the files go, on a thread of this worker */
+static void
+ngx_streamline_media_delete(ngx_streamline_media_channel_t *ch)
+{
+    pthread_t       tid;
+    pthread_attr_t  attr;
+
+    /* removing thousands of files is no work for the event loop */
+    ch->state = NGX_STREAMLINE_DELETING;
+    ch->pid = ngx_pid;
+    ch->pid_start = ngx_streamline_process_start();
+
+    if (pthread_attr_init(&attr) != 0) {
+        ch->state = NGX_STREAMLINE_ENDED;
+        return;
+    }
+
+    (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+
+    if (pthread_create(&tid, &attr, ngx_streamline_media_delete_thread, ch)
+        != 0)
+    {
+        ch->state = NGX_STREAMLINE_ENDED;
+    }
+
+    (void) pthread_attr_destroy(&attr);
 }
 
 

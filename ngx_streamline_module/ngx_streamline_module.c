@@ -16,6 +16,12 @@ static char *ngx_streamline_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_streamline_check_positive(ngx_conf_t *cf, void *post,
     void *data);
+static ngx_int_t ngx_streamline_stat(ngx_pid_t pid, uint64_t *start);
+static ngx_int_t ngx_streamline_owner_parse(const u_char *owner, size_t len,
+    sl_owner_t *o);
+
+
+static uint64_t  ngx_streamline_start;   /* this process's start time */
 
 
 static ngx_conf_post_t  ngx_streamline_positive = {
@@ -268,6 +274,11 @@ ngx_streamline_init_process(ngx_cycle_t *cycle)
     smcf = (ngx_streamline_main_conf_t *)
                ngx_get_conf(cycle->conf_ctx, ngx_streamline_module);
 
+    if (ngx_streamline_stat(ngx_pid, &ngx_streamline_start) == NGX_ERROR) {
+        /* without /proc owners are told apart by their pid only */
+        ngx_streamline_start = 0;
+    }
+
     ngx_streamline_media_init_process(cycle);
 
     return ngx_streamline_redis_init(cycle, smcf);
@@ -280,4 +291,151 @@ ngx_streamline_exit_process(ngx_cycle_t *cycle)
     /* first the media: its last segments, then the idle states */
     ngx_streamline_media_exit_process(cycle);
     ngx_streamline_redis_exit(cycle);
+}
+
+
+/* owner tokens */
+
+size_t
+ngx_streamline_owner(u_char *buf, ngx_uint_t conn)
+{
+    sl_owner_t  o;
+
+    o.host = ngx_cycle->hostname.data;
+    o.host_len = ngx_cycle->hostname.len;
+    o.pid = (uint64_t) ngx_pid;
+    o.start = ngx_streamline_start;
+
+    return sl_owner_format(buf, &o, conn, ngx_current_msec);
+}
+
+
+uint64_t
+ngx_streamline_process_start(void)
+{
+    return ngx_streamline_start;
+}
+
+
+/*
+ * Only a token of this host can be proved dead: the host is the name
+ * nginx read at start (hosts that share a name must share a pid
+ * namespace, see README).  A token that does not parse is not ours.
+ */
+ngx_uint_t
+ngx_streamline_owner_gone(const u_char *owner, size_t len)
+{
+    sl_owner_t  o;
+
+    if (ngx_streamline_owner_parse(owner, len, &o) != NGX_OK) {
+        return 0;
+    }
+
+    return ngx_streamline_process_gone((ngx_pid_t) o.pid, o.start);
+}
+
+
+ngx_uint_t
+ngx_streamline_owner_self(const u_char *owner, size_t len)
+{
+    sl_owner_t  o;
+
+    return ngx_streamline_owner_parse(owner, len, &o) == NGX_OK
+           && (ngx_pid_t) o.pid == ngx_pid
+           && o.start == ngx_streamline_start;
+}
+
+
+/* a token of this host (the name nginx read at start) */
+static ngx_int_t
+ngx_streamline_owner_parse(const u_char *owner, size_t len, sl_owner_t *o)
+{
+    size_t  host_len;
+
+    if (sl_owner_parse(owner, len, o) != SL_OK
+        || o->pid == 0 || o->pid > NGX_MAX_INT32_VALUE)
+    {
+        return NGX_DECLINED;
+    }
+
+    host_len = ngx_min(ngx_cycle->hostname.len, SL_OWNER_HOST_MAX);
+
+    if (o->host_len != host_len
+        || ngx_memcmp(o->host, ngx_cycle->hostname.data, host_len) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Gone: no such process, a zombie (a killed worker the master has not
+ * reaped yet), or another process under that pid (another start time).
+ * A pid is checked with kill(0) and one read of /proc: no waiting.
+ */
+ngx_uint_t
+ngx_streamline_process_gone(ngx_pid_t pid, uint64_t start)
+{
+    uint64_t  now;
+
+    if (pid <= 0) {
+        return 0;
+    }
+
+    if (kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH) {
+        return 1;
+    }
+
+    switch (ngx_streamline_stat(pid, &now)) {
+
+    case NGX_DONE:
+        return 1;
+
+    case NGX_OK:
+        return start != 0 && now != start;
+
+    default:
+        /* no /proc: the pid is taken, by whom cannot be told */
+        return 0;
+    }
+}
+
+
+/* NGX_OK and the start time; NGX_DONE: gone or a zombie; NGX_ERROR */
+static ngx_int_t
+ngx_streamline_stat(ngx_pid_t pid, uint64_t *start)
+{
+    char             state;
+    u_char           path[sizeof("/proc//stat") + NGX_INT64_LEN], buf[1024];
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_file_info_t  fi;
+
+    ngx_sprintf(path, "/proc/%P/stat%Z", pid);
+
+    fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        /* gone, if /proc is there at all */
+        if (ngx_errno == NGX_ENOENT
+            && ngx_file_info("/proc/self/stat", &fi) != NGX_FILE_ERROR)
+        {
+            return NGX_DONE;
+        }
+
+        return NGX_ERROR;
+    }
+
+    n = read(fd, buf, sizeof(buf));
+    (void) ngx_close_file(fd);
+
+    if (n <= 0
+        || sl_proc_stat_parse(buf, (size_t) n, &state, start) != SL_OK)
+    {
+        /* a process that exits between open and read reads empty */
+        return n == 0 ? NGX_DONE : NGX_ERROR;
+    }
+
+    return state == 'Z' || state == 'X' ? NGX_DONE : NGX_OK;
 }

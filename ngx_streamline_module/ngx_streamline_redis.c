@@ -43,10 +43,17 @@ typedef struct {
 typedef struct {
     u_char               channel[SL_CHANNEL_MAX + 1];
     size_t               channel_len;
-    u_char               owner[64];
+    u_char               owner[SL_OWNER_MAX];
     size_t               owner_len;
     int64_t              updated_ms;
 } ngx_streamline_live_t;
+
+
+/* an owner lock a session of this worker took and has not released */
+typedef struct {
+    u_char               owner[SL_OWNER_MAX];
+    size_t               owner_len;
+} ngx_streamline_held_t;
 
 
 static void ngx_streamline_connect(ngx_streamline_rconn_t *rc);
@@ -87,6 +94,8 @@ static void ngx_streamline_heartbeat_handler(ngx_event_t *ev);
 static void ngx_streamline_heartbeat(ngx_streamline_live_t *lv);
 static size_t ngx_streamline_key(u_char *buf, size_t size, const char *kind,
     const u_char *channel, size_t len);
+static ngx_uint_t ngx_streamline_owner_stale(const u_char *owner,
+    size_t len);
 
 
 /*
@@ -95,17 +104,27 @@ static size_t ngx_streamline_key(u_char *buf, size_t size, const char *kind,
  * transition written late cannot undo a newer state of another origin.
  */
 
+/*
+ * A busy channel answers with its owner's token: if that process is proved
+ * dead (see ngx_streamline_owner_gone), the claim is sent again with the
+ * token in ARGV[6], and replaces the lock only while it still holds it.
+ */
 static const char  ngx_streamline_claim_lua[] =
     "local ch = ARGV[5] "
     "if ch == '' then "
     "  ch = redis.call('HGET', KEYS[1], ARGV[1]) "
     "  if not ch then return {0, ''} end "
     "end "
-    "if redis.call('SET', ARGV[2] .. 'owner:' .. ch, ARGV[3], "
-    "              'NX', 'PX', ARGV[4]) then "
+    "local k = ARGV[2] .. 'owner:' .. ch "
+    "if redis.call('SET', k, ARGV[3], 'NX', 'PX', ARGV[4]) then "
     "  return {1, ch} "
     "end "
-    "return {2, ch}";
+    "local o = redis.call('GET', k) "
+    "if o and ARGV[6] ~= '' and o == ARGV[6] then "
+    "  redis.call('SET', k, ARGV[3], 'PX', ARGV[4]) "
+    "  return {1, ch} "
+    "end "
+    "return {2, ch, o or ''}";
 
 static const char  ngx_streamline_release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
@@ -130,6 +149,10 @@ static const char  ngx_streamline_transition_lua[] =
     "           'updatedAt', ARGV[3]) "
     "redis.call('PUBLISH', ARGV[6], ARGV[8]) "
     "return 1";
+
+/* a state and the owner of its lock, to tell a live state of a dead owner */
+static const char  ngx_streamline_read_lua[] =
+    "return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}";
 
 static const char  ngx_streamline_heartbeat_lua[] =
     "local cur = redis.call('GET', KEYS[1]) "
@@ -159,6 +182,7 @@ static size_t                       ngx_streamline_inflight;
 static ngx_event_t                  ngx_streamline_drain_ev;
 
 static ngx_array_t                 *ngx_streamline_lives;
+static ngx_array_t                 *ngx_streamline_held;
 static ngx_event_t                  ngx_streamline_heartbeat_ev;
 
 static sl_cache_t                   ngx_streamline_cache_;
@@ -231,7 +255,9 @@ ngx_streamline_redis_init(ngx_cycle_t *cycle, ngx_streamline_main_conf_t *smcf)
 
     ngx_streamline_lives = ngx_array_create(cycle->pool, 4,
                                             sizeof(ngx_streamline_live_t));
-    if (ngx_streamline_lives == NULL) {
+    ngx_streamline_held = ngx_array_create(cycle->pool, 4,
+                                           sizeof(ngx_streamline_held_t));
+    if (ngx_streamline_lives == NULL || ngx_streamline_held == NULL) {
         return NGX_ERROR;
     }
 
@@ -881,8 +907,9 @@ ngx_streamline_redis_claim(ngx_streamline_claim_t *cl, const u_char *digest,
     lens[2] = 1;
     argv[3] = (char *) kkey;
     lens[3] = ngx_streamline_key(kkey, sizeof(kkey), "keys", NULL, 0);
-    argv[4] = (char *) digest;
-    lens[4] = SL_DIGEST_HEX;
+    /* a second try (a dead owner's lock) has the channel: no digest */
+    argv[4] = digest ? (char *) digest : "";
+    lens[4] = digest ? SL_DIGEST_HEX : 0;
     argv[5] = (char *) ngx_streamline_conf->prefix.data;
     lens[5] = ngx_streamline_conf->prefix.len;
     argv[6] = (char *) cl->owner;
@@ -891,8 +918,10 @@ ngx_streamline_redis_claim(ngx_streamline_claim_t *cl, const u_char *digest,
     lens[7] = p - ttl;
     argv[8] = lookup ? "" : (char *) cl->channel;
     lens[8] = lookup ? 0 : cl->channel_len;
+    argv[9] = (char *) cl->dead;
+    lens[9] = cl->dead_len;
 
-    return ngx_streamline_command(ngx_streamline_claim_done, cl, 9, argv,
+    return ngx_streamline_command(ngx_streamline_claim_done, cl, 10, argv,
                                   lens);
 }
 
@@ -903,17 +932,27 @@ ngx_streamline_claim_done(redisAsyncContext *ac, void *r, void *pd)
     redisReply              *reply = r;
     ngx_streamline_claim_t  *cl = pd;
 
-    redisReply  *code, *ch;
+    redisReply             *code, *ch, *owner;
+    ngx_streamline_held_t  *held;
 
     if (reply) {
         ngx_streamline_replied(&ngx_streamline_cmd);
     }
 
     cl->result = NGX_STREAMLINE_CLAIM_UNAVAILABLE;
+    owner = NULL;
 
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+    if (reply && reply->type == REDIS_REPLY_ARRAY
+        && (reply->elements == 2 || reply->elements == 3))
+    {
         code = reply->element[0];
         ch = reply->element[1];
+
+        if (reply->elements == 3
+            && reply->element[2]->type == REDIS_REPLY_STRING)
+        {
+            owner = reply->element[2];
+        }
 
         if (code->type == REDIS_REPLY_INTEGER
             && ch->type == REDIS_REPLY_STRING)
@@ -941,6 +980,35 @@ ngx_streamline_claim_done(redisAsyncContext *ac, void *r, void *pd)
         ngx_log_error(NGX_LOG_ERR, cl->log, 0,
                       "streamline: redis claim failed: %*s",
                       (size_t) reply->len, reply->str);
+    }
+
+    if (cl->result == NGX_STREAMLINE_CLAIM_BUSY && owner != NULL
+        && cl->data != NULL && !ngx_streamline_exiting && cl->dead_len == 0
+        && owner->len < SL_OWNER_MAX
+        && ngx_streamline_owner_stale((u_char *) owner->str, owner->len))
+    {
+        /* its owner died (a killed worker, a crashed nginx): take over */
+        ngx_log_error(NGX_LOG_WARN, cl->log, 0,
+                      "streamline: channel \"%s\": the stale owner lock "
+                      "\"%*s\" is taken over", cl->channel,
+                      (size_t) owner->len, owner->str);
+
+        ngx_memcpy(cl->dead, owner->str, owner->len);
+        cl->dead_len = owner->len;
+
+        if (ngx_streamline_redis_claim(cl, NULL, 0) == NGX_OK) {
+            return;
+        }
+
+        cl->result = NGX_STREAMLINE_CLAIM_UNAVAILABLE;
+    }
+
+    if (cl->result == NGX_STREAMLINE_CLAIM_OK) {
+        held = ngx_array_push(ngx_streamline_held);
+        if (held) {
+            held->owner_len = cl->owner_len;
+            ngx_memcpy(held->owner, cl->owner, cl->owner_len);
+        }
     }
 
     if (cl->data == NULL || ngx_streamline_exiting) {
@@ -983,16 +1051,74 @@ void
 ngx_streamline_redis_release(const u_char *channel, size_t len,
     const u_char *owner, size_t owner_len)
 {
-    u_char       okey[256];
-    const char  *argv[5];
-    size_t       lens[5];
+    u_char                 okey[256];
+    size_t                 lens[5];
+    ngx_uint_t             i;
+    const char            *argv[5];
+    ngx_streamline_held_t  *held;
+
+    held = ngx_streamline_held->elts;
+
+    for (i = 0; i < ngx_streamline_held->nelts; i++) {
+        if (held[i].owner_len == owner_len
+            && ngx_memcmp(held[i].owner, owner, owner_len) == 0)
+        {
+            held[i] = held[ngx_streamline_held->nelts - 1];
+            ngx_streamline_held->nelts--;
+            break;
+        }
+    }
 
     ngx_streamline_release_cmd(channel, len, owner, owner_len, argv, lens,
                                okey, sizeof(okey));
 
-    /* if Redis is away, the owner key expires by its TTL */
+    /*
+     * If Redis is away, the owner key expires by its TTL, or is taken over
+     * at once by a publish on this host (see ngx_streamline_owner_stale).
+     */
     (void) ngx_streamline_command(ngx_streamline_ignore_done, NULL, 5, argv,
                                   lens);
+}
+
+
+/*
+ * A lock that no process holds any more: one of a dead process of this
+ * host, or one of this very process that no session of it holds (its
+ * release was lost while Redis was away).
+ */
+static ngx_uint_t
+ngx_streamline_owner_stale(const u_char *owner, size_t len)
+{
+    ngx_uint_t              i;
+    ngx_streamline_live_t  *lv;
+    ngx_streamline_held_t  *held;
+
+    if (!ngx_streamline_owner_self(owner, len)) {
+        return ngx_streamline_owner_gone(owner, len);
+    }
+
+    held = ngx_streamline_held->elts;
+
+    for (i = 0; i < ngx_streamline_held->nelts; i++) {
+        if (held[i].owner_len == len
+            && ngx_memcmp(held[i].owner, owner, len) == 0)
+        {
+            return 0;
+        }
+    }
+
+    /* a channel published without its lock took it by the heartbeat */
+    lv = ngx_streamline_lives->elts;
+
+    for (i = 0; i < ngx_streamline_lives->nelts; i++) {
+        if (lv[i].owner_len == len
+            && ngx_memcmp(lv[i].owner, owner, len) == 0)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -1021,16 +1147,26 @@ ngx_int_t
 ngx_streamline_redis_read(ngx_streamline_read_t *rd, const u_char *channel,
     size_t len)
 {
-    u_char      skey[256];
-    const char  *argv[2];
-    size_t       lens[2];
+    u_char      skey[256], okey[256];
+    const char  *argv[5];
+    size_t       lens[5];
 
-    argv[0] = "GET";
-    lens[0] = 3;
-    argv[1] = (char *) skey;
-    lens[1] = ngx_streamline_key(skey, sizeof(skey), "state", channel, len);
+    ngx_memcpy(rd->channel, channel, len);
+    rd->channel[len] = '\0';
+    rd->channel_len = len;
 
-    return ngx_streamline_command(ngx_streamline_read_done, rd, 2, argv,
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = ngx_streamline_read_lua;
+    lens[1] = sizeof(ngx_streamline_read_lua) - 1;
+    argv[2] = "2";
+    lens[2] = 1;
+    argv[3] = (char *) skey;
+    lens[3] = ngx_streamline_key(skey, sizeof(skey), "state", channel, len);
+    argv[4] = (char *) okey;
+    lens[4] = ngx_streamline_key(okey, sizeof(okey), "owner", channel, len);
+
+    return ngx_streamline_command(ngx_streamline_read_done, rd, 5, argv,
                                   lens);
 }
 
@@ -1041,28 +1177,64 @@ ngx_streamline_read_done(redisAsyncContext *ac, void *r, void *pd)
     redisReply             *reply = r;
     ngx_streamline_read_t  *rd = pd;
 
+    redisReply  *st, *owner;
+
     rd->rc = NGX_ERROR;
+    st = NULL;
+    owner = NULL;
 
     if (reply) {
         ngx_streamline_replied(&ngx_streamline_cmd);
 
-        if (reply->type == REDIS_REPLY_NIL) {
-            rd->state.status = SL_STATUS_IDLE;
-            rd->state.updated_ms = -1;
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+            st = reply->element[0];
+            owner = reply->element[1];
+        }
+    }
+
+    if (st && st->type == REDIS_REPLY_NIL) {
+        rd->state.status = SL_STATUS_IDLE;
+        rd->state.updated_ms = -1;
+        rd->rc = NGX_OK;
+
+    } else if (st && st->type == REDIS_REPLY_STRING) {
+        if (sl_state_parse((u_char *) st->str, st->len, &rd->state, NULL,
+                           NULL)
+            == SL_OK)
+        {
             rd->rc = NGX_OK;
 
-        } else if (reply->type == REDIS_REPLY_STRING) {
-            if (sl_state_parse((u_char *) reply->str, reply->len, &rd->state,
-                               NULL, NULL)
-                == SL_OK)
-            {
-                rd->rc = NGX_OK;
-
-            } else {
-                ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
-                              "streamline: malformed state in redis");
-            }
+        } else {
+            ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                          "streamline: malformed state in redis");
         }
+    }
+
+    if (rd->rc == NGX_OK && rd->state.status == SL_STATUS_LIVE
+        && owner->type == REDIS_REPLY_STRING && owner->len < SL_OWNER_MAX
+        && !ngx_streamline_exiting
+        && ngx_streamline_owner_stale((u_char *) owner->str, owner->len))
+    {
+        /*
+         * Live for a process of this host that is gone (a killed worker,
+         * a crashed nginx), or for a session of this one that ended: a
+         * publish would take the channel over, so the API says idle, as
+         * of just after that stream went live (older than any publish
+         * that takes it over meanwhile).
+         */
+        ngx_log_error(NGX_LOG_WARN, ngx_streamline_log, 0,
+                      "streamline: channel \"%s\": the live state of the "
+                      "stale owner \"%*s\" is ended", rd->channel,
+                      (size_t) owner->len, owner->str);
+
+        rd->state.status = SL_STATUS_IDLE;
+        rd->state.updated_ms++;
+
+        ngx_streamline_redis_transition(rd->channel, rd->channel_len,
+                                        SL_STATUS_IDLE,
+                                        rd->state.updated_ms);
+        ngx_streamline_redis_release(rd->channel, rd->channel_len,
+                                     (u_char *) owner->str, owner->len);
     }
 
     if (rd->data && !ngx_streamline_exiting) {
@@ -1148,8 +1320,8 @@ ngx_streamline_live_add(const u_char *channel, size_t len,
     ngx_memcpy(lv->channel, channel, len);
     lv->channel[len] = '\0';
     lv->channel_len = len;
-    ngx_memcpy(lv->owner, owner, owner_len);
-    lv->owner_len = owner_len;
+    lv->owner_len = ngx_min(owner_len, SL_OWNER_MAX - 1);
+    ngx_memcpy(lv->owner, owner, lv->owner_len);
     lv->updated_ms = updated_ms;
 
     return NGX_OK;

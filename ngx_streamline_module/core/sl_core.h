@@ -177,4 +177,32 @@ sl_cache_entry_t *sl_cache_put(sl_cache_t *c, const unsigned char *channel,
 /* forgets every entry (after a missed pub/sub window) */
 void sl_cache_clear(sl_cache_t *c);
 
+
+/*
+ * Owner tokens of publish locks: "<host>:<pid>:<start>:<conn>:<ms>", the
+ * start being the process's start time (clock ticks after boot, as
+ * /proc/<pid>/stat gives it; 0: unknown), so that a process whose pid was
+ * given to another is still known to be gone.  conn and ms make the token
+ * unique per publish.  The host is cut at SL_OWNER_HOST_MAX bytes.
+ */
+
+#define SL_OWNER_HOST_MAX  255
+#define SL_OWNER_MAX       (SL_OWNER_HOST_MAX + 4 * 21 + 1)   /* with NUL */
+
+typedef struct {
+    const unsigned char  *host;
+    size_t                host_len;
+    uint64_t              pid;
+    uint64_t              start;
+} sl_owner_t;
+
+/* writes the NUL-ended token into buf (SL_OWNER_MAX bytes): its length */
+size_t sl_owner_format(unsigned char *buf, const sl_owner_t *o,
+    uint64_t conn, uint64_t ms);
+/* o->host points into s */
+int sl_owner_parse(const unsigned char *s, size_t len, sl_owner_t *o);
+/* the state letter and the start time (field 22) of a /proc/<pid>/stat */
+int sl_proc_stat_parse(const unsigned char *buf, size_t len, char *state,
+    uint64_t *start);
+
 #endif /* SL_CORE_H */

@@ -38,6 +38,8 @@ static void test_queue_full(sl_tap_t *t);
 static void test_queue_random(sl_tap_t *t);
 static void test_backoff(sl_tap_t *t);
 static void test_cache(sl_tap_t *t);
+static void test_owner(sl_tap_t *t);
+static void test_proc_stat(sl_tap_t *t);
 
 static void sl_transition(sl_transition_t *tr, const char *channel,
     sl_status_e status, int64_t ms);
@@ -71,6 +73,8 @@ main(void)
     test_queue_random(&t);
     test_backoff(&t);
     test_cache(&t);
+    test_owner(&t);
+    test_proc_stat(&t);
 
     return sl_tap_done(&t);
 }
@@ -1199,4 +1203,95 @@ test_cache(sl_tap_t *t)
     sl_ok(t, sl_cache_put(&c, sl_str("a"), &st, 1) == NULL
           && sl_cache_get(&c, sl_str("a"), 1) == NULL,
           "cache: no storage");
+}
+
+
+static void
+test_owner(sl_tap_t *t)
+{
+    size_t          len, i;
+    sl_owner_t      o, p;
+    unsigned char   host[300], buf[SL_OWNER_MAX];
+
+    static const char  *bad[] = {
+        "", "host", "host:1:2:3", ":1:2:3:4", "a:b:1:2:3:4", "h:1:2:3:x",
+        "h:1:2:3:", "h:1:2::4", "h:-1:2:3:4", "h:1:2:3:4 ",
+        "h:1:2:3:123456789012345678901", "h:18446744073709551616:2:3:4",
+        "h h:1:2:3:4", "h\x7f:1:2:3:4"
+    };
+
+    o.host = (const unsigned char *) "origin-1";
+    o.host_len = 8;
+    o.pid = 4242;
+    o.start = 987654321;
+
+    len = sl_owner_format(buf, &o, 17, 1234567);
+    sl_ok(t, len == 34 && strcmp((char *) buf,
+                                 "origin-1:4242:987654321:17:1234567") == 0,
+          "owner: format");
+    sl_ok(t, sl_owner_parse(buf, len, &p) == SL_OK && p.host_len == 8
+             && memcmp(p.host, "origin-1", 8) == 0 && p.pid == 4242
+             && p.start == 987654321, "owner: parse");
+
+    /* a 63-byte host (the Linux limit) and the largest numbers */
+    memset(host, 'h', sizeof(host));
+    o.host = host;
+    o.host_len = 63;
+    o.pid = UINT64_MAX;
+    o.start = UINT64_MAX;
+    len = sl_owner_format(buf, &o, UINT64_MAX, UINT64_MAX);
+    sl_ok(t, len == 63 + 4 * 21 && sl_owner_parse(buf, len, &p) == SL_OK
+             && p.host_len == 63 && p.pid == UINT64_MAX,
+          "owner: a 63-byte host and 20-digit numbers");
+
+    /* a host beyond any system's limit is cut, the buffer holds it */
+    o.host_len = sizeof(host);
+    len = sl_owner_format(buf, &o, 1, 2);
+    sl_ok(t, len < SL_OWNER_MAX && buf[len] == '\0'
+             && sl_owner_parse(buf, len, &p) == SL_OK
+             && p.host_len == SL_OWNER_HOST_MAX,
+          "owner: a 300-byte host is cut at SL_OWNER_HOST_MAX");
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sl_ok(t, sl_owner_parse((const unsigned char *) bad[i],
+                                strlen(bad[i]), &p) == SL_ERROR,
+              "owner: \"%s\" refused", bad[i]);
+    }
+
+    sl_ok(t, sl_owner_parse((const unsigned char *) "h\0h:1:2:3:4", 11, &p)
+             == SL_ERROR, "owner: a NUL in the host refused");
+
+    /* the old form (host:pid:conn:msec) has no start: not an owner */
+    sl_ok(t, sl_owner_parse(sl_str("origin-1:4242:17:1234567"), &p)
+             == SL_ERROR, "owner: the old three-number form refused");
+}
+
+
+static void
+test_proc_stat(sl_tap_t *t)
+{
+    char      state;
+    uint64_t  start;
+
+    static const char  stat[] =
+        "4242 (nginx) S 1 4242 4242 0 -1 4194624 100 0 0 0 1 2 0 0 20 0 1 0 "
+        "98765 123456 789 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 "
+        "1 0 0 0 0 0\n";
+    static const char  odd[] =
+        "77 (a) b (c) d) Z 1 77 77 0 -1 4194624 0 0 0 0 0 0 0 0 20 0 1 0 "
+        "5 0 0\n";
+
+    state = 0;
+    start = 0;
+    sl_ok(t, sl_proc_stat_parse(sl_str(stat), &state, &start) == SL_OK
+             && state == 'S' && start == 98765, "proc stat: state, start");
+    sl_ok(t, sl_proc_stat_parse(sl_str(odd), &state, &start) == SL_OK
+             && state == 'Z' && start == 5,
+          "proc stat: a command name with spaces and parentheses");
+    sl_ok(t, sl_proc_stat_parse(sl_str("1 (x) S 1 2 3"), &state, &start)
+             == SL_ERROR, "proc stat: cut short");
+    sl_ok(t, sl_proc_stat_parse(sl_str("1 x S 1 2 3"), &state, &start)
+             == SL_ERROR, "proc stat: no command name");
+    sl_ok(t, sl_proc_stat_parse(sl_str(""), &state, &start) == SL_ERROR,
+          "proc stat: empty");
 }
