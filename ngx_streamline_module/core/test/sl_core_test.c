@@ -27,6 +27,10 @@ static void test_secret_equal(sl_tap_t *t);
 static void test_keyfile(sl_tap_t *t);
 static void test_keyfile_errors(sl_tap_t *t);
 static void test_keyfile_lookup(sl_tap_t *t);
+static void test_keyfile_count(sl_tap_t *t);
+static void test_keyfile_large(sl_tap_t *t);
+static sl_key_entry_t *sl_keyfile_entry(sl_key_entry_t *e, size_t n,
+    const char *digest);
 static void test_iso8601(sl_tap_t *t);
 static void test_iso8601_gmtime(sl_tap_t *t);
 static void test_iso8601_errors(sl_tap_t *t);
@@ -60,6 +64,8 @@ main(void)
     test_keyfile(&t);
     test_keyfile_errors(&t);
     test_keyfile_lookup(&t);
+    test_keyfile_count(&t);
+    test_keyfile_large(&t);
     test_iso8601(&t);
     test_iso8601_gmtime(&t);
     test_iso8601_errors(&t);
@@ -266,7 +272,7 @@ test_keyfile(sl_tap_t *t)
     int             rc;
     size_t          n, line;
     const char     *err;
-    sl_key_entry_t  e[4];
+    sl_key_entry_t  e[4], *k1, *k2, *k3;
 
     static const char  good[] =
         "# streamline keys\n"
@@ -287,21 +293,27 @@ test_keyfile(sl_tap_t *t)
 
     rc = sl_keyfile_parse(sl_str(good), e, 4, &n, &line, &err);
     sl_ok(t, rc == SL_OK && n == 3, "keyfile: good file, 3 entries");
-    sl_ok(t, n == 3
-          && memcmp(e[0].digest, D1, 64) == 0
-          && e[0].channel_len == 4 && strcmp((char *) e[0].channel, "main") == 0
-          && memcmp(e[1].digest, D2, 64) == 0
-          && strcmp((char *) e[1].channel, "backup-2") == 0
-          && memcmp(e[2].digest, D3, 64) == 0
-          && e[2].channel_len == 8
-          && strcmp((char *) e[2].channel, "studio_B") == 0,
+    k1 = sl_keyfile_entry(e, n, D1);
+    k2 = sl_keyfile_entry(e, n, D2);
+    k3 = sl_keyfile_entry(e, n, D3);
+    sl_ok(t, n == 3 && k1 && k2 && k3
+          && k1->channel_len == 4 && strcmp((char *) k1->channel, "main") == 0
+          && k1->line == 3
+          && strcmp((char *) k2->channel, "backup-2") == 0 && k2->line == 5
+          && k3->channel_len == 8
+          && strcmp((char *) k3->channel, "studio_B") == 0 && k3->line == 7,
           "keyfile: entries, tab separator, trailing blanks");
+    sl_ok(t, n == 3 && memcmp(e[0].digest, D3, 64) == 0
+          && memcmp(e[1].digest, D1, 64) == 0
+          && memcmp(e[2].digest, D2, 64) == 0,
+          "keyfile: entries sorted by digest");
 
     rc = sl_keyfile_parse(sl_str(crlf), e, 4, &n, &line, &err);
-    sl_ok(t, rc == SL_OK && n == 2
-          && memcmp(e[0].digest, D1, 64) == 0
-          && strcmp((char *) e[0].channel, "main") == 0
-          && e[1].channel_len == 5,
+    k1 = sl_keyfile_entry(e, n, D1);
+    k2 = sl_keyfile_entry(e, n, D2);
+    sl_ok(t, rc == SL_OK && n == 2 && k1 && k2
+          && strcmp((char *) k1->channel, "main") == 0
+          && k2->channel_len == 5,
           "keyfile: CRLF, uppercase hex stored lowercase");
 
     rc = sl_keyfile_parse(sl_str(no_eol), e, 4, &n, &line, &err);
@@ -361,6 +373,10 @@ test_keyfile_errors(sl_tap_t *t)
           D1 " a\n" D2 " b\n" D3 " c\n", 0, 3 },
         { "duplicate key",
           D1 " a\n" D1U " b\n", 0, 2 },
+        { "duplicate key before a bad line",
+          D1 " a\n" D1 " b\nxyz\n", 0, 2 },
+        { "bad line before a duplicate key",
+          D1 " a\nxyz\n" D1 " b\n", 0, 2 },
         { "NUL inside",
           D1 " ma\0in\n", sizeof(D1 " ma\0in\n") - 1, 1 },
         { "NUL line",
@@ -406,11 +422,13 @@ test_keyfile_lookup(sl_tap_t *t)
 
     (void) sl_key_digest_hex(sl_str("obs-secret-key-1"), hex);
     found = sl_keyfile_lookup(e, n, hex);
-    sl_ok(t, found == &e[1], "lookup: key maps to its channel");
+    sl_ok(t, found && strcmp((char *) found->channel, "studio") == 0,
+          "lookup: key maps to its channel");
 
     (void) sl_key_digest_hex(sl_str("abc"), hex);
     found = sl_keyfile_lookup(e, n, hex);
-    sl_ok(t, found == &e[0], "lookup: first entry");
+    sl_ok(t, found && strcmp((char *) found->channel, "main") == 0,
+          "lookup: another key, another channel");
 
     (void) sl_key_digest_hex(sl_str("obs-secret-key-2"), hex);
     sl_ok(t, sl_keyfile_lookup(e, n, hex) == NULL, "lookup: unknown key");
@@ -420,6 +438,122 @@ test_keyfile_lookup(sl_tap_t *t)
     memcpy(hex, D1U, SL_DIGEST_HEX);
     sl_ok(t, sl_keyfile_lookup(e, n, hex) == NULL,
           "lookup: uppercase digest is not a stored digest");
+}
+
+
+static void
+test_keyfile_count(sl_tap_t *t)
+{
+    int             rc;
+    size_t          n, line;
+    const char     *err;
+    sl_key_entry_t  e[4];
+
+    static const char  keys[] =
+        "# comment\n"
+        "  \t# indented comment\n"
+        "\n"
+        " \t\r\n"
+        D1 " main\n"
+        D2 " main\r\n"
+        D3 " other";
+
+    static const char  dups[] =
+        D2 " a\n" D1 " a\n" D1 " b\n" D2 " b\n";
+
+    sl_ok(t, sl_keyfile_count(sl_str(keys)) == 3,
+          "keyfile count: 3 keys among comments and blank lines");
+    sl_ok(t, sl_keyfile_count(sl_str("")) == 0, "keyfile count: empty");
+    sl_ok(t, sl_keyfile_count(sl_str("junk\n# c\nmore junk")) == 2,
+          "keyfile count: lines that will not parse count too");
+
+    rc = sl_keyfile_parse(sl_str(dups), e, 4, &n, &line, &err);
+    sl_ok(t, rc == SL_ERROR && line == 3 && err
+          && strcmp(err, "duplicate key") == 0,
+          "keyfile: the first line that repeats a key is reported");
+}
+
+
+/*
+ * 65536 keys (the most the module reads) that share all but their last
+ * digits: comparing each with every earlier one took about 2^31 long
+ * comparisons.  The bound is CPU time and far above what sorting takes.
+ */
+
+static void
+test_keyfile_large(sl_tap_t *t)
+{
+    int              rc;
+    char            *p;
+    size_t           i, n, max, line, len;
+    clock_t          start;
+    double           cpu;
+    const char      *err;
+    unsigned char   *buf;
+    sl_key_entry_t  *e;
+
+    max = 65536;
+    len = max * (SL_DIGEST_HEX + sizeof(" ch-00000\n") - 1);
+
+    buf = malloc(len + 1);
+    e = malloc(max * sizeof(sl_key_entry_t));
+
+    if (buf == NULL || e == NULL) {
+        sl_ok(t, 0, "keyfile large: memory");
+        free(buf);
+        free(e);
+        return;
+    }
+
+    p = (char *) buf;
+
+    for (i = 0; i < max; i++) {
+        /* from the last key to the first: the sort has work to do */
+        p += sprintf(p, "%.59s%05zx ch-%05zu\n", D1, max - 1 - i, i);
+    }
+
+    sl_ok(t, (size_t) (p - (char *) buf) == len
+          && sl_keyfile_count(buf, len) == max,
+          "keyfile large: %zu keys counted", max);
+
+    start = clock();
+    rc = sl_keyfile_parse(buf, len, e, max, &n, &line, &err);
+    cpu = (double) (clock() - start) / CLOCKS_PER_SEC;
+
+    sl_ok(t, rc == SL_OK && n == max, "keyfile large: %zu keys parsed", n);
+    sl_ok(t, cpu < 1.0, "keyfile large: parsed in %.3f s of CPU", cpu);
+    sl_ok(t, n == max && strcmp((char *) e[0].channel, "ch-65535") == 0
+          && e[0].line == max,
+          "keyfile large: sorted by digest");
+
+    /* one duplicate at the very end */
+    memcpy(buf + len - (SL_DIGEST_HEX + 10), buf, SL_DIGEST_HEX);
+
+    start = clock();
+    rc = sl_keyfile_parse(buf, len, e, max, &n, &line, &err);
+    cpu = (double) (clock() - start) / CLOCKS_PER_SEC;
+
+    sl_ok(t, rc == SL_ERROR && line == max && err
+          && strcmp(err, "duplicate key") == 0,
+          "keyfile large: duplicate on the last line found (%.3f s)", cpu);
+
+    free(buf);
+    free(e);
+}
+
+
+static sl_key_entry_t *
+sl_keyfile_entry(sl_key_entry_t *e, size_t n, const char *digest)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (memcmp(e[i].digest, digest, SL_DIGEST_HEX) == 0) {
+            return &e[i];
+        }
+    }
+
+    return NULL;
 }
 
 
