@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "sl_core.h"
+#include "sl_redis.h"
 #include "sl_tap.h"
 
 
@@ -42,6 +43,12 @@ static void test_queue_full(sl_tap_t *t);
 static void test_queue_random(sl_tap_t *t);
 static void test_backoff(sl_tap_t *t);
 static void test_cache(sl_tap_t *t);
+static void test_redis_errors(sl_tap_t *t);
+static void test_redis_transition(sl_tap_t *t);
+static void test_redis_claim(sl_tap_t *t);
+static void test_redis_state(sl_tap_t *t);
+static void test_redis_message(sl_tap_t *t);
+static redisReply *sl_resp(const char *resp);
 
 static void sl_transition(sl_transition_t *tr, const char *channel,
     sl_status_e status, int64_t ms);
@@ -77,6 +84,11 @@ main(void)
     test_queue_random(&t);
     test_backoff(&t);
     test_cache(&t);
+    test_redis_errors(&t);
+    test_redis_transition(&t);
+    test_redis_claim(&t);
+    test_redis_state(&t);
+    test_redis_message(&t);
 
     return sl_tap_done(&t);
 }
@@ -1333,4 +1345,276 @@ test_cache(sl_tap_t *t)
     sl_ok(t, sl_cache_put(&c, sl_str("a"), &st, 1) == NULL
           && sl_cache_get(&c, sl_str("a"), 1) == NULL,
           "cache: no storage");
+}
+
+
+static void
+test_redis_errors(sl_tap_t *t)
+{
+    size_t       i;
+    redisReply  *r;
+
+    static const struct {
+        const char  *error;
+        int          transient;
+    } cases[] = {
+        { "LOADING Redis is loading the dataset in memory", 1 },
+        { "BUSY Redis is busy running a script.", 1 },
+        { "OOM command not allowed when used memory > 'maxmemory'. "
+          "script: 214d, on @user_script:1.", 1 },
+        { "READONLY You can't write against a read only replica.", 1 },
+        { "MISCONF Redis is configured to save RDB snapshots", 1 },
+        { "MASTERDOWN Link with MASTER is down", 1 },
+        { "NOAUTH Authentication required.", 1 },
+        { "TRYAGAIN", 1 },
+        { "ERR Error running script", 0 },
+        { "WRONGTYPE Operation against a key holding the wrong kind", 0 },
+        { "NOSCRIPT No matching script", 0 },
+        { "LOADINGX", 0 },
+        { "loading lowercase", 0 },
+        { "OO", 0 },
+        { "", 0 },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sl_ok(t, sl_redis_error_transient(cases[i].error,
+                                          strlen(cases[i].error))
+                 == cases[i].transient,
+              "redis error: \"%.12s\" %s", cases[i].error,
+              cases[i].transient ? "transient" : "for good");
+    }
+
+    sl_ok(t, sl_redis_error_code("OOM command", 11) == 3
+          && sl_redis_error_code("LOADING", 7) == 7
+          && sl_redis_error_code(A32 A32, 64) == SL_REDIS_CODE_MAX,
+          "redis error: codes, bounded");
+
+    r = sl_resp("+PONG\r\n");
+    sl_ok(t, sl_redis_pong(r) == SL_OK, "redis PING: PONG");
+    freeReplyObject(r);
+
+    r = sl_resp("-LOADING Redis is loading the dataset in memory\r\n");
+    sl_ok(t, sl_redis_pong(r) == SL_AGAIN, "redis PING: LOADING, again");
+    freeReplyObject(r);
+
+    r = sl_resp("$4\r\nPONG\r\n");
+    sl_ok(t, sl_redis_pong(r) == SL_AGAIN, "redis PING: not a status");
+    freeReplyObject(r);
+
+    sl_ok(t, sl_redis_pong(NULL) == SL_AGAIN, "redis PING: no reply");
+}
+
+
+static void
+test_redis_transition(sl_tap_t *t)
+{
+    size_t       i;
+    redisReply  *r;
+
+    static const struct {
+        const char  *resp;
+        int          rc;
+    } cases[] = {
+        { ":1\r\n", SL_OK },
+        { ":0\r\n", SL_OK },
+        { ":2\r\n", SL_ERROR },
+        { ":-1\r\n", SL_ERROR },
+        { "-LOADING Redis is loading the dataset in memory\r\n", SL_AGAIN },
+        { "-OOM command not allowed when used memory > 'maxmemory'. "
+          "script: 21, on @user_script:1.\r\n", SL_AGAIN },
+        { "-READONLY You can't write against a read only replica.\r\n",
+          SL_AGAIN },
+        { "-BUSY Redis is busy running a script.\r\n", SL_AGAIN },
+        { "-WRONGTYPE Operation against a key holding the wrong kind of "
+          "value script: 21, on @user_script:1.\r\n", SL_ERROR },
+        { "-ERR unknown command 'EVAL'\r\n", SL_ERROR },
+        { "+OK\r\n", SL_ERROR },
+        { "$-1\r\n", SL_ERROR },
+        { "$1\r\n1\r\n", SL_ERROR },
+        { "*1\r\n:1\r\n", SL_ERROR },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        r = sl_resp(cases[i].resp);
+        sl_ok(t, r && sl_redis_transition_result(r) == cases[i].rc,
+              "redis transition: reply %zu gives %d", i, cases[i].rc);
+        freeReplyObject(r);
+    }
+
+    sl_ok(t, sl_redis_transition_result(NULL) == SL_AGAIN,
+          "redis transition: no reply (disconnected), again");
+}
+
+
+static void
+test_redis_claim(sl_tap_t *t)
+{
+    size_t         i, len;
+    redisReply    *r;
+    unsigned char  ch[SL_CHANNEL_MAX + 1];
+
+    static const struct {
+        const char  *resp;
+        int          rc;
+        const char  *channel;
+    } cases[] = {
+        { "*2\r\n:1\r\n$4\r\nmain\r\n", SL_REDIS_CLAIM_CLAIMED, "main" },
+        { "*2\r\n:2\r\n$5\r\nstu-1\r\n", SL_REDIS_CLAIM_BUSY, "stu-1" },
+        { "*2\r\n:0\r\n$0\r\n\r\n", SL_REDIS_CLAIM_UNKNOWN_KEY, "" },
+        { "*2\r\n:1\r\n$4\r\nma.n\r\n", SL_REDIS_CLAIM_BAD_CHANNEL, "" },
+        { "*2\r\n:1\r\n$0\r\n\r\n", SL_REDIS_CLAIM_BAD_CHANNEL, "" },
+        { "*2\r\n:1\r\n$65\r\n" A32 A32 "a\r\n",
+          SL_REDIS_CLAIM_BAD_CHANNEL, "" },
+        { "*2\r\n:3\r\n$4\r\nmain\r\n", SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "*2\r\n:1\r\n:1\r\n", SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "*2\r\n$1\r\n1\r\n$4\r\nmain\r\n",
+          SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "*3\r\n:1\r\n$4\r\nmain\r\n:1\r\n",
+          SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "*-1\r\n", SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "*0\r\n", SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "-LOADING Redis is loading the dataset in memory\r\n",
+          SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "-NOSCRIPT No matching script\r\n", SL_REDIS_CLAIM_UNAVAILABLE, "" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        r = sl_resp(cases[i].resp);
+        ch[0] = 'x';
+        sl_ok(t, r && sl_redis_claim_result(r, ch, &len) == cases[i].rc
+              && len == strlen(cases[i].channel)
+              && (len == 0 || strcmp((char *) ch, cases[i].channel) == 0),
+              "redis claim: reply %zu gives %d \"%s\"", i, cases[i].rc,
+              cases[i].channel);
+        freeReplyObject(r);
+    }
+
+    sl_ok(t, sl_redis_claim_result(NULL, ch, &len)
+             == SL_REDIS_CLAIM_UNAVAILABLE && len == 0,
+          "redis claim: no reply");
+}
+
+
+static void
+test_redis_state(sl_tap_t *t)
+{
+    redisReply  *r;
+    sl_state_t   st;
+
+    static const char  live[] =
+        "$56\r\n{\"status\":\"live\",\"updatedAt\":"
+        "\"2026-11-26T01:54:26.123Z\"}\r\n";
+
+    r = sl_resp("$-1\r\n");
+    sl_ok(t, sl_redis_state_result(r, &st) == SL_OK
+          && st.status == SL_STATUS_IDLE && st.updated_ms == -1,
+          "redis state: no key, idle");
+    freeReplyObject(r);
+
+    r = sl_resp(live);
+    sl_ok(t, r && sl_redis_state_result(r, &st) == SL_OK
+          && st.status == SL_STATUS_LIVE && st.updated_ms == 1795658066123LL,
+          "redis state: live");
+    freeReplyObject(r);
+
+    r = sl_resp("$3\r\nabc\r\n");
+    sl_ok(t, sl_redis_state_result(r, &st) == SL_DECLINED,
+          "redis state: not a state");
+    freeReplyObject(r);
+
+    r = sl_resp(":1\r\n");
+    sl_ok(t, sl_redis_state_result(r, &st) == SL_DECLINED,
+          "redis state: an integer");
+    freeReplyObject(r);
+
+    r = sl_resp("-LOADING Redis is loading the dataset in memory\r\n");
+    sl_ok(t, sl_redis_state_result(r, &st) == SL_AGAIN,
+          "redis state: LOADING, unavailable");
+    freeReplyObject(r);
+
+    sl_ok(t, sl_redis_state_result(NULL, &st) == SL_AGAIN,
+          "redis state: no reply");
+}
+
+
+static void
+test_redis_message(sl_tap_t *t)
+{
+    size_t         len;
+    redisReply    *r;
+    sl_state_t     st;
+    unsigned char  ch[SL_CHANNEL_MAX + 1];
+
+    static const char  event[] =
+        "*3\r\n$7\r\nmessage\r\n$17\r\nstreamline:events\r\n"
+        "$74\r\n{\"channel\":\"stu-1\",\"status\":\"idle\","
+        "\"updatedAt\":\"2026-11-26T01:54:26.123Z\"}\r\n";
+
+    r = sl_resp("*3\r\n$9\r\nsubscribe\r\n$17\r\nstreamline:events\r\n"
+                ":1\r\n");
+    sl_ok(t, sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_SUBSCRIBED,
+          "redis message: subscribed");
+    freeReplyObject(r);
+
+    r = sl_resp(event);
+    sl_ok(t, r && sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_STATE
+          && len == 5 && strcmp((char *) ch, "stu-1") == 0
+          && st.status == SL_STATUS_IDLE && st.updated_ms == 1795658066123LL,
+          "redis message: a state event");
+    freeReplyObject(r);
+
+    r = sl_resp("*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$2\r\n{}\r\n");
+    sl_ok(t, sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_MALFORMED,
+          "redis message: not a state event");
+    freeReplyObject(r);
+
+    r = sl_resp("*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n:1\r\n");
+    sl_ok(t, sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_MALFORMED,
+          "redis message: an integer payload");
+    freeReplyObject(r);
+
+    r = sl_resp("*3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:0\r\n");
+    sl_ok(t, sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_OTHER,
+          "redis message: unsubscribe ignored");
+    freeReplyObject(r);
+
+    r = sl_resp("*2\r\n$7\r\nmessage\r\n$1\r\nx\r\n");
+    sl_ok(t, sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_OTHER,
+          "redis message: two elements ignored");
+    freeReplyObject(r);
+
+    r = sl_resp("-LOADING Redis is loading the dataset in memory\r\n");
+    sl_ok(t, sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_OTHER,
+          "redis message: an error ignored");
+    freeReplyObject(r);
+
+    sl_ok(t, sl_redis_message(NULL, &st, ch, &len) == SL_REDIS_MSG_OTHER,
+          "redis message: no reply");
+}
+
+
+/* one reply tree from RESP bytes, through hiredis's reader; NULL if none */
+
+static redisReply *
+sl_resp(const char *resp)
+{
+    void         *reply;
+    redisReader  *rd;
+
+    rd = redisReaderCreate();
+    if (rd == NULL) {
+        return NULL;
+    }
+
+    reply = NULL;
+
+    if (redisReaderFeed(rd, resp, strlen(resp)) != REDIS_OK
+        || redisReaderGetReply(rd, &reply) != REDIS_OK)
+    {
+        reply = NULL;
+    }
+
+    redisReaderFree(rd);
+
+    return reply;
 }
