@@ -505,8 +505,12 @@ ngx_streamline_ping(void)
     static const char  *argv[1] = { "PING" };
     static const size_t lens[1] = { 4 };
 
-    (void) ngx_streamline_command(ngx_streamline_ping_done, NULL, 1, argv,
-                                  lens);
+    /* not connected: the next connect pings */
+    if (ngx_streamline_command(ngx_streamline_ping_done, NULL, 1, argv, lens)
+        == NGX_ERROR)
+    {
+        ngx_streamline_retry_later();
+    }
 }
 
 
@@ -990,14 +994,20 @@ ngx_streamline_flush(void)
             continue;
         }
 
-        if (ngx_streamline_command(ngx_streamline_transition_done, NULL, 13,
-                                   c.argv, c.lens)
-            != NGX_OK)
+        switch (ngx_streamline_command(ngx_streamline_transition_done, NULL,
+                                       13, c.argv, c.lens))
         {
+        case NGX_OK:
+            ngx_streamline_inflight = 1;
+            break;
+
+        case NGX_ERROR:
+            ngx_streamline_retry_later();
+            return;
+
+        default: /* NGX_DECLINED: not connected, the next connect flushes */
             return;
         }
-
-        ngx_streamline_inflight = 1;
     }
 }
 
@@ -1450,6 +1460,7 @@ ngx_streamline_exit_flush(ngx_cycle_t *cycle)
     int                     n;
     void                   *reply;
     u_char                  okey[256];
+    ngx_uint_t              refused;
     size_t                  i, lens[5];
     const char             *argv[5];
     redisContext           *c;
@@ -1518,6 +1529,8 @@ ngx_streamline_exit_flush(ngx_cycle_t *cycle)
         }
     }
 
+    refused = 0;
+
     while (n-- > 0) {
         if (redisGetReply(c, &reply) != REDIS_OK) {
             ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
@@ -1526,7 +1539,15 @@ ngx_streamline_exit_flush(ngx_cycle_t *cycle)
             break;
         }
 
+        refused += (((redisReply *) reply)->type == REDIS_REPLY_ERROR);
         freeReplyObject(reply);
+    }
+
+    if (refused) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "streamline: redis refused %ui of the last commands at "
+                      "exit (state transitions, owner locks); live states "
+                      "expire by their TTL", refused);
     }
 
     redisFree(c);
