@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 
 # Redis answers, but with an error, for a while: -LOADING after a restart
-# with a dataset to load, -OOM with maxmemory and noeviction.  A state
+# with a dataset to load, -OOM with maxmemory and noeviction, -READONLY on
+# a replica, -BUSY while a script runs too long.  A state
 # transition leaves the module's queue only once Redis has written it:
 # transitions made meanwhile wait, are retried with backoff, and reach
 # Redis in the order they were made (the state key, the history stream),
@@ -10,6 +11,7 @@
 use strict;
 use warnings;
 
+use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(sleep);
 use lib 't/lib';
@@ -102,23 +104,56 @@ ok(!loading(), 'Redis loaded');
 my @lines = $t->log_lines(qr/LOADING/);
 is(scalar @lines, 1, 'LOADING logged once') or diag explain \@lines;
 
-# out of memory: every write is refused until the operator raises the limit
+# Errors that last until an operator acts: every write is refused (reads
+# too, while a script is busy).  start and stop are what happens to Redis.
+sub refused {
+    my ($code, $what, $start, $stop, $unreadable) = @_;
+    $start->();
+    my $before = @made;
+    transition('live');
+    transition('idle');
+    transition('live');
+    transition('idle');
+    sleep 2;
+    is((state() // {})->{updatedAt}, $made[$before - 1][1],
+        "$what: Redis keeps the state it had") unless $unreadable;
+    $stop->();
+    delivered($code, $before);
+    my @lines = $t->log_lines(qr/\b$code\b/);
+    is(scalar @lines, 1, "$code logged once") or diag explain \@lines;
+}
 
-$t->redis('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
-$t->redis('CONFIG', 'SET', 'maxmemory', '1');
+refused('OOM', 'out of memory', sub {
+    $t->redis('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    $t->redis('CONFIG', 'SET', 'maxmemory', '1');
+}, sub {
+    $t->redis('CONFIG', 'SET', 'maxmemory', '0');
+});
 
-$before = @made;
-transition('live');
-transition('idle');
-transition('live');
-transition('idle');
-sleep 2;
-is((state() // {})->{updatedAt}, $made[$before - 1][1],
-    'out of memory: Redis keeps the state it had');
+# a replica of a master that is not there (a failover half done)
+refused('READONLY', 'a read-only replica', sub {
+    $t->redis('REPLICAOF', '127.0.0.1', '1');
+}, sub {
+    $t->redis('REPLICAOF', 'NO', 'ONE');
+});
 
-$t->redis('CONFIG', 'SET', 'maxmemory', '0');
-delivered('OOM', $before);
-@lines = $t->log_lines(qr/OOM/);
-is(scalar @lines, 1, 'OOM logged once') or diag explain \@lines;
+# a script that runs for ever: after busy-reply-threshold, -BUSY to all
+my $script;
+refused('BUSY', 'a busy script', sub {
+    $t->redis('CONFIG', 'SET', 'busy-reply-threshold', '100');
+    $script = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $t->port('REDIS'), Proto => 'tcp')
+        or die "redis connect: $!\n";
+    my $lua = 'while true do end';
+    print $script "*3\r\n\$4\r\nEVAL\r\n\$" . length($lua) . "\r\n$lua\r\n"
+        . "\$1\r\n0\r\n";
+    ok(wait_for(sub {
+        my $r = eval { $t->redis('GET', 'x') };
+        ($@ // '') =~ /BUSY/;
+    }, 10), 'the script runs');
+}, sub {
+    $t->redis('SCRIPT', 'KILL');
+    close $script;
+}, 'unreadable');
 
 done_testing;
