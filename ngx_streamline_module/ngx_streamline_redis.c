@@ -107,6 +107,9 @@ static size_t ngx_streamline_key(u_char *buf, size_t size, const char *kind,
  * Lua scripts run atomically by Redis.  A state is never replaced by an
  * older one (updatedAt strings of one format sort by time), so a queued
  * transition written late cannot undo a newer state of another origin.
+ * Redis does not undo what a script wrote before an error: the command
+ * that may fail (XADD on a key that is not a stream) comes first, so a
+ * refused transition has written nothing.
  */
 
 static const char  ngx_streamline_claim_lua[] =
@@ -134,14 +137,14 @@ static const char  ngx_streamline_transition_lua[] =
     "  if ok and type(t) == 'table' and type(t.updatedAt) == 'string' "
     "     and t.updatedAt > ARGV[3] then return 0 end "
     "end "
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', "
+    "           'channel', ARGV[4], 'status', ARGV[2], "
+    "           'updatedAt', ARGV[3]) "
     "if ARGV[2] == 'live' then "
     "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5]) "
     "else "
     "  redis.call('SET', KEYS[1], ARGV[1]) "
     "end "
-    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', "
-    "           'channel', ARGV[4], 'status', ARGV[2], "
-    "           'updatedAt', ARGV[3]) "
     "redis.call('PUBLISH', ARGV[6], ARGV[8]) "
     "return 1";
 
@@ -527,7 +530,7 @@ ngx_streamline_ping_done(redisAsyncContext *ac, void *r, void *pd)
 
     if (sl_redis_pong(reply) != SL_OK) {
         if (reply->type == REDIS_REPLY_ERROR) {
-            ngx_streamline_error("not ready", reply);
+            ngx_streamline_error("not ready, retrying", reply);
         }
 
         ngx_streamline_retry_later();
@@ -570,11 +573,9 @@ ngx_streamline_error(const char *what, redisReply *reply)
     ngx_streamline_episode = 1;
 
     ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
-                  "streamline: redis %V %s: %*s%s",
+                  "streamline: redis %V %s: %*s",
                   &ngx_streamline_conf->redis, what, (size_t) reply->len,
-                  reply->str,
-                  sl_redis_error_transient(reply->str, reply->len)
-                  ? " (retrying)" : "");
+                  reply->str);
 }
 
 
@@ -1036,7 +1037,8 @@ ngx_streamline_transition_done(redisAsyncContext *ac, void *r, void *pd)
 
     case SL_AGAIN:
         /* kept at the head, and everything behind it waits */
-        ngx_streamline_error("refused a state transition", reply);
+        ngx_streamline_error("refused a state transition, retrying",
+                             reply);
         ngx_streamline_retry_later();
         return;
 

@@ -156,4 +156,20 @@ refused('BUSY', 'a busy script', sub {
     close $script;
 }, 'unreadable');
 
+# an error that would come back for ever (the history key overwritten with
+# a string): that transition is dropped, logged, and does not hold up the
+# ones behind it
+$t->redis('SET', 'streamline:history', 'not a stream');
+transition('live');
+ok(wait_for(sub {
+    $t->log_lines(qr/refused the state transition of channel "main", lost: WRONGTYPE/)
+}, 10), 'WRONGTYPE: the transition is dropped, logged');
+is((state() // {})->{updatedAt}, $made[-2][1],
+    'WRONGTYPE: and nothing of it written');
+$t->redis('DEL', 'streamline:history');
+transition('idle');
+ok(wait_for(sub { (state() // {})->{updatedAt} eq $made[-1][1] }, 10),
+    'the next transition is written');
+is_deeply(history(), [$made[-1]], 'alone in the new history');
+
 done_testing;
