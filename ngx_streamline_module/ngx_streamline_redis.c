@@ -39,7 +39,6 @@ typedef struct {
     ngx_uint_t           attempt;
     ngx_uint_t           outstanding;  /* replies awaited */
     unsigned             connected:1;
-    unsigned             verified:1;   /* answered since connected */
     unsigned             ready:1;      /* answered PING with PONG */
     unsigned             subscriber:1;
     unsigned             subscribed:1;
@@ -219,7 +218,8 @@ ngx_streamline_redis_connected(void)
 ngx_uint_t
 ngx_streamline_redis_healthy(void)
 {
-    return ngx_streamline_cmd.connected && ngx_streamline_cmd.verified;
+    /* a Redis that answers -LOADING is connected, not healthy */
+    return ngx_streamline_cmd.connected && ngx_streamline_cmd.ready;
 }
 
 
@@ -751,7 +751,6 @@ ngx_streamline_ev_cleanup(void *data)
 
     rc->ac = NULL;
     rc->connected = 0;
-    rc->verified = 0;
     rc->ready = 0;
     rc->outstanding = 0;
 
@@ -795,8 +794,6 @@ ngx_streamline_command(redisCallbackFn *fn, void *pd, int argc,
 static void
 ngx_streamline_replied(ngx_streamline_rconn_t *rc)
 {
-    rc->verified = 1;
-
     if (rc->outstanding) {
         rc->outstanding--;
     }

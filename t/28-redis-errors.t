@@ -98,6 +98,9 @@ transition('live');
 transition('idle');
 ok(loading(), 'Redis still loading after the transitions')
     or BAIL_OUT('Redis loaded too fast for this test');
+my $r = $t->get('/api/stream');
+is($r->{body}, qq({"status":"idle","updatedAt":"$made[-1][1]","stale":true}),
+    'the API: the last state this worker knows, marked stale');
 
 delivered('LOADING', $before);
 ok(!loading(), 'Redis loaded');
