@@ -322,7 +322,7 @@ ngx_rtmp_streamline_keys_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_rtmp_streamline_app_conf_t  *sacf = conf;
 
     u_char           *buf;
-    size_t            n, line;
+    size_t            n, max, line;
     ssize_t           rd;
     ngx_str_t        *value;
     ngx_file_t        file;
@@ -364,9 +364,7 @@ ngx_rtmp_streamline_keys_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     buf = ngx_pnalloc(cf->temp_pool, ngx_file_size(&fi) + 1);
-    sacf->keys = ngx_palloc(cf->pool, NGX_RTMP_STREAMLINE_KEYS_MAX
-                                      * sizeof(sl_key_entry_t));
-    if (buf == NULL || sacf->keys == NULL) {
+    if (buf == NULL) {
         ngx_close_file(file.fd);
         return NGX_CONF_ERROR;
     }
@@ -381,8 +379,16 @@ ngx_rtmp_streamline_keys_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (sl_keyfile_parse(buf, rd, sacf->keys, NGX_RTMP_STREAMLINE_KEYS_MAX,
-                         &n, &line, &err)
+    /* room for the keys the file has, not for the most it may have */
+    max = ngx_min(sl_keyfile_count(buf, rd), NGX_RTMP_STREAMLINE_KEYS_MAX);
+
+    sacf->keys = ngx_palloc(cf->pool,
+                            ngx_max(max, 1) * sizeof(sl_key_entry_t));
+    if (sacf->keys == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (sl_keyfile_parse(buf, rd, sacf->keys, max, &n, &line, &err)
         != SL_OK)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

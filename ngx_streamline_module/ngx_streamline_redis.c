@@ -8,7 +8,12 @@
  *
  * State transitions go through a bounded queue: a transition leaves the
  * queue only when Redis acknowledged it, so while Redis is away they are
- * kept, and written in order when it returns.
+ * kept, and written in order when it returns.  Returning means answering
+ * PING, not accepting a TCP connection (a Redis loading its dataset does,
+ * and refuses every command with -LOADING).  One transition is on the
+ * wire at a time: a transition refused for a while (-LOADING, -OOM,
+ * -READONLY, -BUSY) is sent again after a backoff, and none behind it may
+ * be written before it.  What a reply means is read by core/sl_redis.c.
  */
 
 #include <ngx_config.h>
@@ -19,6 +24,7 @@
 #include <hiredis/async.h>
 
 #include "ngx_streamline.h"
+#include "core/sl_redis.h"
 
 
 #define NGX_STREAMLINE_BACKOFF_MAX  5000
@@ -33,7 +39,7 @@ typedef struct {
     ngx_uint_t           attempt;
     ngx_uint_t           outstanding;  /* replies awaited */
     unsigned             connected:1;
-    unsigned             verified:1;   /* answered since connected */
+    unsigned             ready:1;      /* answered PING with PONG */
     unsigned             subscriber:1;
     unsigned             subscribed:1;
     const char          *name;
@@ -75,6 +81,13 @@ static void ngx_streamline_on_disconnect(const redisAsyncContext *ac,
 static ngx_int_t ngx_streamline_command(redisCallbackFn *fn, void *pd,
     int argc, const char **argv, const size_t *lens);
 static void ngx_streamline_replied(ngx_streamline_rconn_t *rc);
+static void ngx_streamline_ping(void);
+static void ngx_streamline_ping_done(redisAsyncContext *ac, void *r,
+    void *pd);
+static void ngx_streamline_error(const char *what, redisReply *reply);
+static void ngx_streamline_error_end(void);
+static void ngx_streamline_retry_later(void);
+static void ngx_streamline_requeue_handler(ngx_event_t *ev);
 static void ngx_streamline_flush(void);
 static void ngx_streamline_transition_done(redisAsyncContext *ac, void *r,
     void *pd);
@@ -102,6 +115,9 @@ static ngx_uint_t ngx_streamline_owner_stale(const u_char *owner,
  * Lua scripts run atomically by Redis.  A state is never replaced by an
  * older one (updatedAt strings of one format sort by time), so a queued
  * transition written late cannot undo a newer state of another origin.
+ * Redis does not undo what a script wrote before an error: the command
+ * that may fail (XADD on a key that is not a stream) comes first, so a
+ * refused transition has written nothing.
  */
 
 /*
@@ -139,14 +155,14 @@ static const char  ngx_streamline_transition_lua[] =
     "  if ok and type(t) == 'table' and type(t.updatedAt) == 'string' "
     "     and t.updatedAt > ARGV[3] then return 0 end "
     "end "
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', "
+    "           'channel', ARGV[4], 'status', ARGV[2], "
+    "           'updatedAt', ARGV[3]) "
     "if ARGV[2] == 'live' then "
     "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5]) "
     "else "
     "  redis.call('SET', KEYS[1], ARGV[1]) "
     "end "
-    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', "
-    "           'channel', ARGV[4], 'status', ARGV[2], "
-    "           'updatedAt', ARGV[3]) "
     "redis.call('PUBLISH', ARGV[6], ARGV[8]) "
     "return 1";
 
@@ -178,6 +194,16 @@ static ngx_streamline_rconn_t       ngx_streamline_sub;
 
 static sl_queue_t                   ngx_streamline_queue;
 static size_t                       ngx_streamline_inflight;
+
+/* the queue's head was refused for a while: when to send it again */
+static ngx_event_t                  ngx_streamline_requeue_ev;
+static ngx_uint_t                   ngx_streamline_requeue_attempt;
+
+/* the error code logged for the episode under way, if one is */
+static ngx_uint_t                   ngx_streamline_episode;
+static u_char                       ngx_streamline_episode_code[
+                                                         SL_REDIS_CODE_MAX];
+static size_t                       ngx_streamline_episode_len;
 
 static ngx_event_t                  ngx_streamline_drain_ev;
 
@@ -216,7 +242,8 @@ ngx_streamline_redis_connected(void)
 ngx_uint_t
 ngx_streamline_redis_healthy(void)
 {
-    return ngx_streamline_cmd.connected && ngx_streamline_cmd.verified;
+    /* a Redis that answers -LOADING is connected, not healthy */
+    return ngx_streamline_cmd.connected && ngx_streamline_cmd.ready;
 }
 
 
@@ -270,6 +297,13 @@ ngx_streamline_redis_init(ngx_cycle_t *cycle, ngx_streamline_main_conf_t *smcf)
     ngx_memzero(&ngx_streamline_drain_ev, sizeof(ngx_event_t));
     ngx_streamline_drain_ev.handler = ngx_streamline_drain_handler;
     ngx_streamline_drain_ev.log = cycle->log;
+
+    ngx_memzero(&ngx_streamline_requeue_ev, sizeof(ngx_event_t));
+    ngx_streamline_requeue_ev.handler = ngx_streamline_requeue_handler;
+    ngx_streamline_requeue_ev.log = cycle->log;
+    ngx_streamline_requeue_ev.cancelable = 1;
+    ngx_streamline_requeue_attempt = 0;
+    ngx_streamline_episode = 0;
 
     ngx_streamline_heartbeat_ev.handler = ngx_streamline_heartbeat_handler;
     ngx_streamline_heartbeat_ev.log = cycle->log;
@@ -436,8 +470,6 @@ ngx_streamline_on_connect(const redisAsyncContext *ac, int status)
 {
     ngx_streamline_rconn_t  *rc = ac->data;
 
-    static const char  *ping_argv[1] = { "PING" };
-    static const size_t ping_lens[1] = { 4 };
     static const char  *sub_argv[2] = { "SUBSCRIBE", NULL };
     static size_t       sub_lens[2];
     u_char              topic[256];
@@ -480,17 +512,144 @@ ngx_streamline_on_connect(const redisAsyncContext *ac, int status)
         return;
     }
 
-    /* a TCP connect is not an answer (a stopped Redis accepts them) */
-    (void) ngx_streamline_command(ngx_streamline_ignore_done, NULL, 1,
-                                  ping_argv, ping_lens);
-
+    /*
+     * A TCP connect is not an answer (a stopped Redis accepts them, a
+     * loading one answers -LOADING): the queue waits for PONG.
+     */
+    rc->ready = 0;
     ngx_streamline_inflight = 0;
+    ngx_streamline_requeue_attempt = 0;
+
+    if (ngx_streamline_requeue_ev.timer_set) {
+        ngx_del_timer(&ngx_streamline_requeue_ev);
+    }
+
+    ngx_streamline_ping();
+}
+
+
+static void
+ngx_streamline_ping(void)
+{
+    static const char  *argv[1] = { "PING" };
+    static const size_t lens[1] = { 4 };
+
+    /* not connected: the next connect pings */
+    if (ngx_streamline_command(ngx_streamline_ping_done, NULL, 1, argv, lens)
+        == NGX_ERROR)
+    {
+        ngx_streamline_retry_later();
+    }
+}
+
+
+static void
+ngx_streamline_ping_done(redisAsyncContext *ac, void *r, void *pd)
+{
+    redisReply  *reply = r;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    ngx_streamline_replied(&ngx_streamline_cmd);
+
+    if (sl_redis_pong(reply) != SL_OK) {
+        if (reply->type == REDIS_REPLY_ERROR) {
+            ngx_streamline_error("not ready, retrying", reply);
+        }
+
+        ngx_streamline_retry_later();
+        return;
+    }
+
+    ngx_streamline_error_end();
+    ngx_streamline_cmd.ready = 1;
+    ngx_streamline_requeue_attempt = 0;
+
     ngx_streamline_flush();
 
     /* renew the live states at once: Redis may have lost them */
     if (ngx_streamline_lives->nelts) {
         ngx_streamline_heartbeat_handler(NULL);
     }
+}
+
+
+/*
+ * An error reply is logged once per episode: the same error code again
+ * (each retry of a -LOADING, every heartbeat refused with -OOM) is not,
+ * until Redis answers PING or writes a transition.
+ */
+static void
+ngx_streamline_error(const char *what, redisReply *reply)
+{
+    size_t  n;
+
+    n = sl_redis_error_code(reply->str, reply->len);
+
+    if (ngx_streamline_episode && n == ngx_streamline_episode_len
+        && ngx_memcmp(ngx_streamline_episode_code, reply->str, n) == 0)
+    {
+        return;
+    }
+
+    ngx_memcpy(ngx_streamline_episode_code, reply->str, n);
+    ngx_streamline_episode_len = n;
+    ngx_streamline_episode = 1;
+
+    ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                  "streamline: redis %V %s: %*s",
+                  &ngx_streamline_conf->redis, what, (size_t) reply->len,
+                  reply->str);
+}
+
+
+static void
+ngx_streamline_error_end(void)
+{
+    if (!ngx_streamline_episode) {
+        return;
+    }
+
+    ngx_streamline_episode = 0;
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_streamline_log, 0,
+                  "streamline: redis %V answers again",
+                  &ngx_streamline_conf->redis);
+}
+
+
+static void
+ngx_streamline_retry_later(void)
+{
+    ngx_msec_t  delay;
+
+    if (ngx_streamline_requeue_ev.timer_set) {
+        return;
+    }
+
+    delay = (ngx_msec_t) sl_backoff_ms(ngx_streamline_requeue_attempt++,
+                                       NGX_STREAMLINE_BACKOFF_MAX);
+
+    ngx_add_timer(&ngx_streamline_requeue_ev, delay);
+}
+
+
+static void
+ngx_streamline_requeue_handler(ngx_event_t *ev)
+{
+    if (!ngx_streamline_cmd.connected || ngx_streamline_cmd.ac == NULL) {
+        /* the next connect starts over with PING */
+        return;
+    }
+
+    if (!ngx_streamline_cmd.ready) {
+        ngx_streamline_ping();
+        return;
+    }
+
+    ngx_streamline_flush();
 }
 
 
@@ -618,7 +777,7 @@ ngx_streamline_ev_cleanup(void *data)
 
     rc->ac = NULL;
     rc->connected = 0;
-    rc->verified = 0;
+    rc->ready = 0;
     rc->outstanding = 0;
 
     if (rc->subscriber) {
@@ -661,8 +820,6 @@ ngx_streamline_command(redisCallbackFn *fn, void *pd, int argc,
 static void
 ngx_streamline_replied(ngx_streamline_rconn_t *rc)
 {
-    rc->verified = 1;
-
     if (rc->outstanding) {
         rc->outstanding--;
     }
@@ -836,29 +993,45 @@ ngx_streamline_transition_cmd(sl_transition_t *t, ngx_streamline_cmd_t *c)
 }
 
 
+/*
+ * Sends the oldest transition, if none is on the wire, Redis answered
+ * PING and no refused transition waits for its retry.  Its reply sends
+ * the next one: in a pipeline, a transition refused for a while could be
+ * overtaken by the next one, written in its place.
+ */
 static void
 ngx_streamline_flush(void)
 {
     sl_transition_t       *t;
     ngx_streamline_cmd_t   c;
 
-    while (ngx_streamline_inflight < ngx_streamline_queue.len) {
+    if (!ngx_streamline_cmd.ready || ngx_streamline_requeue_ev.timer_set) {
+        return;
+    }
 
-        t = sl_queue_at(&ngx_streamline_queue, ngx_streamline_inflight);
+    while (ngx_streamline_inflight == 0 && ngx_streamline_queue.len) {
+
+        t = sl_queue_at(&ngx_streamline_queue, 0);
 
         if (ngx_streamline_transition_cmd(t, &c) != NGX_OK) {
             sl_queue_pop(&ngx_streamline_queue);
             continue;
         }
 
-        if (ngx_streamline_command(ngx_streamline_transition_done, NULL, 13,
-                                   c.argv, c.lens)
-            != NGX_OK)
+        switch (ngx_streamline_command(ngx_streamline_transition_done, NULL,
+                                       13, c.argv, c.lens))
         {
+        case NGX_OK:
+            ngx_streamline_inflight = 1;
+            break;
+
+        case NGX_ERROR:
+            ngx_streamline_retry_later();
+            return;
+
+        default: /* NGX_DECLINED: not connected, the next connect flushes */
             return;
         }
-
-        ngx_streamline_inflight++;
     }
 }
 
@@ -866,24 +1039,53 @@ ngx_streamline_flush(void)
 static void
 ngx_streamline_transition_done(redisAsyncContext *ac, void *r, void *pd)
 {
-    redisReply  *reply = r;
+    redisReply       *reply = r;
+    sl_transition_t  *t;
 
     if (reply == NULL) {
         /* disconnected: the transition stays queued */
         return;
     }
 
-    /* answered (an error is logged): the transition leaves the queue */
-    ngx_streamline_ignore_done(ac, r, pd);
+    ngx_streamline_replied(&ngx_streamline_cmd);
+    ngx_streamline_inflight = 0;
 
-    if (ngx_streamline_inflight) {
-        ngx_streamline_inflight--;
+    switch (sl_redis_transition_result(reply)) {
+
+    case SL_OK:
+        ngx_streamline_error_end();
+        ngx_streamline_requeue_attempt = 0;
+        sl_queue_pop(&ngx_streamline_queue);
+        break;
+
+    case SL_AGAIN:
+        /* kept at the head, and everything behind it waits */
+        ngx_streamline_error("refused a state transition, retrying",
+                             reply);
+        ngx_streamline_retry_later();
+        return;
+
+    default: /* SL_ERROR */
+        /* the same command would be refused again: it cannot be kept */
+        t = sl_queue_at(&ngx_streamline_queue, 0);
+
+        ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                      "streamline: redis %V refused the state transition "
+                      "of channel \"%*s\", lost: %*s",
+                      &ngx_streamline_conf->redis, t->channel_len,
+                      t->channel,
+                      reply->type == REDIS_REPLY_ERROR ? reply->len : 0,
+                      reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+
+        ngx_streamline_queue.dropped++;
         sl_queue_pop(&ngx_streamline_queue);
     }
 
     if (ngx_streamline_queue.len == 0 && ngx_streamline_drain_ev.timer_set) {
         ngx_del_timer(&ngx_streamline_drain_ev);
     }
+
+    ngx_streamline_flush();
 }
 
 
@@ -932,69 +1134,60 @@ ngx_streamline_claim_done(redisAsyncContext *ac, void *r, void *pd)
     redisReply              *reply = r;
     ngx_streamline_claim_t  *cl = pd;
 
-    redisReply             *code, *ch, *owner;
+    int                     rc;
+    size_t                  len, owner_len;
+    const char             *owner;
+    u_char                  channel[SL_CHANNEL_MAX + 1];
     ngx_streamline_held_t  *held;
 
     if (reply) {
         ngx_streamline_replied(&ngx_streamline_cmd);
     }
 
-    cl->result = NGX_STREAMLINE_CLAIM_UNAVAILABLE;
-    owner = NULL;
+    rc = sl_redis_claim_result(reply, channel, &len, &owner, &owner_len);
 
-    if (reply && reply->type == REDIS_REPLY_ARRAY
-        && (reply->elements == 2 || reply->elements == 3))
-    {
-        code = reply->element[0];
-        ch = reply->element[1];
+    switch (rc) {
 
-        if (reply->elements == 3
-            && reply->element[2]->type == REDIS_REPLY_STRING)
-        {
-            owner = reply->element[2];
-        }
+    case SL_REDIS_CLAIM_UNKNOWN_KEY:
+        cl->result = NGX_STREAMLINE_CLAIM_UNKNOWN_KEY;
+        break;
 
-        if (code->type == REDIS_REPLY_INTEGER
-            && ch->type == REDIS_REPLY_STRING)
-        {
-            if (code->integer == 0) {
-                cl->result = NGX_STREAMLINE_CLAIM_UNKNOWN_KEY;
-
-            } else if (!sl_channel_valid((u_char *) ch->str, ch->len)) {
-                ngx_log_error(NGX_LOG_ERR, cl->log, 0,
-                              "streamline: a stream key in redis maps to "
-                              "an invalid channel name");
-                cl->result = NGX_STREAMLINE_CLAIM_UNKNOWN_KEY;
-
-            } else {
-                ngx_memcpy(cl->channel, ch->str, ch->len);
-                cl->channel[ch->len] = '\0';
-                cl->channel_len = ch->len;
-                cl->result = code->integer == 1
-                             ? NGX_STREAMLINE_CLAIM_OK
-                             : NGX_STREAMLINE_CLAIM_BUSY;
-            }
-        }
-
-    } else if (reply && reply->type == REDIS_REPLY_ERROR) {
+    case SL_REDIS_CLAIM_BAD_CHANNEL:
         ngx_log_error(NGX_LOG_ERR, cl->log, 0,
-                      "streamline: redis claim failed: %*s",
-                      (size_t) reply->len, reply->str);
+                      "streamline: a stream key in redis maps to "
+                      "an invalid channel name");
+        cl->result = NGX_STREAMLINE_CLAIM_UNKNOWN_KEY;
+        break;
+
+    case SL_REDIS_CLAIM_CLAIMED:
+    case SL_REDIS_CLAIM_BUSY:
+        ngx_memcpy(cl->channel, channel, len + 1);
+        cl->channel_len = len;
+        cl->result = (rc == SL_REDIS_CLAIM_CLAIMED)
+                     ? NGX_STREAMLINE_CLAIM_OK : NGX_STREAMLINE_CLAIM_BUSY;
+        break;
+
+    default: /* SL_REDIS_CLAIM_UNAVAILABLE */
+        cl->result = NGX_STREAMLINE_CLAIM_UNAVAILABLE;
+
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            ngx_streamline_error("claim failed", reply);
+        }
     }
 
     if (cl->result == NGX_STREAMLINE_CLAIM_BUSY && owner != NULL
         && cl->data != NULL && !ngx_streamline_exiting && cl->dead_len == 0
-        && owner->len < SL_OWNER_MAX
-        && ngx_streamline_owner_stale((u_char *) owner->str, owner->len))
+        && owner_len < SL_OWNER_MAX
+        && ngx_streamline_owner_stale((u_char *) owner, owner_len))
     {
         /* its owner died (a killed worker, a crashed nginx): take over */
         ngx_log_error(NGX_LOG_WARN, cl->log, 0,
                       "streamline: channel \"%s\": the stale owner lock "
                       "\"%*s\" is taken over", cl->channel,
-                      (size_t) owner->len, owner->str);
+                      owner_len, owner);
 
-        ngx_memcpy(cl->dead, owner->str, owner->len);
-        cl->dead_len = owner->len;
+        ngx_memcpy(cl->dead, owner, owner_len);
+        cl->dead_len = owner_len;
 
         if (ngx_streamline_redis_claim(cl, NULL, 0) == NGX_OK) {
             return;
@@ -1134,9 +1327,7 @@ ngx_streamline_ignore_done(redisAsyncContext *ac, void *r, void *pd)
     ngx_streamline_replied(&ngx_streamline_cmd);
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
-                      "streamline: redis error: %*s",
-                      (size_t) reply->len, reply->str);
+        ngx_streamline_error("error", reply);
     }
 }
 
@@ -1177,43 +1368,33 @@ ngx_streamline_read_done(redisAsyncContext *ac, void *r, void *pd)
     redisReply             *reply = r;
     ngx_streamline_read_t  *rd = pd;
 
-    redisReply  *st, *owner;
-
-    rd->rc = NGX_ERROR;
-    st = NULL;
-    owner = NULL;
+    size_t       owner_len;
+    const char  *owner;
 
     if (reply) {
         ngx_streamline_replied(&ngx_streamline_cmd);
-
-        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
-            st = reply->element[0];
-            owner = reply->element[1];
-        }
     }
 
-    if (st && st->type == REDIS_REPLY_NIL) {
-        rd->state.status = SL_STATUS_IDLE;
-        rd->state.updated_ms = -1;
+    switch (sl_redis_read_result(reply, &rd->state, &owner, &owner_len)) {
+
+    case SL_OK:
         rd->rc = NGX_OK;
+        break;
 
-    } else if (st && st->type == REDIS_REPLY_STRING) {
-        if (sl_state_parse((u_char *) st->str, st->len, &rd->state, NULL,
-                           NULL)
-            == SL_OK)
-        {
-            rd->rc = NGX_OK;
+    case SL_DECLINED:
+        ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+                      "streamline: malformed state in redis");
+        rd->rc = NGX_ERROR;
+        break;
 
-        } else {
-            ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
-                          "streamline: malformed state in redis");
-        }
+    default: /* SL_AGAIN: unavailable */
+        rd->rc = NGX_ERROR;
     }
 
     if (rd->rc == NGX_OK && rd->state.status == SL_STATUS_LIVE
-        && owner->type == REDIS_REPLY_STRING && owner->len < SL_OWNER_MAX
+        && owner != NULL && owner_len < SL_OWNER_MAX
         && !ngx_streamline_exiting
-        && ngx_streamline_owner_stale((u_char *) owner->str, owner->len))
+        && ngx_streamline_owner_stale((u_char *) owner, owner_len))
     {
         /*
          * Live for a process of this host that is gone (a killed worker,
@@ -1225,7 +1406,7 @@ ngx_streamline_read_done(redisAsyncContext *ac, void *r, void *pd)
         ngx_log_error(NGX_LOG_WARN, ngx_streamline_log, 0,
                       "streamline: channel \"%s\": the live state of the "
                       "stale owner \"%*s\" is ended", rd->channel,
-                      (size_t) owner->len, owner->str);
+                      owner_len, owner);
 
         rd->state.status = SL_STATUS_IDLE;
         rd->state.updated_ms++;
@@ -1234,7 +1415,7 @@ ngx_streamline_read_done(redisAsyncContext *ac, void *r, void *pd)
                                         SL_STATUS_IDLE,
                                         rd->state.updated_ms);
         ngx_streamline_redis_release(rd->channel, rd->channel_len,
-                                     (u_char *) owner->str, owner->len);
+                                     (u_char *) owner, owner_len);
     }
 
     if (rd->data && !ngx_streamline_exiting) {
@@ -1256,41 +1437,25 @@ ngx_streamline_message(redisAsyncContext *ac, void *r, void *pd)
     u_char             channel[SL_CHANNEL_MAX + 1];
     size_t             len;
     sl_state_t         st;
-    redisReply        *kind, *payload;
     sl_cache_entry_t  *ce;
 
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != 3)
-    {
-        return;
-    }
+    switch (sl_redis_message(reply, &st, channel, &len)) {
 
-    kind = reply->element[0];
-    payload = reply->element[2];
-
-    if (kind->type != REDIS_REPLY_STRING) {
-        return;
-    }
-
-    if (kind->len == 9 && ngx_strncmp(kind->str, "subscribe", 9) == 0) {
+    case SL_REDIS_MSG_SUBSCRIBED:
         /* what changed while we were away is unknown: forget it all */
         rc->subscribed = 1;
         sl_cache_clear(&ngx_streamline_cache_);
         return;
-    }
 
-    if (kind->len != 7 || ngx_strncmp(kind->str, "message", 7) != 0
-        || payload->type != REDIS_REPLY_STRING)
-    {
-        return;
-    }
-
-    if (sl_state_parse((u_char *) payload->str, payload->len, &st, channel,
-                       &len)
-        != SL_OK)
-    {
+    case SL_REDIS_MSG_MALFORMED:
         ngx_log_error(NGX_LOG_WARN, ngx_streamline_log, 0,
                       "streamline: ignored a malformed state event");
+        return;
+
+    case SL_REDIS_MSG_STATE:
+        break;
+
+    default: /* SL_REDIS_MSG_OTHER */
         return;
     }
 
@@ -1452,6 +1617,7 @@ ngx_streamline_exit_flush(ngx_cycle_t *cycle)
     int                     n;
     void                   *reply;
     u_char                  okey[256];
+    ngx_uint_t              refused;
     size_t                  i, lens[5];
     const char             *argv[5];
     redisContext           *c;
@@ -1520,6 +1686,8 @@ ngx_streamline_exit_flush(ngx_cycle_t *cycle)
         }
     }
 
+    refused = 0;
+
     while (n-- > 0) {
         if (redisGetReply(c, &reply) != REDIS_OK) {
             ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
@@ -1528,7 +1696,15 @@ ngx_streamline_exit_flush(ngx_cycle_t *cycle)
             break;
         }
 
+        refused += (((redisReply *) reply)->type == REDIS_REPLY_ERROR);
         freeReplyObject(reply);
+    }
+
+    if (refused) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "streamline: redis refused %ui of the last commands at "
+                      "exit (state transitions, owner locks); live states "
+                      "expire by their TTL", refused);
     }
 
     redisFree(c);

@@ -55,13 +55,22 @@ typedef struct {
     unsigned char  digest[SL_DIGEST_HEX];
     unsigned char  channel[SL_CHANNEL_MAX + 1];  /* NUL terminated */
     size_t         channel_len;
+    size_t         line;                         /* in the keys file */
 } sl_key_entry_t;
+
+/*
+ * How many entries a keys file may hold at most (its lines that are
+ * neither blank nor comments): the caller allocates that many, not the
+ * largest number a file may have.
+ */
+size_t sl_keyfile_count(const unsigned char *buf, size_t len);
 
 /*
  * Keys file: one "<sha256 hex> <channel>" per line, '#' comments, blank
  * lines ignored, hex case-insensitive (stored lowercase).  At most max
- * entries.  On error returns SL_ERROR, *err_line is the 1-based line and
- * *err the reason.
+ * entries, sorted by digest (a lookup compares them all anyway).  Takes
+ * n log n for n keys.  On error returns SL_ERROR, *err_line is the
+ * 1-based line and *err the reason.
  */
 int sl_keyfile_parse(const unsigned char *buf, size_t len,
     sl_key_entry_t *entries, size_t max, size_t *n,

@@ -4,6 +4,7 @@
  */
 
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -15,6 +16,10 @@
 static int sl_hex_value(unsigned char c);
 static int sl_keyfile_line(const unsigned char *p, const unsigned char *end,
     sl_key_entry_t *entry, const char **err);
+static const unsigned char *sl_keyfile_skip_blanks(const unsigned char *p,
+    const unsigned char *end);
+static size_t sl_keyfile_duplicate(sl_key_entry_t *entries, size_t n);
+static int sl_keyfile_cmp(const void *one, const void *two);
 
 
 static const char  sl_hex_digits[] = "0123456789abcdef";
@@ -85,12 +90,42 @@ sl_secret_equal(const unsigned char *a, size_t alen,
 }
 
 
+size_t
+sl_keyfile_count(const unsigned char *buf, size_t len)
+{
+    size_t                n;
+    const unsigned char  *p, *end, *eol;
+
+    n = 0;
+    p = buf;
+    end = buf + len;
+
+    while (p < end) {
+        eol = memchr(p, '\n', end - p);
+        if (eol == NULL) {
+            eol = end;
+        }
+
+        p = sl_keyfile_skip_blanks(p, eol);
+
+        if (p < eol && *p != '#' && !(*p == '\r' && p + 1 == eol)) {
+            n++;
+        }
+
+        p = (eol == end) ? end : eol + 1;
+    }
+
+    return n;
+}
+
+
 int
 sl_keyfile_parse(const unsigned char *buf, size_t len,
     sl_key_entry_t *entries, size_t max, size_t *n,
     size_t *err_line, const char **err)
 {
-    size_t                line, i;
+    int                   rc;
+    size_t                line, dup;
     const unsigned char  *p, *end, *eol;
     sl_key_entry_t        entry;
 
@@ -100,6 +135,7 @@ sl_keyfile_parse(const unsigned char *buf, size_t len,
 
     p = buf;
     end = buf + len;
+    rc = SL_OK;
 
     for (line = 1; p < end; line++) {
 
@@ -108,46 +144,110 @@ sl_keyfile_parse(const unsigned char *buf, size_t len,
             eol = end;
         }
 
-        switch (sl_keyfile_line(p, eol, &entry, err)) {
+        rc = sl_keyfile_line(p, eol, &entry, err);
 
-        case SL_OK:
+        if (rc == SL_OK) {
             if (*n == max) {
                 *err = "too many keys";
-                goto failed;
+                rc = SL_ERROR;
+                break;
             }
 
-            for (i = 0; i < *n; i++) {
-                if (memcmp(entries[i].digest, entry.digest, SL_DIGEST_HEX)
-                    == 0)
-                {
-                    *err = "duplicate key";
-                    goto failed;
-                }
-            }
-
+            entry.line = line;
             entries[(*n)++] = entry;
-            break;
 
-        case SL_DECLINED:
+        } else if (rc != SL_DECLINED) {
             break;
-
-        default:
-            goto failed;
         }
 
+        rc = SL_OK;
         p = (eol == end) ? end : eol + 1;
     }
 
     OPENSSL_cleanse(&entry, sizeof(entry));
 
+    /*
+     * Duplicates are found by sorting, not by comparing each key with all
+     * before it, so that a file of many keys loads in n log n.  A duplicate
+     * is reported when it comes before the line that failed otherwise, as
+     * a reader going down the file would find it.
+     */
+
+    dup = sl_keyfile_duplicate(entries, *n);
+
+    if (dup) {
+        *err = "duplicate key";
+        *err_line = dup;
+        return SL_ERROR;
+    }
+
+    if (rc != SL_OK) {
+        *err_line = line;
+        return SL_ERROR;
+    }
+
     return SL_OK;
+}
 
-failed:
 
-    *err_line = line;
-    OPENSSL_cleanse(&entry, sizeof(entry));
+/*
+ * Sorts the entries by digest (and line) and returns the first line that
+ * repeats a key of an earlier line, 0 if none does.
+ */
 
-    return SL_ERROR;
+static size_t
+sl_keyfile_duplicate(sl_key_entry_t *entries, size_t n)
+{
+    size_t  i, first;
+
+    if (n < 2) {
+        return 0;
+    }
+
+    qsort(entries, n, sizeof(sl_key_entry_t), sl_keyfile_cmp);
+
+    first = 0;
+
+    for (i = 1; i < n; i++) {
+        if (memcmp(entries[i - 1].digest, entries[i].digest, SL_DIGEST_HEX)
+            == 0
+            && (i < 2 || memcmp(entries[i - 2].digest, entries[i].digest,
+                                SL_DIGEST_HEX) != 0)
+            && (first == 0 || entries[i].line < first))
+        {
+            /* the second occurrence of a run: sorted by line within it */
+            first = entries[i].line;
+        }
+    }
+
+    return first;
+}
+
+
+static int
+sl_keyfile_cmp(const void *one, const void *two)
+{
+    int                    rc;
+    const sl_key_entry_t  *a = one, *b = two;
+
+    rc = memcmp(a->digest, b->digest, SL_DIGEST_HEX);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (a->line > b->line) - (a->line < b->line);
+}
+
+
+static const unsigned char *
+sl_keyfile_skip_blanks(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    return p;
 }
 
 
@@ -168,9 +268,7 @@ sl_keyfile_line(const unsigned char *p, const unsigned char *end,
         end--;
     }
 
-    while (p < end && (*p == ' ' || *p == '\t')) {
-        p++;
-    }
+    p = sl_keyfile_skip_blanks(p, end);
 
     if (p == end || *p == '#') {
         return SL_DECLINED;
@@ -198,9 +296,7 @@ sl_keyfile_line(const unsigned char *p, const unsigned char *end,
         return SL_ERROR;
     }
 
-    while (p < end && (*p == ' ' || *p == '\t')) {
-        p++;
-    }
+    p = sl_keyfile_skip_blanks(p, end);
 
     if (p == end) {
         *err = "channel name is missing";
@@ -222,9 +318,7 @@ sl_keyfile_line(const unsigned char *p, const unsigned char *end,
     entry->channel[p - name] = '\0';
     entry->channel_len = p - name;
 
-    while (p < end && (*p == ' ' || *p == '\t')) {
-        p++;
-    }
+    p = sl_keyfile_skip_blanks(p, end);
 
     if (p != end) {
         *err = "unexpected text after the channel name";

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "sl_core.h"
+#include "sl_redis.h"
 #include "sl_tap.h"
 
 
@@ -27,6 +28,10 @@ static void test_secret_equal(sl_tap_t *t);
 static void test_keyfile(sl_tap_t *t);
 static void test_keyfile_errors(sl_tap_t *t);
 static void test_keyfile_lookup(sl_tap_t *t);
+static void test_keyfile_count(sl_tap_t *t);
+static void test_keyfile_large(sl_tap_t *t);
+static sl_key_entry_t *sl_keyfile_entry(sl_key_entry_t *e, size_t n,
+    const char *digest);
 static void test_iso8601(sl_tap_t *t);
 static void test_iso8601_gmtime(sl_tap_t *t);
 static void test_iso8601_errors(sl_tap_t *t);
@@ -40,6 +45,12 @@ static void test_backoff(sl_tap_t *t);
 static void test_cache(sl_tap_t *t);
 static void test_owner(sl_tap_t *t);
 static void test_proc_stat(sl_tap_t *t);
+static void test_redis_errors(sl_tap_t *t);
+static void test_redis_transition(sl_tap_t *t);
+static void test_redis_claim(sl_tap_t *t);
+static void test_redis_state(sl_tap_t *t);
+static void test_redis_message(sl_tap_t *t);
+static redisReply *sl_resp(const char *resp);
 
 static void sl_transition(sl_transition_t *tr, const char *channel,
     sl_status_e status, int64_t ms);
@@ -62,6 +73,8 @@ main(void)
     test_keyfile(&t);
     test_keyfile_errors(&t);
     test_keyfile_lookup(&t);
+    test_keyfile_count(&t);
+    test_keyfile_large(&t);
     test_iso8601(&t);
     test_iso8601_gmtime(&t);
     test_iso8601_errors(&t);
@@ -75,6 +88,11 @@ main(void)
     test_cache(&t);
     test_owner(&t);
     test_proc_stat(&t);
+    test_redis_errors(&t);
+    test_redis_transition(&t);
+    test_redis_claim(&t);
+    test_redis_state(&t);
+    test_redis_message(&t);
 
     return sl_tap_done(&t);
 }
@@ -270,7 +288,7 @@ test_keyfile(sl_tap_t *t)
     int             rc;
     size_t          n, line;
     const char     *err;
-    sl_key_entry_t  e[4];
+    sl_key_entry_t  e[4], *k1, *k2, *k3;
 
     static const char  good[] =
         "# streamline keys\n"
@@ -291,21 +309,27 @@ test_keyfile(sl_tap_t *t)
 
     rc = sl_keyfile_parse(sl_str(good), e, 4, &n, &line, &err);
     sl_ok(t, rc == SL_OK && n == 3, "keyfile: good file, 3 entries");
-    sl_ok(t, n == 3
-          && memcmp(e[0].digest, D1, 64) == 0
-          && e[0].channel_len == 4 && strcmp((char *) e[0].channel, "main") == 0
-          && memcmp(e[1].digest, D2, 64) == 0
-          && strcmp((char *) e[1].channel, "backup-2") == 0
-          && memcmp(e[2].digest, D3, 64) == 0
-          && e[2].channel_len == 8
-          && strcmp((char *) e[2].channel, "studio_B") == 0,
+    k1 = sl_keyfile_entry(e, n, D1);
+    k2 = sl_keyfile_entry(e, n, D2);
+    k3 = sl_keyfile_entry(e, n, D3);
+    sl_ok(t, n == 3 && k1 && k2 && k3
+          && k1->channel_len == 4 && strcmp((char *) k1->channel, "main") == 0
+          && k1->line == 3
+          && strcmp((char *) k2->channel, "backup-2") == 0 && k2->line == 5
+          && k3->channel_len == 8
+          && strcmp((char *) k3->channel, "studio_B") == 0 && k3->line == 7,
           "keyfile: entries, tab separator, trailing blanks");
+    sl_ok(t, n == 3 && memcmp(e[0].digest, D3, 64) == 0
+          && memcmp(e[1].digest, D1, 64) == 0
+          && memcmp(e[2].digest, D2, 64) == 0,
+          "keyfile: entries sorted by digest");
 
     rc = sl_keyfile_parse(sl_str(crlf), e, 4, &n, &line, &err);
-    sl_ok(t, rc == SL_OK && n == 2
-          && memcmp(e[0].digest, D1, 64) == 0
-          && strcmp((char *) e[0].channel, "main") == 0
-          && e[1].channel_len == 5,
+    k1 = sl_keyfile_entry(e, n, D1);
+    k2 = sl_keyfile_entry(e, n, D2);
+    sl_ok(t, rc == SL_OK && n == 2 && k1 && k2
+          && strcmp((char *) k1->channel, "main") == 0
+          && k2->channel_len == 5,
           "keyfile: CRLF, uppercase hex stored lowercase");
 
     rc = sl_keyfile_parse(sl_str(no_eol), e, 4, &n, &line, &err);
@@ -365,6 +389,10 @@ test_keyfile_errors(sl_tap_t *t)
           D1 " a\n" D2 " b\n" D3 " c\n", 0, 3 },
         { "duplicate key",
           D1 " a\n" D1U " b\n", 0, 2 },
+        { "duplicate key before a bad line",
+          D1 " a\n" D1 " b\nxyz\n", 0, 2 },
+        { "bad line before a duplicate key",
+          D1 " a\nxyz\n" D1 " b\n", 0, 2 },
         { "NUL inside",
           D1 " ma\0in\n", sizeof(D1 " ma\0in\n") - 1, 1 },
         { "NUL line",
@@ -410,11 +438,13 @@ test_keyfile_lookup(sl_tap_t *t)
 
     (void) sl_key_digest_hex(sl_str("obs-secret-key-1"), hex);
     found = sl_keyfile_lookup(e, n, hex);
-    sl_ok(t, found == &e[1], "lookup: key maps to its channel");
+    sl_ok(t, found && strcmp((char *) found->channel, "studio") == 0,
+          "lookup: key maps to its channel");
 
     (void) sl_key_digest_hex(sl_str("abc"), hex);
     found = sl_keyfile_lookup(e, n, hex);
-    sl_ok(t, found == &e[0], "lookup: first entry");
+    sl_ok(t, found && strcmp((char *) found->channel, "main") == 0,
+          "lookup: another key, another channel");
 
     (void) sl_key_digest_hex(sl_str("obs-secret-key-2"), hex);
     sl_ok(t, sl_keyfile_lookup(e, n, hex) == NULL, "lookup: unknown key");
@@ -424,6 +454,122 @@ test_keyfile_lookup(sl_tap_t *t)
     memcpy(hex, D1U, SL_DIGEST_HEX);
     sl_ok(t, sl_keyfile_lookup(e, n, hex) == NULL,
           "lookup: uppercase digest is not a stored digest");
+}
+
+
+static void
+test_keyfile_count(sl_tap_t *t)
+{
+    int             rc;
+    size_t          n, line;
+    const char     *err;
+    sl_key_entry_t  e[4];
+
+    static const char  keys[] =
+        "# comment\n"
+        "  \t# indented comment\n"
+        "\n"
+        " \t\r\n"
+        D1 " main\n"
+        D2 " main\r\n"
+        D3 " other";
+
+    static const char  dups[] =
+        D2 " a\n" D1 " a\n" D1 " b\n" D2 " b\n";
+
+    sl_ok(t, sl_keyfile_count(sl_str(keys)) == 3,
+          "keyfile count: 3 keys among comments and blank lines");
+    sl_ok(t, sl_keyfile_count(sl_str("")) == 0, "keyfile count: empty");
+    sl_ok(t, sl_keyfile_count(sl_str("junk\n# c\nmore junk")) == 2,
+          "keyfile count: lines that will not parse count too");
+
+    rc = sl_keyfile_parse(sl_str(dups), e, 4, &n, &line, &err);
+    sl_ok(t, rc == SL_ERROR && line == 3 && err
+          && strcmp(err, "duplicate key") == 0,
+          "keyfile: the first line that repeats a key is reported");
+}
+
+
+/*
+ * 65536 keys (the most the module reads) that share all but their last
+ * digits: comparing each with every earlier one took about 2^31 long
+ * comparisons.  The bound is CPU time and far above what sorting takes.
+ */
+
+static void
+test_keyfile_large(sl_tap_t *t)
+{
+    int              rc;
+    char            *p;
+    size_t           i, n, max, line, len;
+    clock_t          start;
+    double           cpu;
+    const char      *err;
+    unsigned char   *buf;
+    sl_key_entry_t  *e;
+
+    max = 65536;
+    len = max * (SL_DIGEST_HEX + sizeof(" ch-00000\n") - 1);
+
+    buf = malloc(len + 1);
+    e = malloc(max * sizeof(sl_key_entry_t));
+
+    if (buf == NULL || e == NULL) {
+        sl_ok(t, 0, "keyfile large: memory");
+        free(buf);
+        free(e);
+        return;
+    }
+
+    p = (char *) buf;
+
+    for (i = 0; i < max; i++) {
+        /* from the last key to the first: the sort has work to do */
+        p += sprintf(p, "%.59s%05zx ch-%05zu\n", D1, max - 1 - i, i);
+    }
+
+    sl_ok(t, (size_t) (p - (char *) buf) == len
+          && sl_keyfile_count(buf, len) == max,
+          "keyfile large: %zu keys counted", max);
+
+    start = clock();
+    rc = sl_keyfile_parse(buf, len, e, max, &n, &line, &err);
+    cpu = (double) (clock() - start) / CLOCKS_PER_SEC;
+
+    sl_ok(t, rc == SL_OK && n == max, "keyfile large: %zu keys parsed", n);
+    sl_ok(t, cpu < 1.0, "keyfile large: parsed in %.3f s of CPU", cpu);
+    sl_ok(t, n == max && strcmp((char *) e[0].channel, "ch-65535") == 0
+          && e[0].line == max,
+          "keyfile large: sorted by digest");
+
+    /* one duplicate at the very end */
+    memcpy(buf + len - (SL_DIGEST_HEX + 10), buf, SL_DIGEST_HEX);
+
+    start = clock();
+    rc = sl_keyfile_parse(buf, len, e, max, &n, &line, &err);
+    cpu = (double) (clock() - start) / CLOCKS_PER_SEC;
+
+    sl_ok(t, rc == SL_ERROR && line == max && err
+          && strcmp(err, "duplicate key") == 0,
+          "keyfile large: duplicate on the last line found (%.3f s)", cpu);
+
+    free(buf);
+    free(e);
+}
+
+
+static sl_key_entry_t *
+sl_keyfile_entry(sl_key_entry_t *e, size_t n, const char *digest)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (memcmp(e[i].digest, digest, SL_DIGEST_HEX) == 0) {
+            return &e[i];
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -1203,6 +1349,320 @@ test_cache(sl_tap_t *t)
     sl_ok(t, sl_cache_put(&c, sl_str("a"), &st, 1) == NULL
           && sl_cache_get(&c, sl_str("a"), 1) == NULL,
           "cache: no storage");
+}
+
+
+static void
+test_redis_errors(sl_tap_t *t)
+{
+    size_t       i;
+    redisReply  *r;
+
+    static const struct {
+        const char  *error;
+        int          transient;
+    } cases[] = {
+        { "LOADING Redis is loading the dataset in memory", 1 },
+        { "BUSY Redis is busy running a script.", 1 },
+        { "OOM command not allowed when used memory > 'maxmemory'. "
+          "script: 214d, on @user_script:1.", 1 },
+        { "READONLY You can't write against a read only replica.", 1 },
+        { "MISCONF Redis is configured to save RDB snapshots", 1 },
+        { "MASTERDOWN Link with MASTER is down", 1 },
+        { "NOAUTH Authentication required.", 1 },
+        { "TRYAGAIN", 1 },
+        { "ERR Error running script", 0 },
+        { "WRONGTYPE Operation against a key holding the wrong kind", 0 },
+        { "NOSCRIPT No matching script", 0 },
+        { "LOADINGX", 0 },
+        { "loading lowercase", 0 },
+        { "OO", 0 },
+        { "", 0 },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sl_ok(t, sl_redis_error_transient(cases[i].error,
+                                          strlen(cases[i].error))
+                 == cases[i].transient,
+              "redis error: \"%.12s\" %s", cases[i].error,
+              cases[i].transient ? "transient" : "for good");
+    }
+
+    sl_ok(t, sl_redis_error_code("OOM command", 11) == 3
+          && sl_redis_error_code("LOADING", 7) == 7
+          && sl_redis_error_code(A32 A32, 64) == SL_REDIS_CODE_MAX,
+          "redis error: codes, bounded");
+
+    r = sl_resp("+PONG\r\n");
+    sl_ok(t, sl_redis_pong(r) == SL_OK, "redis PING: PONG");
+    freeReplyObject(r);
+
+    r = sl_resp("-LOADING Redis is loading the dataset in memory\r\n");
+    sl_ok(t, sl_redis_pong(r) == SL_AGAIN, "redis PING: LOADING, again");
+    freeReplyObject(r);
+
+    r = sl_resp("$4\r\nPONG\r\n");
+    sl_ok(t, sl_redis_pong(r) == SL_AGAIN, "redis PING: not a status");
+    freeReplyObject(r);
+
+    sl_ok(t, sl_redis_pong(NULL) == SL_AGAIN, "redis PING: no reply");
+}
+
+
+static void
+test_redis_transition(sl_tap_t *t)
+{
+    size_t       i;
+    redisReply  *r;
+
+    static const struct {
+        const char  *resp;
+        int          rc;
+    } cases[] = {
+        { ":1\r\n", SL_OK },
+        { ":0\r\n", SL_OK },
+        { ":2\r\n", SL_ERROR },
+        { ":-1\r\n", SL_ERROR },
+        { "-LOADING Redis is loading the dataset in memory\r\n", SL_AGAIN },
+        { "-OOM command not allowed when used memory > 'maxmemory'. "
+          "script: 21, on @user_script:1.\r\n", SL_AGAIN },
+        { "-READONLY You can't write against a read only replica.\r\n",
+          SL_AGAIN },
+        { "-BUSY Redis is busy running a script.\r\n", SL_AGAIN },
+        { "-WRONGTYPE Operation against a key holding the wrong kind of "
+          "value script: 21, on @user_script:1.\r\n", SL_ERROR },
+        { "-ERR unknown command 'EVAL'\r\n", SL_ERROR },
+        { "+OK\r\n", SL_ERROR },
+        { "$-1\r\n", SL_ERROR },
+        { "$1\r\n1\r\n", SL_ERROR },
+        { "*1\r\n:1\r\n", SL_ERROR },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        r = sl_resp(cases[i].resp);
+        sl_ok(t, r && sl_redis_transition_result(r) == cases[i].rc,
+              "redis transition: reply %zu gives %d", i, cases[i].rc);
+        freeReplyObject(r);
+    }
+
+    sl_ok(t, sl_redis_transition_result(NULL) == SL_AGAIN,
+          "redis transition: no reply (disconnected), again");
+}
+
+
+static void
+test_redis_claim(sl_tap_t *t)
+{
+    size_t         i, len, owner_len;
+    redisReply    *r;
+    const char    *owner;
+    unsigned char  ch[SL_CHANNEL_MAX + 1];
+
+    static const struct {
+        const char  *resp;
+        int          rc;
+        const char  *channel;
+    } cases[] = {
+        { "*2\r\n:1\r\n$4\r\nmain\r\n", SL_REDIS_CLAIM_CLAIMED, "main" },
+        { "*2\r\n:2\r\n$5\r\nstu-1\r\n", SL_REDIS_CLAIM_BUSY, "stu-1" },
+        { "*2\r\n:0\r\n$0\r\n\r\n", SL_REDIS_CLAIM_UNKNOWN_KEY, "" },
+        { "*2\r\n:1\r\n$4\r\nma.n\r\n", SL_REDIS_CLAIM_BAD_CHANNEL, "" },
+        { "*2\r\n:1\r\n$0\r\n\r\n", SL_REDIS_CLAIM_BAD_CHANNEL, "" },
+        { "*2\r\n:1\r\n$65\r\n" A32 A32 "a\r\n",
+          SL_REDIS_CLAIM_BAD_CHANNEL, "" },
+        { "*2\r\n:3\r\n$4\r\nmain\r\n", SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "*2\r\n:1\r\n:1\r\n", SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "*2\r\n$1\r\n1\r\n$4\r\nmain\r\n",
+          SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "*3\r\n:1\r\n$4\r\nmain\r\n:1\r\n",
+          SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "*-1\r\n", SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "*0\r\n", SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "-LOADING Redis is loading the dataset in memory\r\n",
+          SL_REDIS_CLAIM_UNAVAILABLE, "" },
+        { "-NOSCRIPT No matching script\r\n", SL_REDIS_CLAIM_UNAVAILABLE, "" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        r = sl_resp(cases[i].resp);
+        ch[0] = 'x';
+        sl_ok(t, r && sl_redis_claim_result(r, ch, &len, &owner, &owner_len)
+                      == cases[i].rc
+              && owner == NULL
+              && len == strlen(cases[i].channel)
+              && (len == 0 || strcmp((char *) ch, cases[i].channel) == 0),
+              "redis claim: reply %zu gives %d \"%s\"", i, cases[i].rc,
+              cases[i].channel);
+        freeReplyObject(r);
+    }
+
+    sl_ok(t, sl_redis_claim_result(NULL, ch, &len, &owner, &owner_len)
+             == SL_REDIS_CLAIM_UNAVAILABLE && len == 0 && owner == NULL,
+          "redis claim: no reply");
+
+    r = sl_resp("*3\r\n:2\r\n$4\r\nmain\r\n$7\r\nh:1:2:3\r\n");
+    sl_ok(t, r && sl_redis_claim_result(r, ch, &len, &owner, &owner_len)
+                  == SL_REDIS_CLAIM_BUSY
+          && owner_len == 7 && memcmp(owner, "h:1:2:3", 7) == 0,
+          "redis claim: busy, with its owner");
+    freeReplyObject(r);
+
+    r = sl_resp("*3\r\n:2\r\n$4\r\nmain\r\n$-1\r\n");
+    sl_ok(t, r && sl_redis_claim_result(r, ch, &len, &owner, &owner_len)
+                  == SL_REDIS_CLAIM_UNAVAILABLE && owner == NULL,
+          "redis claim: busy, an owner that is no string");
+    freeReplyObject(r);
+}
+
+
+static void
+test_redis_state(sl_tap_t *t)
+{
+    size_t       owner_len;
+    redisReply  *r;
+    sl_state_t   st;
+    const char  *owner;
+
+    static const char  live[] =
+        "$56\r\n{\"status\":\"live\",\"updatedAt\":"
+        "\"2026-11-26T01:54:26.123Z\"}\r\n";
+
+    r = sl_resp("$-1\r\n");
+    sl_ok(t, sl_redis_state_result(r, &st) == SL_OK
+          && st.status == SL_STATUS_IDLE && st.updated_ms == -1,
+          "redis state: no key, idle");
+    freeReplyObject(r);
+
+    r = sl_resp(live);
+    sl_ok(t, r && sl_redis_state_result(r, &st) == SL_OK
+          && st.status == SL_STATUS_LIVE && st.updated_ms == 1795658066123LL,
+          "redis state: live");
+    freeReplyObject(r);
+
+    r = sl_resp("$3\r\nabc\r\n");
+    sl_ok(t, sl_redis_state_result(r, &st) == SL_DECLINED,
+          "redis state: not a state");
+    freeReplyObject(r);
+
+    r = sl_resp("*2\r\n$-1\r\n$-1\r\n");
+    sl_ok(t, sl_redis_read_result(r, &st, &owner, &owner_len) == SL_OK
+          && st.status == SL_STATUS_IDLE && owner == NULL,
+          "redis read: no state, no lock");
+    freeReplyObject(r);
+
+    r = sl_resp("*2\r\n$56\r\n{\"status\":\"live\",\"updatedAt\":"
+                "\"2026-11-26T01:54:26.123Z\"}\r\n$9\r\nh:1:2:3:4\r\n");
+    sl_ok(t, sl_redis_read_result(r, &st, &owner, &owner_len) == SL_OK
+          && st.status == SL_STATUS_LIVE && owner_len == 9
+          && memcmp(owner, "h:1:2:3:4", 9) == 0,
+          "redis read: live, with its lock's owner");
+    freeReplyObject(r);
+
+    r = sl_resp("*1\r\n$-1\r\n");
+    sl_ok(t, sl_redis_read_result(r, &st, &owner, &owner_len) == SL_DECLINED
+          && owner == NULL, "redis read: one element");
+    freeReplyObject(r);
+
+    r = sl_resp("-LOADING Redis is loading the dataset in memory\r\n");
+    sl_ok(t, sl_redis_read_result(r, &st, &owner, &owner_len) == SL_AGAIN,
+          "redis read: loading, again later");
+    freeReplyObject(r);
+
+    r = sl_resp(":1\r\n");
+    sl_ok(t, sl_redis_state_result(r, &st) == SL_DECLINED,
+          "redis state: an integer");
+    freeReplyObject(r);
+
+    r = sl_resp("-LOADING Redis is loading the dataset in memory\r\n");
+    sl_ok(t, sl_redis_state_result(r, &st) == SL_AGAIN,
+          "redis state: LOADING, unavailable");
+    freeReplyObject(r);
+
+    sl_ok(t, sl_redis_state_result(NULL, &st) == SL_AGAIN,
+          "redis state: no reply");
+}
+
+
+static void
+test_redis_message(sl_tap_t *t)
+{
+    size_t         len;
+    redisReply    *r;
+    sl_state_t     st;
+    unsigned char  ch[SL_CHANNEL_MAX + 1];
+
+    static const char  event[] =
+        "*3\r\n$7\r\nmessage\r\n$17\r\nstreamline:events\r\n"
+        "$74\r\n{\"channel\":\"stu-1\",\"status\":\"idle\","
+        "\"updatedAt\":\"2026-11-26T01:54:26.123Z\"}\r\n";
+
+    r = sl_resp("*3\r\n$9\r\nsubscribe\r\n$17\r\nstreamline:events\r\n"
+                ":1\r\n");
+    sl_ok(t, sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_SUBSCRIBED,
+          "redis message: subscribed");
+    freeReplyObject(r);
+
+    r = sl_resp(event);
+    sl_ok(t, r && sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_STATE
+          && len == 5 && strcmp((char *) ch, "stu-1") == 0
+          && st.status == SL_STATUS_IDLE && st.updated_ms == 1795658066123LL,
+          "redis message: a state event");
+    freeReplyObject(r);
+
+    r = sl_resp("*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$2\r\n{}\r\n");
+    sl_ok(t, sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_MALFORMED,
+          "redis message: not a state event");
+    freeReplyObject(r);
+
+    r = sl_resp("*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n:1\r\n");
+    sl_ok(t, sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_MALFORMED,
+          "redis message: an integer payload");
+    freeReplyObject(r);
+
+    r = sl_resp("*3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:0\r\n");
+    sl_ok(t, sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_OTHER,
+          "redis message: unsubscribe ignored");
+    freeReplyObject(r);
+
+    r = sl_resp("*2\r\n$7\r\nmessage\r\n$1\r\nx\r\n");
+    sl_ok(t, sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_OTHER,
+          "redis message: two elements ignored");
+    freeReplyObject(r);
+
+    r = sl_resp("-LOADING Redis is loading the dataset in memory\r\n");
+    sl_ok(t, sl_redis_message(r, &st, ch, &len) == SL_REDIS_MSG_OTHER,
+          "redis message: an error ignored");
+    freeReplyObject(r);
+
+    sl_ok(t, sl_redis_message(NULL, &st, ch, &len) == SL_REDIS_MSG_OTHER,
+          "redis message: no reply");
+}
+
+
+/* one reply tree from RESP bytes, through hiredis's reader; NULL if none */
+
+static redisReply *
+sl_resp(const char *resp)
+{
+    void         *reply;
+    redisReader  *rd;
+
+    rd = redisReaderCreate();
+    if (rd == NULL) {
+        return NULL;
+    }
+
+    reply = NULL;
+
+    if (redisReaderFeed(rd, resp, strlen(resp)) != REDIS_OK
+        || redisReaderGetReply(rd, &reply) != REDIS_OK)
+    {
+        reply = NULL;
+    }
+
+    redisReaderFree(rd);
+
+    return reply;
 }
 
 

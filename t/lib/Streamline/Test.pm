@@ -410,7 +410,16 @@ sub start_redis {
 }
 
 sub stop_redis    { $_[0]{redis}->stop }
-sub restart_redis { my $r = $_[0]{redis}; $r->stop if $r->alive; $r->start }
+
+# restart_redis(args => [...], loading => 1): args are added to
+# redis-server's command line; with loading it returns as soon as the port
+# accepts connections, while the server may still load its dump
+sub restart_redis {
+    my ($self, %o) = @_;
+    my $r = $self->{redis};
+    $r->stop if $r->alive;
+    $r->start(%o);
+}
 sub redis_server  { $_[0]{redis} }
 
 # redis('HSET', 'k', 'f', 'v'): one command, the decoded reply
@@ -1047,11 +1056,11 @@ sub new {
 }
 
 sub start {
-    my ($self) = @_;
+    my ($self, %o) = @_;
     my @cmd = ('redis-server', '--port', $self->{port},
         '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
         '--dir', $self->{dir}, '--daemonize', 'no',
-        '--logfile', "$self->{dir}/redis.log");
+        '--logfile', "$self->{dir}/redis.log", @{$o{args} || []});
     push @cmd, '--unixsocket', "$self->{dir}/redis.sock",
         '--unixsocketperm', '777' if $self->{unixsocket};
     delete $self->{code};
@@ -1060,6 +1069,7 @@ sub start {
     my $up = Streamline::Test::wait_for(sub {
         return 0 unless $self->alive;
         my $r = eval { $self->command('PING') };
+        return 1 if $o{loading} && ($@ // '') =~ /LOADING/;
         return defined $r && $r eq 'PONG';
     }, 10);
     die "redis-server did not start\n" unless $up;

@@ -1,0 +1,190 @@
+
+/*
+ * libFuzzer target: the interpretation of Redis's replies (sl_redis.c).
+ * The bytes are RESP, what a Redis (or anything listening on its port)
+ * sends; hiredis's reader, the one the module uses, turns them into reply
+ * trees, and every reply is given to the reading of each command's reply,
+ * whatever command it answers.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_redis.h"
+
+
+/*
+ * hiredis 0.14 allocates an array's element vector for the count the
+ * header declares, before any element arrives: a "*4000000000" is an
+ * allocation of 32 GB that the fuzzer reports as a leak of memory.  The
+ * module's replies have at most 3 elements; a Redis is trusted that far.
+ */
+#define FUZZ_ARRAY_MAX  1024
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int fuzz_large_array(const uint8_t *data, size_t size);
+static void fuzz_reply(const redisReply *r);
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    void         *reply;
+    redisReader  *rd;
+
+    if (fuzz_large_array(data, size)) {
+        return 0;
+    }
+
+    rd = redisReaderCreate();
+    if (rd == NULL) {
+        return 0;
+    }
+
+    if (redisReaderFeed(rd, (const char *) data, size) == REDIS_OK) {
+
+        for ( ;; ) {
+            reply = NULL;
+
+            if (redisReaderGetReply(rd, &reply) != REDIS_OK
+                || reply == NULL)
+            {
+                break;
+            }
+
+            fuzz_reply(reply);
+            freeReplyObject(reply);
+        }
+    }
+
+    redisReaderFree(rd);
+
+    return 0;
+}
+
+
+/* what the owner bytes add up to: read them all, keep the reads */
+static volatile unsigned  sum;
+
+
+static void
+fuzz_reply(const redisReply *r)
+{
+    int            rc;
+    size_t         len, owner_len;
+    sl_state_t     st;
+    const char    *owner;
+    unsigned char  ch[SL_CHANNEL_MAX + 1];
+
+    rc = sl_redis_pong(r);
+    if (rc != SL_OK && rc != SL_AGAIN) {
+        abort();
+    }
+
+    rc = sl_redis_transition_result(r);
+    if (rc != SL_OK && rc != SL_AGAIN && rc != SL_ERROR) {
+        abort();
+    }
+
+    if (r->type == REDIS_REPLY_ERROR
+        && (sl_redis_error_code(r->str, r->len) > SL_REDIS_CODE_MAX
+            || (rc == SL_AGAIN) != sl_redis_error_transient(r->str, r->len)))
+    {
+        abort();
+    }
+
+    rc = sl_redis_claim_result(r, ch, &len, &owner, &owner_len);
+
+    if (owner != NULL && rc != SL_REDIS_CLAIM_BUSY) {
+        abort();
+    }
+
+    if (owner != NULL) {
+        /* it points into the reply: reading it all must be fine */
+        for (len = 0; len <= owner_len; len++) {
+            sum += (unsigned char) owner[len];       /* NUL ended too */
+        }
+    }
+
+    if (rc == SL_REDIS_CLAIM_CLAIMED || rc == SL_REDIS_CLAIM_BUSY) {
+        if (!sl_channel_valid(ch, len) || ch[len] != '\0') {
+            abort();
+        }
+
+    } else if (len != 0 || rc < SL_REDIS_CLAIM_UNAVAILABLE
+               || rc > SL_REDIS_CLAIM_BAD_CHANNEL)
+    {
+        abort();
+    }
+
+    rc = sl_redis_state_result(r, &st);
+    if (rc == SL_OK) {
+        if (st.status != SL_STATUS_IDLE && st.status != SL_STATUS_LIVE) {
+            abort();
+        }
+
+    } else if (rc != SL_AGAIN && rc != SL_DECLINED) {
+        abort();
+    }
+
+    rc = sl_redis_read_result(r, &st, &owner, &owner_len);
+    if (rc == SL_OK) {
+        if (st.status != SL_STATUS_IDLE && st.status != SL_STATUS_LIVE) {
+            abort();
+        }
+
+    } else if (rc != SL_AGAIN && rc != SL_DECLINED) {
+        abort();
+    }
+
+    if (owner != NULL) {
+        for (len = 0; len <= owner_len; len++) {
+            sum += (unsigned char) owner[len];       /* NUL ended too */
+        }
+    }
+
+    rc = sl_redis_message(r, &st, ch, &len);
+    if (rc == SL_REDIS_MSG_STATE) {
+        if (!sl_channel_valid(ch, len) || ch[len] != '\0'
+            || (st.status != SL_STATUS_IDLE && st.status != SL_STATUS_LIVE))
+        {
+            abort();
+        }
+
+    } else if (rc != SL_REDIS_MSG_OTHER && rc != SL_REDIS_MSG_SUBSCRIBED
+               && rc != SL_REDIS_MSG_MALFORMED)
+    {
+        abort();
+    }
+}
+
+
+/* a line "*<count>" with a count over FUZZ_ARRAY_MAX, anywhere */
+
+static int
+fuzz_large_array(const uint8_t *data, size_t size)
+{
+    size_t    i;
+    uint64_t  n;
+
+    for (i = 0; i < size; i++) {
+        if (data[i] != '*' || (i > 0 && data[i - 1] != '\n')) {
+            continue;
+        }
+
+        n = 0;
+
+        for (i++; i < size && data[i] >= '0' && data[i] <= '9'; i++) {
+            n = n * 10 + (data[i] - '0');
+
+            if (n > FUZZ_ARRAY_MAX) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
