@@ -158,6 +158,31 @@ int sl_pipeline_push(sl_pipeline_t *p, int video, int64_t dts_ms,
 
 void sl_pipeline_stats(sl_pipeline_t *p, sl_pipeline_stats_t *st);
 
+
+/*
+ * The body of an RTMP audio or video message (an FLV tag's data): what
+ * the pipeline takes from it.  H.264 and AAC only; SL_FLV_UNSUPPORTED
+ * with tag->codec set for other codecs, SL_FLV_SKIP for what carries
+ * nothing to package (empty, end of sequence, unknown packet types).
+ * tag->data points into p.  Pure C (sl_flv.c): no libav needed.
+ */
+#define SL_FLV_SKIP         0
+#define SL_FLV_HEADER       1
+#define SL_FLV_PACKET       2
+#define SL_FLV_UNSUPPORTED  3
+
+typedef struct {
+    int             video;
+    int             kind;        /* SL_FLV_* */
+    int             codec;       /* FLV codec id */
+    int             key;         /* a keyframe (audio: always) */
+    int32_t         cts_ms;      /* composition offset (H.264) */
+    const uint8_t  *data;
+    size_t          len;
+} sl_flv_tag_t;
+
+int sl_flv_parse(int video, const uint8_t *p, size_t len, sl_flv_tag_t *tag);
+
 /*
  * The numbers a channel's next stream starts at, kept in a small file
  * ("<msn> <init_id>\n", replaced atomically): the pipeline reserves
