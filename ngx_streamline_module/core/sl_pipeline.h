@@ -124,10 +124,10 @@ sl_pipeline_t *sl_pipeline_start(const sl_pipeline_conf_t *conf);
  * (on audio when there is no video).  When no keyframe comes in time
  * (long GOP, intra refresh) or the video pauses while audio goes on, a
  * segment starts on time anyway, on another frame, and is then not
- * independent.  A segment lasts at most sl_pipeline_segment_max_us(): the
- * target duration (segment_us rounded up to whole seconds) plus 499 ms
- * less a part, so that its EXTINF rounds to the target even when the
- * video pauses right then; never less than segment_us.  Parts likewise
+ * independent: at the first frame from sl_pipeline_segment_max_us() on
+ * (the target duration, segment_us rounded up to whole seconds, plus 499
+ * ms less a part: a frame or a pause of up to a part later, its EXTINF
+ * still rounds to the target), never before segment_us.  Parts likewise
  * end on audio when the video pauses; a part is independent only when
  * its first video frame is a keyframe.
  */
