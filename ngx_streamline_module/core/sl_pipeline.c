@@ -712,7 +712,7 @@ sl_pipeline_handle(sl_pipeline_t *p, sl_msg_t *m)
     key_cut = video ? m->key : p->vhdr.data == NULL;
     stalled = !video && p->have_dts[1]
               && (dts - p->last_dts[1]) * 1000 >= p->conf.part_us;
-    dur = dts - p->cut_ms;
+    dur = p->cut_ms == INT64_MIN ? 0 : dts - p->cut_ms;
 
     if (p->cut_ms == INT64_MIN
         ? key_cut
@@ -887,7 +887,9 @@ sl_ladder_handle(sl_pipeline_t *p, sl_msg_t *m)
         }
     }
 
-    if (p->dec == NULL && p->lvhdr.data) {
+    /* no decoder: with video, nothing for the rungs; video started
+     * after an audio-only start waits for the restart at its keyframe */
+    if (p->dec == NULL && (p->lvhdr.data || m->video)) {
         return;
     }
 

@@ -85,6 +85,7 @@ static void test_dvr_lost(sl_tap_t *t);
 static void test_long_gop(sl_tap_t *t);
 static void test_video_pause(sl_tap_t *t);
 static void test_sps_change(sl_tap_t *t);
+static void test_video_late(sl_tap_t *t);
 static void test_write_errors(sl_tap_t *t);
 static void test_bounds(sl_tap_t *t);
 static void test_names(sl_tap_t *t);
@@ -137,6 +138,7 @@ main(void)
     test_long_gop(&t);
     test_video_pause(&t);
     test_sps_change(&t);
+    test_video_late(&t);
     test_write_errors(&t);
     test_bounds(&t);
     test_names(&t);
@@ -488,6 +490,58 @@ test_sps_change(sl_tap_t *t)
     luma = last_luma(dir, "low", 0, last);
     sl_ok(t, luma >= 190 && luma <= 210,
           "sps change: the rung shows the whole new picture (luma %d)", luma);
+}
+
+
+/*
+ * Audio alone first, then a video sequence header and inter frames (found
+ * by fuzz_pipeline): the ladder, started without a decoder, must not hand
+ * them to one.
+ */
+static void
+test_video_late(sl_tap_t *t)
+{
+    char           *dir;
+    gen_t           g;
+    int64_t         ms;
+    rec_t           rec;
+    sl_pipeline_t  *p;
+
+    static const sl_rung_t  rungs[] = {
+        { "low", 96, 54, 100, "ultrafast", "baseline" },
+    };
+
+    dir = tmp_dir();
+    memset(&rec, 0, sizeof(rec));
+    pthread_mutex_init(&rec.lock, NULL);
+
+    if (gen_open(&g, 160, 90, 30, 1) != 0) {
+        sl_ok(t, 0, "video late: libx264 encoder");
+        return;
+    }
+
+    p = start(&rec, dir, rungs, 1, 1000, 250);
+    sl_pipeline_audio_header(p, asc, sizeof(asc), 48000, 2);
+
+    for (ms = 0; ms < 1500; ms += 21) {
+        push_audio(p, ms);
+    }
+
+    sl_pipeline_video_header(p, g.avcc, g.avcc_len, 160, 90, 30);
+
+    /* the first frame (the keyframe) is lost */
+    gen_push(&g, NULL, ms);
+
+    for (ms += 33; ms < 3000; ms += 33) {
+        gen_push(&g, p, ms);
+        push_audio(p, ms);
+    }
+
+    sl_pipeline_stop(p);
+    gen_close(&g);
+
+    sl_ok(t, rec.nsegs >= 2, "video late: no crash, %zu segments",
+          rec.nsegs);
 }
 
 
@@ -1140,7 +1194,7 @@ gen_push(gen_t *g, sl_pipeline_t *p, int64_t ms)
     while (avcodec_receive_packet(g->ctx, g->pkt) == 0) {
         len = annexb_to_avcc(g->pkt->data, g->pkt->size, buf, sizeof(buf));
 
-        if (len) {
+        if (len && p) {
             sl_pipeline_push(p, 1, g->pkt->dts, 0,
                              (g->pkt->flags & AV_PKT_FLAG_KEY) != 0,
                              1795658595000LL + g->pkt->dts, buf, len);
