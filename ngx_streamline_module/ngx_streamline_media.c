@@ -544,9 +544,17 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 
     m->nrungs = mc->nrungs;
 
-    /* a small read on the loop, once a publish */
+    /* a small read on the loop, once a publish, before the zone lock */
     *ngx_snprintf(m->names_file, NGX_MAX_PATH - 1, "%s.names", mc->dir) =
                                                                       '\0';
+
+    if (sl_pipeline_names_load((char *) m->names_file, &names_msn,
+                               &names_init)
+        != SL_OK)
+    {
+        names_msn = 0;
+        names_init = 0;
+    }
 
     for (i = 0; i < mc->nrungs; i++) {
         m->rungs[i] = mc->rungs[i];
@@ -602,14 +610,8 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
          */
         first_msn = (uint64_t) (ngx_streamline_now_ms() / 1000);
         first_init = (uint32_t) first_msn;
-
-        if (sl_pipeline_names_load((char *) m->names_file, &names_msn,
-                                   &names_init)
-            == SL_OK)
-        {
-            first_msn = ngx_max(first_msn, names_msn);
-            first_init = ngx_max(first_init, names_init);
-        }
+        first_msn = ngx_max(first_msn, names_msn);
+        first_init = ngx_max(first_init, names_init);
 
         ngx_cpystrn(ch->dir, (u_char *) mc->dir, NGX_MAX_PATH);
         ch->nrenditions = 1 + mc->nrungs;
