@@ -90,8 +90,9 @@ static void test_write_errors(sl_tap_t *t);
 static void test_bounds(sl_tap_t *t);
 static void test_names(sl_tap_t *t);
 
-static sl_pipeline_t *start(rec_t *rec, const char *dir, const sl_rung_t *rungs,
-    size_t nrungs, int64_t segment_ms, int64_t part_ms);
+static sl_pipeline_t *start(rec_t *rec, const char *dir,
+    const sl_rung_t *rungs, size_t nrungs, int64_t segment_ms,
+    int64_t part_ms);
 static void on_part(void *data, const sl_segment_info_t *seg);
 static void on_segment(void *data, const sl_segment_info_t *seg);
 static void on_log(void *data, int error, const char *msg);
@@ -1166,7 +1167,8 @@ gen_push(gen_t *g, sl_pipeline_t *p, int64_t ms)
     for (y = 0; y < g->frame->height; y++) {
         for (x = 0; x < g->frame->width; x++) {
             g->frame->data[0][y * g->frame->linesize[0] + x] =
-                g->flat >= 0 ? (uint8_t) g->flat : (uint8_t) (x + y + g->n * 3);
+                g->flat >= 0 ? (uint8_t) g->flat
+                             : (uint8_t) (x + y + g->n * 3);
         }
     }
 
