@@ -3,7 +3,8 @@
 # The disk fills up mid-stream (the media path is a small tmpfs; a filler
 # file takes what is left: ENOSPC), then space comes back.  The segments
 # written meanwhile are lost, each rendition says so once in error.log
-# (not once a packet), the playlists list them as EXT-X-GAP and go on
+# (not once a packet, and through the event loop, not from the pipeline
+# threads), the playlists list them as EXT-X-GAP and go on
 # (numbers in step, the window still trimmed), and once there is space
 # again new segments come and play.  Needs root for the tmpfs mount.
 
@@ -121,6 +122,14 @@ ok(@full >= 1 && @full <= 4, scalar(@full) . ' "No space left" lines')
     or diag join "\n", @full[0 .. ($#full < 5 ? $#full : 5)];
 ok(@again >= 1 && @again <= 4, scalar(@again) . ' "works again" lines');
 ok(!$t->log_lines(qr/muxer refused/), 'the muxer never saw the errors');
+
+# nginx's logger is the event loop's (syslog and memory logs keep state
+# without locks): the pipeline threads' lines come from the worker's main
+# thread, "pid#tid" with tid = pid
+my @threads = grep { /\] (\d+)#(\d+): / && $1 != $2 }
+    $t->log_lines(qr/streamline: channel/);
+ok(!@threads, 'the pipeline lines were logged by the event loop')
+    or diag join "\n", @threads[0 .. ($#threads < 3 ? $#threads : 3)];
 
 $pub->stop;
 $t->stop;
