@@ -62,8 +62,9 @@ typedef struct {
     /* on_segment of the source: limits set and lifted by msn */
     int               faults;
 
-    /* on_part blocks while this is set */
+    /* on_part blocks while this is set (of block_rendition only, if set) */
     int               block;
+    const char       *block_rendition;
     int               blocked;
     pthread_cond_t    cond;
 } rec_t;
@@ -718,6 +719,10 @@ test_bounds(sl_tap_t *t)
     sl_pipeline_t  *p;
     sl_pipeline_stats_t  st;
 
+    static const sl_rung_t  rungs[] = {
+        { "low", 96, 54, 100, "ultrafast", "baseline" },
+    };
+
     dir = tmp_dir();
     memset(&rec, 0, sizeof(rec));
     pthread_mutex_init(&rec.lock, NULL);
@@ -800,6 +805,51 @@ test_bounds(sl_tap_t *t)
           "bounds: %zu of 200 packets of 1 MB queued (64 MB)", ok_big);
     sl_ok(t, st.headers_dropped == 0 && st.packets_dropped >= 200 - ok_big,
           "bounds: the dropped ones counted");
+
+    pthread_mutex_lock(&rec.lock);
+    rec.block = 0;
+    pthread_cond_broadcast(&rec.cond);
+    pthread_mutex_unlock(&rec.lock);
+
+    sl_pipeline_stop(p);
+
+    /* the ladder stuck (its part callback blocks): audio piles up for it */
+    memset(&rec, 0, sizeof(rec));
+    pthread_mutex_init(&rec.lock, NULL);
+    pthread_cond_init(&rec.cond, NULL);
+    rec.block = 1;
+    rec.block_rendition = "low";
+
+    p = start(&rec, dir, rungs, 1, 1000, 250);
+    sl_pipeline_video_header(p, g.avcc, g.avcc_len, 160, 90, 30);
+    sl_pipeline_audio_header(p, asc, sizeof(asc), 48000, 2);
+
+    for (ms = 4000; ms < 6000; ms += 33) {
+        gen_push(&g, p, ms);
+    }
+
+    pthread_mutex_lock(&rec.lock);
+    while (!rec.blocked) {
+        pthread_cond_wait(&rec.cond, &rec.lock);
+    }
+    pthread_mutex_unlock(&rec.lock);
+
+    /* the packager takes them as they come: the ladder's queue fills */
+    for (i = 0; i < 200; i++) {
+        while (sl_pipeline_push(p, 0, 6000 + i * 21, 0, 1, -1, big,
+                                1024 * 1024)
+               == SL_DECLINED)
+        {
+            usleep(1000);
+        }
+    }
+
+    for (i = 0; i < 2000 && count_logs(&rec, "ladder is stuck") == 0; i++) {
+        usleep(1000);
+    }
+
+    sl_ok(t, count_logs(&rec, "ladder is stuck") == 1,
+          "bounds: the ladder's queue is bounded in bytes (stuck, off)");
 
     pthread_mutex_lock(&rec.lock);
     rec.block = 0;
@@ -920,11 +970,12 @@ on_part(void *data, const sl_segment_info_t *seg)
 {
     rec_t  *rec = data;
 
-    (void) seg;
-
     pthread_mutex_lock(&rec->lock);
 
-    if (rec->block) {
+    if (rec->block
+        && (rec->block_rendition == NULL
+            || strcmp(rec->block_rendition, seg->rendition) == 0))
+    {
         rec->blocked = 1;
         pthread_cond_broadcast(&rec->cond);
 
