@@ -33,6 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int fuzz_rm(const char *path, const struct stat *sb, int type,
     struct FTW *ftw);
+static void fuzz_exit(void);
 
 
 static char  fuzz_dir[] = "/tmp/fuzz_pipeline.XXXXXX";
@@ -49,6 +50,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     if (mkdtemp(fuzz_dir) == NULL) {
         abort();
     }
+
+    atexit(fuzz_exit);
 
     return 0;
 }
@@ -132,6 +135,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void) nftw(fuzz_dir, fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
 
     return 0;
+}
+
+
+static void
+fuzz_exit(void)
+{
+    (void) nftw(fuzz_dir, fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
+    (void) rmdir(fuzz_dir);
 }
 
 
