@@ -389,8 +389,8 @@ int
 sl_pipeline_video_header(sl_pipeline_t *p, const uint8_t *avcc, size_t len,
     int width, int height, int fps)
 {
-    sl_msg_t  *m;
     int        rc;
+    sl_msg_t  *m;
 
     rc = sl_header_admit(p, len);
     if (rc != SL_OK) {
@@ -415,8 +415,8 @@ int
 sl_pipeline_audio_header(sl_pipeline_t *p, const uint8_t *asc, size_t len,
     int sample_rate, int channels)
 {
-    sl_msg_t  *m;
     int        rc;
+    sl_msg_t  *m;
 
     rc = sl_header_admit(p, len);
     if (rc != SL_OK) {
