@@ -1161,10 +1161,10 @@ ngx_rtmp_streamline_feed(ngx_rtmp_session_t *s,
 {
     u_char                 *p;
     size_t                  len;
-    int32_t                 cts;
+    int64_t                 now;
     ngx_int_t               rc;
-    ngx_uint_t              key;
     ngx_chain_t            *cl;
+    sl_flv_tag_t            tag;
     sl_pipeline_t          *pl;
     ngx_rtmp_codec_ctx_t   *codec;
 
@@ -1197,68 +1197,53 @@ ngx_rtmp_streamline_feed(ngx_rtmp_session_t *s,
         p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
     }
 
-    p = ctx->buf;
     codec = ngx_rtmp_get_module_ctx(s, ngx_rtmp_codec_module);
+    now = ngx_streamline_now_ms();
 
-    if (video) {
-        if ((p[0] & 0x0f) != NGX_RTMP_VIDEO_H264) {
-            if (!ctx->warned_video) {
+    switch (sl_flv_parse(video, ctx->buf, len, &tag)) {
+
+    case SL_FLV_UNSUPPORTED:
+        if (video ? !ctx->warned_video : !ctx->warned_audio) {
+            if (video) {
                 ctx->warned_video = 1;
-                ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
-                              "streamline: channel \"%s\": video codec %d "
-                              "is not supported (H.264 only), video ignored",
-                              ctx->channel, p[0] & 0x0f);
+
+            } else {
+                ctx->warned_audio = 1;
             }
 
-            return;
+            ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                          "streamline: channel \"%s\": %s codec %d is not "
+                          "supported (%s only), %s ignored", ctx->channel,
+                          video ? "video" : "audio", tag.codec,
+                          video ? "H.264" : "AAC", video ? "video" : "audio");
         }
 
-        if (len < 5) {
-            return;
-        }
+        return;
 
-        key = (p[0] >> 4) == 1;
-        cts = (int32_t) ((p[2] << 16) | (p[3] << 8) | p[4]);
-        if (cts & 0x800000) {
-            cts -= 0x1000000;
-        }
-
-        if (p[1] == 0) {
-            rc = sl_pipeline_video_header(pl, p + 5, len - 5,
+    case SL_FLV_HEADER:
+        if (video) {
+            rc = sl_pipeline_video_header(pl, tag.data, tag.len,
                                           codec ? (int) codec->width : 0,
                                           codec ? (int) codec->height : 0,
                                           codec ? (int) codec->frame_rate
                                                 : 0);
-        } else if (p[1] == 1) {
-            rc = sl_pipeline_push(pl, 1, timestamp, cts, key,
-                                  ngx_streamline_now_ms(), p + 5, len - 5);
         } else {
-            return;
-        }
-
-    } else {
-        if ((p[0] >> 4) != NGX_RTMP_AUDIO_AAC) {
-            if (!ctx->warned_audio) {
-                ctx->warned_audio = 1;
-                ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
-                              "streamline: channel \"%s\": audio codec %d "
-                              "is not supported (AAC only), audio ignored",
-                              ctx->channel, p[0] >> 4);
-            }
-
-            return;
-        }
-
-        if (p[1] == 0) {
-            rc = sl_pipeline_audio_header(pl, p + 2, len - 2,
+            rc = sl_pipeline_audio_header(pl, tag.data, tag.len,
                                           codec ? (int) codec->sample_rate
                                                 : 44100,
                                           codec && codec->audio_channels
                                           ? (int) codec->audio_channels : 2);
-        } else {
-            rc = sl_pipeline_push(pl, 0, timestamp, 0, 1,
-                                  ngx_streamline_now_ms(), p + 2, len - 2);
         }
+
+        break;
+
+    case SL_FLV_PACKET:
+        rc = sl_pipeline_push(pl, tag.video, timestamp, tag.cts_ms, tag.key,
+                              now, tag.data, tag.len);
+        break;
+
+    default:
+        return;
     }
 
     if (rc == SL_DECLINED && !ctx->warned_drop) {

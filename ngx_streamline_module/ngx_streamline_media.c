@@ -26,6 +26,9 @@
 #define NGX_STREAMLINE_MEDIA_CHANNELS  64
 #define NGX_STREAMLINE_MEDIA_RUNGS     (1 + SL_PIPELINE_MAX_RUNGS)
 
+/* lines the pipeline threads leave for the event loop to log */
+#define NGX_STREAMLINE_MEDIA_LOGS      64
+
 #define NGX_STREAMLINE_FREE      0
 #define NGX_STREAMLINE_LIVE      1
 #define NGX_STREAMLINE_ENDED     2
@@ -88,6 +91,13 @@ typedef struct {
 } ngx_streamline_media_orphan_t;
 
 
+typedef struct {
+    ngx_uint_t                level;
+    u_char                    text[600];
+    size_t                    len;
+} ngx_streamline_media_line_t;
+
+
 /* a publishing session's pipeline; malloc'ed: it outlives the session */
 struct ngx_streamline_media_s {
     ngx_streamline_media_t           *next;     /* this worker's list */
@@ -95,10 +105,10 @@ struct ngx_streamline_media_s {
     sl_pipeline_t                    *pipeline;
     ngx_streamline_media_channel_t   *ch;
     ngx_uint_t                        generation;
-    ngx_log_t                        *log;
     sl_rung_t                         rungs[SL_PIPELINE_MAX_RUNGS];
     size_t                            nrungs;
     u_char                            names[SL_PIPELINE_MAX_RUNGS][64];
+    u_char                            names_file[NGX_MAX_PATH];
 };
 
 
@@ -120,6 +130,10 @@ static void ngx_streamline_media_unlink_parts(
     ngx_streamline_media_channel_t *ch, ngx_streamline_media_rendition_t *r,
     uint64_t msn, size_t nparts);
 static void ngx_streamline_media_log(void *data, int error, const char *msg);
+static void ngx_streamline_media_thread_log(ngx_uint_t level,
+    const char *fmt, ...);
+static void ngx_streamline_media_log_handler(ngx_event_t *ev);
+static void ngx_streamline_media_log_flush(void);
 static void ngx_streamline_media_end(void *data,
     const sl_pipeline_stats_t *st);
 static void ngx_streamline_media_ended(ngx_streamline_media_t *m);
@@ -143,6 +157,18 @@ static void ngx_streamline_media_delete(ngx_streamline_media_channel_t *ch);
 static ngx_shm_zone_t          *ngx_streamline_media_zone;
 static ngx_streamline_media_t  *ngx_streamline_media_running;
 static ngx_event_t              ngx_streamline_media_cleanup_ev;
+static ngx_event_t              ngx_streamline_media_log_ev;
+
+/*
+ * ngx_log_error() is for the event loop only (syslog and memory logs keep
+ * state without locks): the threads queue their lines here.
+ */
+static pthread_mutex_t          ngx_streamline_media_log_lock =
+                                    PTHREAD_MUTEX_INITIALIZER;
+static ngx_streamline_media_line_t
+                    ngx_streamline_media_lines[NGX_STREAMLINE_MEDIA_LOGS];
+static ngx_uint_t               ngx_streamline_media_nlines;
+static ngx_uint_t               ngx_streamline_media_dropped_lines;
 static ngx_atomic_t             ngx_streamline_media_finishing;
 static ngx_fd_t                 ngx_streamline_media_notify_fd = -1;
 static ngx_connection_t        *ngx_streamline_media_notify_conn;
@@ -280,7 +306,18 @@ static int
 ngx_streamline_media_rm(const char *path, const struct stat *sb, int type,
     struct FTW *ftw)
 {
+    size_t  len;
+
     if (ftw->level == 0) {
+        return 0;
+    }
+
+    /* a channel's names file outlives its streams (no name repeats) */
+    len = ngx_strlen(path);
+
+    if (ftw->level == 1 && type == FTW_F && len > 6
+        && ngx_strcmp(path + len - 6, ".names") == 0)
+    {
         return 0;
     }
 
@@ -317,6 +354,12 @@ ngx_streamline_media_init_process(ngx_cycle_t *cycle)
     ngx_streamline_media_cleanup_ev.log = cycle->log;
     ngx_streamline_media_cleanup_ev.cancelable = 1;
     ngx_add_timer(&ngx_streamline_media_cleanup_ev, 1000);
+
+    ngx_memzero(&ngx_streamline_media_log_ev, sizeof(ngx_event_t));
+    ngx_streamline_media_log_ev.handler = ngx_streamline_media_log_handler;
+    ngx_streamline_media_log_ev.log = cycle->log;
+    ngx_streamline_media_log_ev.cancelable = 1;
+    ngx_add_timer(&ngx_streamline_media_log_ev, 200);
 
     ngx_streamline_media_notify_conn = NULL;
     ngx_streamline_media_notify_fd = -1;
@@ -364,6 +407,8 @@ ngx_streamline_media_exit_process(ngx_cycle_t *cycle)
     for (i = 0; i < 500 && ngx_streamline_media_finishing; i++) {
         ngx_msleep(10);
     }
+
+    ngx_streamline_media_log_flush();
 
     /* this worker's copy of the eventfd: not for the pool cleanup now */
     if (ngx_streamline_media_notify_conn) {
@@ -501,8 +546,9 @@ ngx_streamline_media_t *
 ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 {
     size_t                             size;
-    uint64_t                           first_msn;
+    uint64_t                           first_msn, names_msn;
     uint32_t                           first_init, max_segments;
+    unsigned                           names_init;
     ngx_uint_t                         i, resume;
     sl_dvr_params_t                    dp;
     ngx_slab_pool_t                   *shpool;
@@ -522,9 +568,19 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
         return NULL;
     }
 
-    /* the threads log after the session (and its log) may be gone */
-    m->log = ngx_cycle->log;
     m->nrungs = mc->nrungs;
+
+    /* a small read on the loop, once a publish, before the zone lock */
+    *ngx_snprintf(m->names_file, NGX_MAX_PATH - 1, "%s.names", mc->dir) =
+                                                                      '\0';
+
+    if (sl_pipeline_names_load((char *) m->names_file, &names_msn,
+                               &names_init)
+        != SL_OK)
+    {
+        names_msn = 0;
+        names_init = 0;
+    }
 
     for (i = 0; i < mc->nrungs; i++) {
         m->rungs[i] = mc->rungs[i];
@@ -587,12 +643,16 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 
     } else {
         /*
-         * Segment and init names never repeat across streams, so that
-         * CDNs may cache them as immutable: numbers start at the time,
-         * and segments last a second at least.
+         * Segment and init names never repeat, so that CDNs may cache
+         * them as immutable: numbers go on from where the channel's last
+         * stream left them (its names file, kept beside its directory and
+         * reserved ahead by the pipeline), or from the time when there is
+         * none (segments last a second at least).
          */
         first_msn = (uint64_t) (ngx_streamline_now_ms() / 1000);
         first_init = (uint32_t) first_msn;
+        first_msn = ngx_max(first_msn, names_msn);
+        first_init = ngx_max(first_init, names_init);
 
         ngx_cpystrn(ch->dir, (u_char *) mc->dir, NGX_MAX_PATH);
         ch->nrenditions = 1 + mc->nrungs;
@@ -675,6 +735,8 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     pc.segment_us = (int64_t) mc->segment * 1000;
     pc.part_us = (int64_t) mc->part * 1000;
     pc.queue_max = 1024;
+    pc.queue_bytes = 64 * 1024 * 1024;
+    pc.names = (char *) m->names_file;
     pc.first_msn = first_msn;
     pc.first_init_id = first_init;
     pc.resume = resume;
@@ -771,13 +833,18 @@ ngx_streamline_media_open(ngx_streamline_media_t *m,
         sl_dvr_discontinuity(r->dvr);
     }
 
-    flags = seg->parts[0].independent ? SL_SEG_INDEPENDENT : 0;
+    if (seg->lost) {
+        flags = SL_SEG_GAP;
+
+    } else {
+        flags = seg->parts[0].independent ? SL_SEG_INDEPENDENT : 0;
+    }
 
     if (r->dvr->next_msn != seg->msn
         || sl_dvr_segment_start(r->dvr, seg->pdt_ms, seg->init_id, flags)
            != SL_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, m->log, 0,
+        ngx_streamline_media_thread_log(NGX_LOG_ERR,
                       "streamline: segment %uL of \"%s\" refused by the DVR "
                       "index (next %uL)", seg->msn, seg->rendition,
                       r->dvr->next_msn);
@@ -851,12 +918,25 @@ ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
 
     r = ngx_streamline_media_rendition(m->ch, seg->rendition);
 
-    if (r == NULL || m->ch->generation != m->generation || seg->nparts == 0) {
+    if (r == NULL || m->ch->generation != m->generation
+        || (seg->nparts == 0 && !seg->lost))
+    {
         ngx_shmtx_unlock(&shpool->mutex);
         return;
     }
 
-    if (!r->dvr->open || r->dvr->cur.msn != seg->msn) {
+    if (seg->lost) {
+        /* a write error: a gap keeps the numbers, trims go on */
+        if ((r->dvr->open && r->dvr->cur.msn == seg->msn)
+            || ngx_streamline_media_open(m, r, seg) == NGX_OK)
+        {
+            (void) sl_dvr_segment_lost(r->dvr,
+                                       (uint32_t) ngx_max(seg->duration_us,
+                                                          1000),
+                                       &msn);
+        }
+
+    } else if (!r->dvr->open || r->dvr->cur.msn != seg->msn) {
         /* its parts were not indexed as they came: all of them now */
         if (ngx_streamline_media_open(m, r, seg) != NGX_OK) {
             ngx_shmtx_unlock(&shpool->mutex);
@@ -868,17 +948,18 @@ ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
         }
     }
 
-    if (sl_dvr_segment_close(r->dvr, (uint32_t) seg->duration_us,
-                             seg->bytes, &msn)
-        != SL_OK
-        || msn != seg->msn)
+    if (!seg->lost
+        && (sl_dvr_segment_close(r->dvr, (uint32_t) seg->duration_us,
+                                 seg->bytes, &msn)
+            != SL_OK
+            || msn != seg->msn))
     {
-        ngx_log_error(NGX_LOG_ERR, m->log, 0,
+        ngx_streamline_media_thread_log(NGX_LOG_ERR,
                       "streamline: segment %uL of \"%s\" indexed as %uL",
                       seg->msn, seg->rendition, msn);
     }
 
-    if (seg->duration_us > 0) {
+    if (seg->duration_us > 0 && !seg->lost) {
         bps = seg->bytes * 8 * 1000000 / seg->duration_us;
         r->bandwidth = ngx_max(r->bandwidth, bps);
         r->bytes += seg->bytes;
@@ -956,12 +1037,84 @@ ngx_streamline_media_log(void *data, int error, const char *msg)
 {
     ngx_streamline_media_t  *m = data;
 
-    ngx_uint_t  level;
+    ngx_streamline_media_thread_log(error ? NGX_LOG_ERR : NGX_LOG_NOTICE,
+                                    "streamline: channel \"%*s\": %s",
+                                    m->ch->name_len, m->ch->name, msg);
+}
 
-    level = error ? NGX_LOG_ERR : NGX_LOG_NOTICE;
-    ngx_log_error(level, m->log, 0,
-                  "streamline: channel \"%*s\": %s",
-                  m->ch->name_len, m->ch->name, msg);
+
+/* on a pipeline thread: the line waits for the event loop */
+static void
+ngx_streamline_media_thread_log(ngx_uint_t level, const char *fmt, ...)
+{
+    va_list                       args;
+    ngx_streamline_media_line_t  *line;
+
+    (void) pthread_mutex_lock(&ngx_streamline_media_log_lock);
+
+    if (ngx_streamline_media_nlines == NGX_STREAMLINE_MEDIA_LOGS) {
+        ngx_streamline_media_dropped_lines++;
+
+    } else {
+        line = &ngx_streamline_media_lines[ngx_streamline_media_nlines++];
+        line->level = level;
+
+        va_start(args, fmt);
+        line->len = ngx_vslprintf(line->text, line->text + sizeof(line->text),
+                                  fmt, args)
+                    - line->text;
+        va_end(args);
+    }
+
+    (void) pthread_mutex_unlock(&ngx_streamline_media_log_lock);
+}
+
+
+static void
+ngx_streamline_media_log_handler(ngx_event_t *ev)
+{
+    ngx_streamline_media_log_flush();
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, 200);
+    }
+}
+
+
+static void
+ngx_streamline_media_log_flush(void)
+{
+    ngx_uint_t                    i, n, dropped;
+    ngx_streamline_media_line_t  *lines;
+
+    lines = ngx_alloc(sizeof(ngx_streamline_media_lines), ngx_cycle->log);
+    if (lines == NULL) {
+        return;
+    }
+
+    (void) pthread_mutex_lock(&ngx_streamline_media_log_lock);
+
+    n = ngx_streamline_media_nlines;
+    dropped = ngx_streamline_media_dropped_lines;
+    ngx_memcpy(lines, ngx_streamline_media_lines,
+               n * sizeof(ngx_streamline_media_line_t));
+    ngx_streamline_media_nlines = 0;
+    ngx_streamline_media_dropped_lines = 0;
+
+    (void) pthread_mutex_unlock(&ngx_streamline_media_log_lock);
+
+    for (i = 0; i < n; i++) {
+        ngx_log_error(lines[i].level, ngx_cycle->log, 0, "%*s",
+                      lines[i].len, lines[i].text);
+    }
+
+    if (dropped) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "streamline: %ui lines of the media threads were not "
+                      "logged (too many at once)", dropped);
+    }
+
+    ngx_free(lines);
 }
 
 

@@ -245,6 +245,32 @@ sl_dvr_segment_close(sl_dvr_t *dvr, uint32_t duration_us, uint64_t bytes,
 }
 
 
+int
+sl_dvr_segment_lost(sl_dvr_t *dvr, uint32_t duration_us, uint64_t *msn)
+{
+    sl_dvr_seg_t  *cur;
+
+    cur = &dvr->cur;
+
+    if (!dvr->open || duration_us == 0 || duration_us > SL_DVR_MAX_DURATION) {
+        return SL_ERROR;
+    }
+
+    if (dvr->next_msn - dvr->first_msn >= dvr->slots) {
+        return SL_DECLINED;
+    }
+
+    /* no media: nothing in it can be independent */
+    cur->flags = (cur->flags | SL_SEG_GAP) & ~SL_SEG_INDEPENDENT;
+    cur->nparts = 0;
+    cur->duration_us = 0;
+    cur->bytes = 0;
+    dvr->gen++;
+
+    return sl_dvr_segment_close(dvr, duration_us, 0, msn);
+}
+
+
 void
 sl_dvr_discontinuity(sl_dvr_t *dvr)
 {

@@ -147,6 +147,13 @@ int sl_dvr_part_add(sl_dvr_t *dvr, uint32_t duration_us, uint32_t bytes,
 int sl_dvr_segment_close(sl_dvr_t *dvr, uint32_t duration_us,
     uint64_t bytes, uint64_t *msn);
 
+/*
+ * Closes the open segment as a gap (EXT-X-GAP) of duration_us: its media
+ * could not be written.  Parts it had leave the index (their files may
+ * stay).  As sl_dvr_segment_close() otherwise.
+ */
+int sl_dvr_segment_lost(sl_dvr_t *dvr, uint32_t duration_us, uint64_t *msn);
+
 /* the next segment started gets an EXT-X-DISCONTINUITY */
 void sl_dvr_discontinuity(sl_dvr_t *dvr);
 

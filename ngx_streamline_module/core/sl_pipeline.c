@@ -11,7 +11,13 @@
  * The packager thread decides where segments start (a video keyframe once
  * the segment has its target duration) and tells every rendition, so that
  * segment numbers and boundaries are the same in all renditions: encoders
- * are forced to an IDR frame at every source keyframe.
+ * are forced to an IDR frame at every segment start.
+ *
+ * A write error (ENOSPC, EMFILE, ...) loses the segment being written, not
+ * the rendition: the muxer never sees the error (its output goes nowhere
+ * until the segment ends), the segment is reported as lost (a gap in the
+ * index, so numbers stay in step) and the next one is tried afresh.  One
+ * log line when the failures begin and one when writing works again.
  */
 
 #include <errno.h>
@@ -39,6 +45,8 @@
 #define SL_MSG_PACKET        3
 
 #define SL_IO_BUFFER         65536
+#define SL_QUEUE_BYTES       (64 * 1024 * 1024)
+#define SL_HEADER_SLACK      16
 
 /* timestamps that go back more, or ahead more, start a new run */
 #define SL_JUMP_BACK_MS      1000
@@ -73,6 +81,7 @@ typedef struct {
     sl_msg_t             *head;
     sl_msg_t            **tail;
     size_t                len;
+    size_t                bytes;
     int                   stopping;
 } sl_mq_t;
 
@@ -119,7 +128,11 @@ typedef struct {
     int64_t               part_start_ms;
     uint64_t              part_offset;
     int                   part_independent;
+    int                   part_video;     /* the part has a video frame */
     int                   frag_pending;
+    int                   lost;           /* the file being written is */
+    int                   failing;        /* since the last good segment */
+    uint64_t              nlost;          /* segments lost meanwhile */
     sl_segment_info_t     seg;
 } sl_out_t;
 
@@ -147,6 +160,8 @@ typedef struct {
     int64_t               dts_shift;
     int                   have_shift;
     int                   opened;      /* its out has an init segment */
+    int                   open_failed;
+    int                   sws_failed;
     sl_out_t              out;
 } sl_rung_state_t;
 
@@ -167,6 +182,15 @@ struct sl_pipeline_s {
     pthread_mutex_t       stats_lock;
     sl_pipeline_stats_t   stats;
 
+    /* names reserved in conf.names (either thread), see sl_names_use */
+    pthread_mutex_t       names_lock;
+    uint64_t              names_msn;     /* reserved below this */
+    unsigned              names_init;
+    uint64_t              next_msn;      /* used below this */
+    unsigned              next_init;
+    size_t                queue_bytes;
+    int64_t               seg_max_ms;
+
     /* the packager thread */
     sl_header_t           vhdr;
     sl_header_t           ahdr;
@@ -180,6 +204,7 @@ struct sl_pipeline_s {
     uint64_t              msn;
     int64_t               cut_ms;      /* where the current segment began */
     int                   skip_to_key; /* the ladder dropped a frame */
+    uint64_t              lcut;        /* a cut the ladder has yet to get */
     int                   ladder_off;  /* and then got stuck */
     sl_out_t              source;
 
@@ -199,6 +224,7 @@ static void *sl_ladder_thread(void *arg);
 static void sl_pipeline_free(sl_pipeline_t *p);
 static void sl_pipeline_handle(sl_pipeline_t *p, sl_msg_t *m);
 static void sl_pipeline_forward(sl_pipeline_t *p, sl_msg_t *m);
+static int sl_header_admit(sl_pipeline_t *p, size_t len);
 static void sl_ladder_handle(sl_pipeline_t *p, sl_msg_t *m);
 static int sl_ladder_open(sl_pipeline_t *p);
 static void sl_ladder_close(sl_pipeline_t *p);
@@ -211,7 +237,7 @@ static void sl_mq_destroy(sl_mq_t *q);
 static void sl_mq_put(sl_mq_t *q, sl_msg_t *m);
 static sl_msg_t *sl_mq_get(sl_mq_t *q);
 static void sl_mq_stop(sl_mq_t *q);
-static size_t sl_mq_len(sl_mq_t *q);
+static int sl_mq_full(sl_mq_t *q, size_t max, size_t bytes);
 static sl_msg_t *sl_msg_new(int type, const uint8_t *data, size_t len);
 
 static void sl_out_init(sl_out_t *o, sl_pipeline_t *p, const char *name,
@@ -230,6 +256,10 @@ static void sl_out_close_segment(sl_out_t *o, int64_t end_ms);
 static int sl_out_open_file(sl_out_t *o, const char *name);
 static int sl_out_close_file(sl_out_t *o);
 static int sl_out_io_write(void *opaque, uint8_t *buf, int size);
+static void sl_out_fail(sl_out_t *o, const char *what, const char *path,
+    int err);
+static int sl_names_use(sl_pipeline_t *p, uint64_t msn, unsigned init_id);
+static void sl_names_end(sl_pipeline_t *p);
 
 static int sl_header_set(sl_header_t *h, const uint8_t *data, size_t len,
     int a, int b);
@@ -263,12 +293,26 @@ sl_pipeline_start(const sl_pipeline_conf_t *conf)
     p->rendition = strdup(conf->rendition);
     p->conf.dir = p->dir;
     p->conf.rendition = p->rendition;
+    p->conf.names = NULL;
     p->msn = conf->first_msn;
     p->nrungs = conf->nrungs;
     p->ladder = conf->nrungs > 0;
+    p->lcut = SL_NO_CUT;
+    p->queue_bytes = conf->queue_bytes ? conf->queue_bytes : SL_QUEUE_BYTES;
+    p->seg_max_ms = sl_pipeline_segment_max_us(conf->segment_us,
+                                               conf->part_us) / 1000;
+    p->next_msn = conf->first_msn;
+    p->next_init = conf->first_init_id;
 
     if (p->dir == NULL || p->rendition == NULL) {
         goto failed;
+    }
+
+    if (conf->names) {
+        p->conf.names = strdup(conf->names);
+        if (p->conf.names == NULL) {
+            goto failed;
+        }
     }
 
     p->stats.nrenditions = 1 + conf->nrungs;
@@ -284,8 +328,12 @@ sl_pipeline_start(const sl_pipeline_conf_t *conf)
         goto failed;
     }
 
-    if (sl_mq_init(&p->in) != SL_OK) {
+    if (pthread_mutex_init(&p->names_lock, NULL) != 0) {
         goto failed_stats;
+    }
+
+    if (sl_mq_init(&p->in) != SL_OK) {
+        goto failed_names;
     }
 
     if (sl_mq_init(&p->lq) != SL_OK) {
@@ -313,9 +361,12 @@ failed_lq:
     sl_mq_destroy(&p->lq);
 failed_in:
     sl_mq_destroy(&p->in);
+failed_names:
+    pthread_mutex_destroy(&p->names_lock);
 failed_stats:
     pthread_mutex_destroy(&p->stats_lock);
 failed:
+    free((char *) p->conf.names);
     free(p->dir);
     free(p->rendition);
     free(p);
@@ -323,11 +374,28 @@ failed:
 }
 
 
+int64_t
+sl_pipeline_segment_max_us(int64_t segment_us, int64_t part_us)
+{
+    int64_t  max;
+
+    max = (segment_us + 999999) / 1000000 * 1000000 + 499000 - part_us;
+
+    return sl_max(max, segment_us);
+}
+
+
 int
 sl_pipeline_video_header(sl_pipeline_t *p, const uint8_t *avcc, size_t len,
     int width, int height, int fps)
 {
+    int        rc;
     sl_msg_t  *m;
+
+    rc = sl_header_admit(p, len);
+    if (rc != SL_OK) {
+        return rc;
+    }
 
     m = sl_msg_new(SL_MSG_VIDEO_HEADER, avcc, len);
     if (m == NULL) {
@@ -347,7 +415,13 @@ int
 sl_pipeline_audio_header(sl_pipeline_t *p, const uint8_t *asc, size_t len,
     int sample_rate, int channels)
 {
+    int        rc;
     sl_msg_t  *m;
+
+    rc = sl_header_admit(p, len);
+    if (rc != SL_OK) {
+        return rc;
+    }
 
     m = sl_msg_new(SL_MSG_AUDIO_HEADER, asc, len);
     if (m == NULL) {
@@ -362,6 +436,38 @@ sl_pipeline_audio_header(sl_pipeline_t *p, const uint8_t *asc, size_t len,
 }
 
 
+/*
+ * A publisher may send headers as often as packets: they count in the
+ * queue's bounds like packets (with a little slack, so that one that
+ * follows a burst still gets through), and are small.
+ */
+static int
+sl_header_admit(sl_pipeline_t *p, size_t len)
+{
+    int  rc;
+
+    rc = SL_OK;
+
+    if (len > SL_PIPELINE_MAX_HEADER) {
+        rc = SL_ERROR;
+
+    } else if (sl_mq_full(&p->in, p->conf.queue_max + SL_HEADER_SLACK,
+                          p->queue_bytes + SL_HEADER_SLACK
+                                           * SL_PIPELINE_MAX_HEADER))
+    {
+        rc = SL_DECLINED;
+    }
+
+    if (rc != SL_OK) {
+        pthread_mutex_lock(&p->stats_lock);
+        p->stats.headers_dropped++;
+        pthread_mutex_unlock(&p->stats_lock);
+    }
+
+    return rc;
+}
+
+
 int
 sl_pipeline_push(sl_pipeline_t *p, int video, int64_t dts_ms, int32_t cts_ms,
     int key, int64_t wallclock_ms, const uint8_t *data, size_t len)
@@ -372,7 +478,7 @@ sl_pipeline_push(sl_pipeline_t *p, int video, int64_t dts_ms, int32_t cts_ms,
     p->stats.packets_in++;
     pthread_mutex_unlock(&p->stats_lock);
 
-    if (sl_mq_len(&p->in) >= p->conf.queue_max) {
+    if (sl_mq_full(&p->in, p->conf.queue_max, p->queue_bytes)) {
         pthread_mutex_lock(&p->stats_lock);
         p->stats.packets_dropped++;
         pthread_mutex_unlock(&p->stats_lock);
@@ -431,7 +537,9 @@ sl_pipeline_free(sl_pipeline_t *p)
     sl_mq_destroy(&p->in);
     sl_mq_destroy(&p->lq);
     pthread_mutex_destroy(&p->stats_lock);
+    pthread_mutex_destroy(&p->names_lock);
 
+    free((char *) p->conf.names);
     free(p->vhdr.data);
     free(p->ahdr.data);
     free(p->lvhdr.data);
@@ -462,6 +570,8 @@ sl_pipeline_thread(void *arg)
         pthread_join(p->ladder_thread, NULL);
     }
 
+    sl_names_end(p);
+
     pthread_mutex_lock(&p->in.lock);
     detached = p->detached;
     pthread_mutex_unlock(&p->in.lock);
@@ -481,8 +591,8 @@ sl_pipeline_thread(void *arg)
 static void
 sl_pipeline_handle(sl_pipeline_t *p, sl_msg_t *m)
 {
-    int                 video, rc;
-    int64_t             dts;
+    int                 video, rc, key_cut, stalled;
+    int64_t             dts, dur;
     AVPacket           *pkt;
     AVCodecParameters  *vpar, *apar;
 
@@ -593,12 +703,21 @@ sl_pipeline_handle(sl_pipeline_t *p, sl_msg_t *m)
     p->have_dts[video] = 1;
     m->dts_ms = dts;
 
-    /* segments start on video keyframes (on audio without video) */
+    /*
+     * Segments start on video keyframes (on audio without video), or on
+     * time when none came: on a video frame, or on audio when the video
+     * has paused for a part (see sl_pipeline_segment_max_us()).
+     */
     m->cut = SL_NO_CUT;
+    key_cut = video ? m->key : p->vhdr.data == NULL;
+    stalled = !video && p->have_dts[1]
+              && (dts - p->last_dts[1]) * 1000 >= p->conf.part_us;
+    dur = p->cut_ms == INT64_MIN ? 0 : dts - p->cut_ms;
 
-    if ((video ? m->key : p->vhdr.data == NULL)
-        && (p->cut_ms == INT64_MIN
-            || (dts - p->cut_ms) * 1000 >= p->conf.segment_us))
+    if (p->cut_ms == INT64_MIN
+        ? key_cut
+        : (key_cut && dur * 1000 >= p->conf.segment_us)
+          || ((video || stalled) && dur >= p->seg_max_ms))
     {
         m->cut = p->msn++;
         p->cut_ms = dts;
@@ -645,6 +764,18 @@ sl_pipeline_forward(sl_pipeline_t *p, sl_msg_t *m)
         return;
     }
 
+    if (sl_mq_full(&p->lq, 4 * p->conf.queue_max, p->queue_bytes)) {
+        /*
+         * Even keyframes and audio pile up: the ladder is stuck.  It gets
+         * nothing more (memory stays bounded); the source goes on.
+         */
+        p->ladder_off = 1;
+        sl_pipeline_log(p, 1, "the ladder is stuck: switched off, "
+                        "the source rendition goes on");
+        free(m);
+        return;
+    }
+
     if (m->restart) {
         /* the ladder gets the headers the source started with */
         h = sl_msg_new(SL_MSG_VIDEO_HEADER, p->vhdr.data, p->vhdr.len);
@@ -670,7 +801,8 @@ sl_pipeline_forward(sl_pipeline_t *p, sl_msg_t *m)
     }
 
     if (m->video && !m->key
-        && (p->skip_to_key || sl_mq_len(&p->lq) >= p->conf.queue_max))
+        && (p->skip_to_key
+            || sl_mq_full(&p->lq, p->conf.queue_max, p->queue_bytes / 4)))
     {
         if (!p->skip_to_key) {
             sl_pipeline_log(p, 1, "the ladder falls behind: dropping "
@@ -683,19 +815,9 @@ sl_pipeline_forward(sl_pipeline_t *p, sl_msg_t *m)
         p->stats.renditions[1].frames_dropped++;
         pthread_mutex_unlock(&p->stats_lock);
 
-        free(m);
-        return;
-    }
-
-    if (sl_mq_len(&p->lq) >= 4 * p->conf.queue_max) {
-        /*
-         * Even keyframes and audio pile up: the ladder is stuck.  It gets
-         * nothing more (memory stays bounded); the source goes on.
-         */
-        if (!p->ladder_off) {
-            p->ladder_off = 1;
-            sl_pipeline_log(p, 1, "the ladder is stuck: switched off, "
-                            "the source rendition goes on");
+        /* a segment starts here all the same: with the next packet */
+        if (m->cut != SL_NO_CUT) {
+            p->lcut = m->cut;
         }
 
         free(m);
@@ -704,6 +826,14 @@ sl_pipeline_forward(sl_pipeline_t *p, sl_msg_t *m)
 
     if (m->video && m->key) {
         p->skip_to_key = 0;
+    }
+
+    if (p->lcut != SL_NO_CUT) {
+        if (m->cut == SL_NO_CUT) {
+            m->cut = p->lcut;
+        }
+
+        p->lcut = SL_NO_CUT;
     }
 
     sl_mq_put(&p->lq, m);
@@ -757,7 +887,9 @@ sl_ladder_handle(sl_pipeline_t *p, sl_msg_t *m)
         }
     }
 
-    if (p->dec == NULL && p->lvhdr.data) {
+    /* no decoder: with video, nothing for the rungs; video started
+     * after an audio-only start waits for the restart at its keyframe */
+    if (p->dec == NULL && (p->lvhdr.data || m->video)) {
         return;
     }
 
@@ -954,11 +1086,32 @@ sl_ladder_encode(sl_pipeline_t *p, sl_rung_state_t *r, AVFrame *src)
 {
     int                 rc;
     size_t              i, n;
+    int64_t             pts;
     AVPacket           *pkt;
     AVCodecParameters  *vpar, *apar;
 
+    /*
+     * The frame of a source cut becomes an IDR that starts the segment.
+     * If that frame never came (undecodable), the next frame does: the
+     * segment starts a little late but under its number.  Cuts passed
+     * over together leave a gap in this rendition.
+     */
+    pts = src->best_effort_timestamp;
+    n = 0;
+    while (n < r->ncuts && r->cuts[n].pts <= pts) {
+        n++;
+    }
+
     if (!r->opened) {
-        /* the codec parameters of the encoder, audio of the source */
+        /*
+         * The codec parameters of the encoder, audio of the source.  After
+         * a failure (a write error) it is tried again at the next cut
+         * only, where a segment can start.
+         */
+        if (r->open_failed && n == 0) {
+            return;
+        }
+
         vpar = avcodec_parameters_alloc();
         apar = p->lahdr.data ? avcodec_parameters_alloc() : NULL;
 
@@ -972,27 +1125,45 @@ sl_ladder_encode(sl_pipeline_t *p, sl_rung_state_t *r, AVFrame *src)
         avcodec_parameters_free(&apar);
 
         if (rc) {
-            sl_pipeline_log(p, 1, "rendition \"%s\" is off", r->conf.name);
             sl_out_close(&r->out);
-            avcodec_free_context(&r->enc);
+            r->open_failed = 1;
+            r->ncuts -= n;
+            memmove(&r->cuts[0], &r->cuts[n], r->ncuts * sizeof(sl_cut_t));
             return;
         }
 
         r->opened = 1;
+        r->open_failed = 0;
     }
 
+    /*
+     * An in-band SPS may change the decoded size or pixel format without
+     * a new sequence header: the scaler follows every frame.
+     */
+    r->sws = sws_getCachedContext(r->sws, src->width, src->height,
+                                  src->format, r->conf.width,
+                                  r->conf.height, AV_PIX_FMT_YUV420P,
+                                  SWS_BILINEAR, NULL, NULL, NULL);
     if (r->sws == NULL) {
-        r->sws = sws_getContext(src->width, src->height, src->format,
-                                r->conf.width, r->conf.height,
-                                AV_PIX_FMT_YUV420P, SWS_BILINEAR,
-                                NULL, NULL, NULL);
+        if (!r->sws_failed) {
+            r->sws_failed = 1;
+            sl_pipeline_log(p, 1, "cannot scale %dx%d (format %d) for "
+                            "rendition \"%s\"", src->width, src->height,
+                            src->format, r->conf.name);
+        }
+
+        return;
+    }
+
+    r->sws_failed = 0;
+
+    if (r->frame->buf[0] == NULL) {
         r->frame->format = AV_PIX_FMT_YUV420P;
         r->frame->width = r->conf.width;
         r->frame->height = r->conf.height;
 
-        if (r->sws == NULL || av_frame_get_buffer(r->frame, 0) < 0) {
-            sl_pipeline_log(p, 1, "cannot scale for rendition \"%s\"",
-                            r->conf.name);
+        if (av_frame_get_buffer(r->frame, 0) < 0) {
+            sl_pipeline_log(p, 1, "out of memory");
             return;
         }
     }
@@ -1004,20 +1175,9 @@ sl_ladder_encode(sl_pipeline_t *p, sl_rung_state_t *r, AVFrame *src)
     sws_scale(r->sws, (const uint8_t * const *) src->data, src->linesize,
               0, src->height, r->frame->data, r->frame->linesize);
 
-    r->frame->pts = src->best_effort_timestamp;
+    r->frame->pts = pts;
     r->frame->pict_type = AV_PICTURE_TYPE_NONE;
     r->frame->key_frame = 0;
-
-    /*
-     * The frame of a source keyframe becomes an IDR that starts the
-     * segment.  If that frame never came (undecodable), the next frame
-     * does: the segment starts a little late but under its number.  Cuts
-     * passed over together leave a gap in this rendition.
-     */
-    n = 0;
-    while (n < r->ncuts && r->cuts[n].pts <= r->frame->pts) {
-        n++;
-    }
 
     if (n) {
         if (r->nforced < SL_CUTS) {
@@ -1149,6 +1309,8 @@ sl_ladder_close(sl_pipeline_t *p)
         r->nforced = 0;
         r->have_shift = 0;
         r->opened = 0;
+        r->open_failed = 0;
+        r->sws_failed = 0;
     }
 
     avcodec_free_context(&p->dec);
@@ -1244,6 +1406,13 @@ sl_out_open(sl_out_t *o, const AVCodecParameters *vpar,
     o->height = vpar ? vpar->height : 0;
 
     snprintf(name, sizeof(name), "init-%u.mp4", o->init_id);
+
+    o->lost = 0;
+
+    if (sl_names_use(o->p, SL_NO_CUT, o->init_id) != SL_OK) {
+        sl_out_fail(o, "keep the names in", o->p->conf.names, errno);
+        return SL_ERROR;
+    }
 
     if (sl_out_open_file(o, name) != SL_OK) {
         return SL_ERROR;
@@ -1383,11 +1552,7 @@ sl_out_write(sl_out_t *o, AVPacket *pkt, int video, uint64_t cut)
             sl_out_close_segment(o, dts_ms);
         }
 
-        if (sl_out_open_segment(o, cut, dts_ms, wallclock) != SL_OK) {
-            return;
-        }
-
-        o->part_independent = 1;
+        sl_out_open_segment(o, cut, dts_ms, wallclock);
 
     } else if (!o->seg_open) {
         /* before the first segment start of this rendition */
@@ -1395,10 +1560,19 @@ sl_out_write(sl_out_t *o, AVPacket *pkt, int video, uint64_t cut)
 
     } else if ((end_ms - o->part_start_ms) * 1000 > o->p->conf.part_us
                && dts_ms > o->part_start_ms
-               && (video || o->vindex < 0)
+               && (video || o->vindex < 0 || !o->have_dts[1]
+                   || (dts_ms - o->last_dts[1]) * 1000
+                      >= o->p->conf.part_us)
                && o->seg.nparts < SL_PIPELINE_MAX_PARTS - 1)
     {
+        /* on a video frame, or on audio while the video pauses */
         sl_out_flush_fragment(o, dts_ms);
+        o->part_independent = o->vindex < 0;
+        o->part_video = 0;
+    }
+
+    if (video && !o->part_video) {
+        o->part_video = 1;
         o->part_independent = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
     }
 
@@ -1443,7 +1617,8 @@ sl_out_flush_fragment(sl_out_t *o, int64_t end_ms)
     o->part_start_ms = end_ms;
     o->part_offset = o->written;
 
-    if (sl_out_write_part(o) == SL_OK && o->p->conf.on_part) {
+    /* a lost segment's parts are not reported: the index gets a gap */
+    if (!o->lost && sl_out_write_part(o) == SL_OK && o->p->conf.on_part) {
         o->p->conf.on_part(o->p->conf.data, &o->seg);
     }
 }
@@ -1453,7 +1628,7 @@ sl_out_flush_fragment(sl_out_t *o, int64_t end_ms)
 static int
 sl_out_write_part(sl_out_t *o)
 {
-    int      fd;
+    int      fd, err;
     char     path[4200], tmp[4300];
     size_t   off, len;
     ssize_t  n;
@@ -1462,16 +1637,16 @@ sl_out_write_part(sl_out_t *o)
              (unsigned long long) o->seg.msn, o->seg.nparts - 1);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 
+    len = o->part_len;
+    o->part_len = 0;
+
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        sl_pipeline_log(o->p, 1, "cannot create \"%s\": %s", tmp,
-                        strerror(errno));
-        o->part_len = 0;
+        sl_out_fail(o, "create", tmp, errno);
         return SL_ERROR;
     }
 
-    len = o->part_len;
-    o->part_len = 0;
+    err = 0;
 
     for (off = 0; off < len; off += n) {
         n = write(fd, o->part_buf + off, len - off);
@@ -1482,14 +1657,22 @@ sl_out_write_part(sl_out_t *o)
                 continue;
             }
 
+            err = errno;
             break;
         }
     }
 
-    if (close(fd) != 0 || off < len || rename(tmp, path) != 0) {
-        sl_pipeline_log(o->p, 1, "cannot write \"%s\": %s", path,
-                        strerror(errno));
+    if (close(fd) != 0 && err == 0) {
+        err = errno;
+    }
+
+    if (err == 0 && rename(tmp, path) != 0) {
+        err = errno;
+    }
+
+    if (err) {
         unlink(tmp);
+        sl_out_fail(o, "write", path, err);
         return SL_ERROR;
     }
 
@@ -1497,6 +1680,11 @@ sl_out_write_part(sl_out_t *o)
 }
 
 
+/*
+ * A segment whose file cannot be created is still "open": the muxer gets
+ * its packets as always (its timeline must not skip), its output goes
+ * nowhere, and the segment is reported lost when it ends.
+ */
 static int
 sl_out_open_segment(sl_out_t *o, uint64_t msn, int64_t start_ms,
     int64_t wallclock_ms)
@@ -1505,8 +1693,14 @@ sl_out_open_segment(sl_out_t *o, uint64_t msn, int64_t start_ms,
 
     snprintf(name, sizeof(name), "seg-%llu.m4s", (unsigned long long) msn);
 
-    if (sl_out_open_file(o, name) != SL_OK) {
-        return SL_ERROR;
+    o->lost = 0;
+
+    if (sl_names_use(o->p, msn, o->init_id) != SL_OK) {
+        sl_out_fail(o, "keep the names in", o->p->conf.names, errno);
+        o->written = 0;
+
+    } else {
+        (void) sl_out_open_file(o, name);
     }
 
     memset(&o->seg, 0, sizeof(sl_segment_info_t));
@@ -1528,8 +1722,10 @@ sl_out_open_segment(sl_out_t *o, uint64_t msn, int64_t start_ms,
     o->seg_end_ms[1] = start_ms;
     o->part_start_ms = start_ms;
     o->part_offset = 0;
+    o->part_independent = o->vindex < 0;
+    o->part_video = 0;
 
-    return SL_OK;
+    return o->lost ? SL_ERROR : SL_OK;
 }
 
 
@@ -1543,16 +1739,32 @@ sl_out_close_segment(sl_out_t *o, int64_t end_ms)
     o->seg.duration_us = (end_ms - o->seg_start_ms) * 1000;
     o->seg.bytes = o->written;
 
-    if (sl_out_close_file(o) != SL_OK) {
-        return;
-    }
+    if (sl_out_close_file(o) == SL_OK) {
+        if (o->failing) {
+            sl_pipeline_log(p, 0, "rendition \"%s\": writing works again, "
+                            "%llu segment(s) lost", o->name,
+                            (unsigned long long) o->nlost);
+            o->failing = 0;
+            o->nlost = 0;
+        }
 
-    pthread_mutex_lock(&p->stats_lock);
-    o->stats->segments++;
-    o->stats->bytes += o->seg.bytes;
-    p->stats.segments++;
-    p->stats.bytes += o->seg.bytes;
-    pthread_mutex_unlock(&p->stats_lock);
+        pthread_mutex_lock(&p->stats_lock);
+        o->stats->segments++;
+        o->stats->bytes += o->seg.bytes;
+        p->stats.segments++;
+        p->stats.bytes += o->seg.bytes;
+        pthread_mutex_unlock(&p->stats_lock);
+
+    } else {
+        o->lost = 0;
+        o->nlost++;
+        o->seg.lost = 1;
+        o->seg.bytes = 0;
+
+        pthread_mutex_lock(&p->stats_lock);
+        o->stats->segments_lost++;
+        pthread_mutex_unlock(&p->stats_lock);
+    }
 
     if (p->conf.on_segment) {
         p->conf.on_segment(p->conf.data, &o->seg);
@@ -1566,14 +1778,13 @@ sl_out_open_file(sl_out_t *o, const char *name)
     snprintf(o->path, sizeof(o->path), "%s/%s", o->dir, name);
     snprintf(o->tmp_path, sizeof(o->tmp_path), "%s/%s.tmp", o->dir, name);
 
+    o->written = 0;
     o->fd = open(o->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
     if (o->fd < 0) {
-        sl_pipeline_log(o->p, 1, "cannot create \"%s\": %s", o->tmp_path,
-                        strerror(errno));
+        sl_out_fail(o, "create", o->tmp_path, errno);
         return SL_ERROR;
     }
-
-    o->written = 0;
 
     return SL_OK;
 }
@@ -1591,9 +1802,14 @@ sl_out_close_file(sl_out_t *o)
         return SL_ERROR;
     }
 
+    if (o->lost) {
+        close(fd);
+        unlink(o->tmp_path);
+        return SL_ERROR;
+    }
+
     if (close(fd) != 0 || rename(o->tmp_path, o->path) != 0) {
-        sl_pipeline_log(o->p, 1, "cannot write \"%s\": %s", o->path,
-                        strerror(errno));
+        sl_out_fail(o, "write", o->path, errno);
         unlink(o->tmp_path);
         return SL_ERROR;
     }
@@ -1602,6 +1818,11 @@ sl_out_close_file(sl_out_t *o)
 }
 
 
+/*
+ * The muxer never sees a write error: avio would keep it for good.  The
+ * file being written is lost instead (the bytes go nowhere until it
+ * ends), and the next file is tried afresh.
+ */
 static int
 sl_out_io_write(void *opaque, uint8_t *buf, int size)
 {
@@ -1611,8 +1832,8 @@ sl_out_io_write(void *opaque, uint8_t *buf, int size)
     size_t     nsize;
     uint8_t   *nbuf;
 
-    if (o->fd < 0) {
-        /* muxer output outside any file (never expected): dropped */
+    if (o->fd < 0 || o->lost) {
+        /* no file (lost, or muxer output outside any file): dropped */
         return size;
     }
 
@@ -1622,8 +1843,8 @@ sl_out_io_write(void *opaque, uint8_t *buf, int size)
             nbuf = realloc(o->part_buf, nsize);
 
             if (nbuf == NULL) {
-                sl_pipeline_log(o->p, 1, "out of memory");
-                return AVERROR(ENOMEM);
+                sl_out_fail(o, "buffer a part of", o->tmp_path, ENOMEM);
+                return size;
             }
 
             o->part_buf = nbuf;
@@ -1643,15 +1864,184 @@ sl_out_io_write(void *opaque, uint8_t *buf, int size)
                 continue;
             }
 
-            sl_pipeline_log(o->p, 1, "cannot write \"%s\": %s", o->tmp_path,
-                            strerror(errno));
-            return AVERROR(errno);
+            sl_out_fail(o, "write", o->tmp_path, errno);
+            return size;
         }
     }
 
     o->written += size;
 
     return size;
+}
+
+
+/*
+ * The file being written is lost.  One log line when failures begin (the
+ * rendition was writing), none while they go on: a full disk would
+ * otherwise log every packet.
+ */
+static void
+sl_out_fail(sl_out_t *o, const char *what, const char *path, int err)
+{
+    o->lost = 1;
+
+    if (o->failing) {
+        return;
+    }
+
+    o->failing = 1;
+
+    pthread_mutex_lock(&o->p->stats_lock);
+    o->stats->write_errors++;
+    pthread_mutex_unlock(&o->p->stats_lock);
+
+    sl_pipeline_log(o->p, 1, "rendition \"%s\": cannot %s \"%s\": %s; "
+                    "segments are lost (gaps) until writing works again",
+                    o->name, what, path ? path : "", strerror(err));
+}
+
+
+/*
+ * Names never repeat: before a file takes a segment or init number, the
+ * names file says that the next stream starts beyond it.  Written ahead,
+ * a block at a time, from the pipeline threads.
+ */
+static int
+sl_names_use(sl_pipeline_t *p, uint64_t msn, unsigned init_id)
+{
+    int  rc;
+
+    rc = SL_OK;
+
+    pthread_mutex_lock(&p->names_lock);
+
+    if (msn != SL_NO_CUT && msn >= p->next_msn) {
+        p->next_msn = msn + 1;
+    }
+
+    if (init_id >= p->next_init) {
+        p->next_init = init_id + 1;
+    }
+
+    if (p->conf.names
+        && (p->next_msn > p->names_msn || p->next_init > p->names_init))
+    {
+        if (sl_pipeline_names_store(p->conf.names,
+                                    p->next_msn + SL_PIPELINE_NAMES_BLOCK,
+                                    p->next_init + SL_PIPELINE_NAMES_BLOCK)
+            == SL_OK)
+        {
+            p->names_msn = p->next_msn + SL_PIPELINE_NAMES_BLOCK;
+            p->names_init = p->next_init + SL_PIPELINE_NAMES_BLOCK;
+
+        } else {
+            rc = SL_ERROR;
+        }
+    }
+
+    pthread_mutex_unlock(&p->names_lock);
+
+    return rc;
+}
+
+
+/* the stream ended: the next one starts right after what it used */
+static void
+sl_names_end(sl_pipeline_t *p)
+{
+    if (p->conf.names == NULL || p->names_msn == 0) {
+        return;
+    }
+
+    if (sl_pipeline_names_store(p->conf.names, sl_max(p->next_msn, p->msn),
+                                p->next_init)
+        != SL_OK)
+    {
+        sl_pipeline_log(p, 1, "cannot write \"%s\": %s", p->conf.names,
+                        strerror(errno));
+    }
+}
+
+
+int
+sl_pipeline_names_load(const char *path, uint64_t *msn, unsigned *init_id)
+{
+    int                 fd;
+    char                buf[64];
+    ssize_t             n;
+    unsigned long long  a, b;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return SL_DECLINED;
+    }
+
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+
+    if (n <= 0) {
+        return SL_DECLINED;
+    }
+
+    buf[n] = '\0';
+
+    if (sscanf(buf, "%llu %llu", &a, &b) != 2 || a > UINT64_MAX / 2
+        || b > UINT32_MAX)
+    {
+        return SL_DECLINED;
+    }
+
+    *msn = a;
+    *init_id = (unsigned) b;
+
+    return SL_OK;
+}
+
+
+/* write, sync, rename: after a crash the file holds one or the other */
+int
+sl_pipeline_names_store(const char *path, uint64_t msn, unsigned init_id)
+{
+    int     fd, err, len;
+    char    tmp[4200], buf[64];
+
+    len = snprintf(buf, sizeof(buf), "%llu %u\n", (unsigned long long) msn,
+                   init_id);
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int) sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return SL_ERROR;
+    }
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return SL_ERROR;
+    }
+
+    err = 0;
+
+    if (write(fd, buf, len) != len) {
+        err = errno ? errno : ENOSPC;
+
+    } else if (fsync(fd) != 0) {
+        err = errno;
+    }
+
+    if (close(fd) != 0 && err == 0) {
+        err = errno;
+    }
+
+    if (err == 0 && rename(tmp, path) != 0) {
+        err = errno;
+    }
+
+    if (err) {
+        unlink(tmp);
+        errno = err;
+        return SL_ERROR;
+    }
+
+    return SL_OK;
 }
 
 
@@ -1844,6 +2234,7 @@ sl_mq_put(sl_mq_t *q, sl_msg_t *m)
     *q->tail = m;
     q->tail = &m->next;
     q->len++;
+    q->bytes += m->len;
     pthread_cond_signal(&q->cond);
     pthread_mutex_unlock(&q->lock);
 }
@@ -1870,6 +2261,7 @@ sl_mq_get(sl_mq_t *q)
         }
 
         q->len--;
+        q->bytes -= m->len;
     }
 
     pthread_mutex_unlock(&q->lock);
@@ -1888,16 +2280,17 @@ sl_mq_stop(sl_mq_t *q)
 }
 
 
-static size_t
-sl_mq_len(sl_mq_t *q)
+/* more than max messages, or than bytes of data, are waiting */
+static int
+sl_mq_full(sl_mq_t *q, size_t max, size_t bytes)
 {
-    size_t  n;
+    int  full;
 
     pthread_mutex_lock(&q->lock);
-    n = q->len;
+    full = q->len >= max || q->bytes >= bytes;
     pthread_mutex_unlock(&q->lock);
 
-    return n;
+    return full;
 }
 
 

@@ -26,7 +26,8 @@ typedef struct {
     int64_t   duration_us;
     uint64_t  offset;            /* in the segment file */
     uint64_t  bytes;
-    unsigned  independent:1;     /* starts with an IDR frame */
+    unsigned  independent:1;     /* its first video frame is an IDR
+                                    frame (no video stream: always) */
 } sl_part_info_t;
 
 typedef struct {
@@ -37,6 +38,8 @@ typedef struct {
     uint64_t         bytes;
     unsigned         init_id;    /* init-<init_id>.mp4 */
     unsigned         discontinuity:1;
+    unsigned         lost:1;     /* could not be written: no file; index
+                                    it as a gap of duration_us */
     const char      *codecs;     /* RFC 6381, e.g. "avc1.64001f,mp4a.40.2" */
     int              width;
     int              height;
@@ -53,12 +56,15 @@ typedef struct {
     uint64_t  frames_dropped;    /* fell behind */
     uint64_t  segments;
     uint64_t  bytes;
+    uint64_t  segments_lost;     /* write errors: no file, a gap */
+    uint64_t  write_errors;      /* episodes: failures after a success */
 } sl_rendition_stats_t;
 
 typedef struct {
     uint64_t              packets_in;
     uint64_t              packets_out;
     uint64_t              packets_dropped;   /* queue full */
+    uint64_t              headers_dropped;   /* queue full, or too big */
     uint64_t              segments;
     uint64_t              bytes;
     size_t                nrenditions;       /* [0] is the source */
@@ -93,6 +99,10 @@ typedef struct {
     int64_t          part_us;    /* fragment duration */
     size_t           queue_max;  /* packets waiting, at most, for the
                                     packager and again for the ladder */
+    size_t           queue_bytes;  /* and their bytes (0: 64 MB) */
+    const char      *names;      /* keeps the next segment and init
+                                    numbers across streams (NULL: none),
+                                    see sl_pipeline_names_load */
     uint64_t         first_msn;
     unsigned         first_init_id;
     int              resume;     /* the first segment follows an earlier
@@ -108,6 +118,24 @@ typedef struct sl_pipeline_s  sl_pipeline_t;
 
 /* NULL on failure (out of memory, no thread) */
 sl_pipeline_t *sl_pipeline_start(const sl_pipeline_conf_t *conf);
+
+/*
+ * Segments start on a video keyframe once the segment has segment_us
+ * (on audio when there is no video).  When no keyframe comes in time
+ * (long GOP, intra refresh) or the video pauses while audio goes on, a
+ * segment starts on time anyway, on another frame, and is then not
+ * independent: at the first frame from sl_pipeline_segment_max_us() on
+ * (the target duration, segment_us rounded up to whole seconds, plus 499
+ * ms less a part: a frame or a pause of up to a part later, its EXTINF
+ * still rounds to the target), never before segment_us.  Parts likewise
+ * end on audio when the video pauses; a part is independent only when
+ * its first video frame is a keyframe.
+ */
+int64_t sl_pipeline_segment_max_us(int64_t segment_us, int64_t part_us);
+
+/* a sequence header larger than this is refused (SL_ERROR); headers
+ * also count in the queue's bounds, with a little slack of their own */
+#define SL_PIPELINE_MAX_HEADER  65536
 
 /*
  * Sequence headers: the AVCDecoderConfigurationRecord with the frame size
@@ -129,6 +157,46 @@ int sl_pipeline_push(sl_pipeline_t *p, int video, int64_t dts_ms,
     size_t len);
 
 void sl_pipeline_stats(sl_pipeline_t *p, sl_pipeline_stats_t *st);
+
+
+/*
+ * The body of an RTMP audio or video message (an FLV tag's data): what
+ * the pipeline takes from it.  H.264 and AAC only; SL_FLV_UNSUPPORTED
+ * with tag->codec set for other codecs, SL_FLV_SKIP for what carries
+ * nothing to package (empty, end of sequence, unknown packet types).
+ * tag->data points into p.  Pure C (sl_flv.c): no libav needed.
+ */
+#define SL_FLV_SKIP         0
+#define SL_FLV_HEADER       1
+#define SL_FLV_PACKET       2
+#define SL_FLV_UNSUPPORTED  3
+
+typedef struct {
+    int             video;
+    int             kind;        /* SL_FLV_* */
+    int             codec;       /* FLV codec id */
+    int             key;         /* a keyframe (audio: always) */
+    int32_t         cts_ms;      /* composition offset (H.264) */
+    const uint8_t  *data;
+    size_t          len;
+} sl_flv_tag_t;
+
+int sl_flv_parse(int video, const uint8_t *p, size_t len, sl_flv_tag_t *tag);
+
+/*
+ * The numbers a channel's next stream starts at, kept in a small file
+ * ("<msn> <init_id>\n", replaced atomically): the pipeline reserves
+ * numbers ahead of use (SL_PIPELINE_NAMES_BLOCK at a time, written before
+ * any file takes such a name) and stores the exact next ones at its end,
+ * so names never repeat even after a crash.  SL_DECLINED: no such file
+ * (or not readable as such).
+ */
+#define SL_PIPELINE_NAMES_BLOCK  1000
+
+int sl_pipeline_names_load(const char *path, uint64_t *msn,
+    unsigned *init_id);
+int sl_pipeline_names_store(const char *path, uint64_t msn,
+    unsigned init_id);
 
 /* the last segment is closed and reported, the thread joined, p freed */
 void sl_pipeline_stop(sl_pipeline_t *p);

@@ -138,7 +138,8 @@ sub rendition_dir { channel_dir($_[0], $_[1]) . "/$_[2]" }
 #   duration => seconds (ffmpeg ends the stream itself: deleteStream),
 #   vcodec => [...] (OBS_VIDEO), acodec => [...] (OBS_AUDIO),
 #   gop => frames (replaces -g and -keyint_min), vfilter => '-vf' value,
-#   extra => [...] (output options before -f flv), app => 'live'
+#   extra => [...] (output options before -f flv), app => 'live',
+#   realtime => 0 (as fast as ffmpeg encodes: no -re)
 sub publish_media {
     my ($t, $key, %o) = @_;
     my $size = $o{size} // '1280x720';
@@ -146,6 +147,7 @@ sub publish_media {
     my $video = $o{video} // 1;
     my $audio = $o{audio} // 1;
     my $app = $o{app} // 'live';
+    my @re = ($o{realtime} // 1) ? ('-re') : ();
     my $port = $o{port} // $t->port('RTMP');
     my $n = ++$t->{seq};
     my $err = $t->testdir . "/ffmpeg-media-$n.stderr";
@@ -162,12 +164,12 @@ sub publish_media {
     my ($vi, $ai);
     my $idx = 0;
     if ($video) {
-        push @cmd, '-re', '-f', 'lavfi', '-i',
+        push @cmd, @re, '-f', 'lavfi', '-i',
             $o{vsource} // "testsrc2=size=$size:rate=$rate";
         $vi = $idx++;
     }
     if ($audio) {
-        push @cmd, '-re', '-f', 'lavfi', '-i',
+        push @cmd, @re, '-f', 'lavfi', '-i',
             $o{asource} // 'sine=frequency=440:sample_rate=48000';
         $ai = $idx++;
     }
