@@ -238,7 +238,7 @@ typedef struct {
     uint64_t              bandwidth;
     uint64_t              average_bandwidth;   /* 0: none */
     uint32_t              width;               /* 0: no RESOLUTION */
-    uint32_t              height;
+    uint32_t              height;              /* 0: no RESOLUTION */
     const char           *codecs;              /* NULL: none */
     double                frame_rate;          /* 0: none */
 } sl_hls_variant_t;

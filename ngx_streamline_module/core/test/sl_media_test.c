@@ -1689,10 +1689,29 @@ test_master(sl_tap_t *t)
           "master: BANDWIDTH 0 refused");
     v[1].bandwidth = 1;
 
+    /* issue 9 case 14: half a size (from the publisher's metadata) is no
+     * RESOLUTION, and the other renditions are still listed */
+
+    v[1].bandwidth = 1200000;
     v[1].height = 0;
-    sl_ok(t, sl_hls_master_playlist(v, 3, buf, sizeof(buf)) == 0,
-          "master: width without height refused");
+    n = sl_hls_master_playlist(v, 3, buf, sizeof(buf) - 1);
+    buf[n < sizeof(buf) ? n : 0] = '\0';
+    sl_ok(t, n > 0 && n < sizeof(buf)
+          && strstr((char *) buf, "BANDWIDTH=1200000,FRAME-RATE=") != NULL
+          && strstr((char *) buf, "RESOLUTION=640") == NULL
+          && strstr((char *) buf, "RESOLUTION=1920x1080") != NULL
+          && strstr((char *) buf, "360p/index.m3u8") != NULL,
+          "master: width without height, no RESOLUTION");
+
+    v[1].width = 0;
     v[1].height = 360;
+    n = sl_hls_master_playlist(v, 3, buf, sizeof(buf) - 1);
+    buf[n < sizeof(buf) ? n : 0] = '\0';
+    sl_ok(t, n > 0 && n < sizeof(buf)
+          && strstr((char *) buf, "BANDWIDTH=1200000,FRAME-RATE=") != NULL
+          && strstr((char *) buf, "x360") == NULL,
+          "master: height without width, no RESOLUTION");
+    v[1].width = 640;
 
     v[1].frame_rate = -1;
     sl_ok(t, sl_hls_master_playlist(v, 3, buf, sizeof(buf)) == 0,
