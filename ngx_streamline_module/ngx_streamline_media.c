@@ -112,6 +112,9 @@ static void ngx_streamline_media_notified(ngx_event_t *ev);
 static void ngx_streamline_media_notify_close(void *data);
 static void ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
     ngx_streamline_media_rendition_t *r, const sl_dvr_drop_t *d);
+static ngx_int_t ngx_streamline_media_master(ngx_pool_t *pool,
+    ngx_streamline_media_channel_t *ch, ngx_streamline_hls_req_t *req,
+    ngx_str_t *out);
 
 
 static ngx_shm_zone_t          *ngx_streamline_media_zone;
@@ -120,6 +123,14 @@ static ngx_event_t              ngx_streamline_media_cleanup_ev;
 static ngx_atomic_t             ngx_streamline_media_finishing;
 static ngx_fd_t                 ngx_streamline_media_notify_fd = -1;
 static ngx_connection_t        *ngx_streamline_media_notify_conn;
+
+/*
+ * This worker's copy of the index a media playlist is rendered from: the
+ * zone's lock is held to copy the window, not to render it (the packager
+ * threads wait on that lock).  Kept for the worker's life, grown as needed.
+ */
+static u_char                  *ngx_streamline_media_snap;
+static size_t                   ngx_streamline_media_snap_size;
 
 
 /* configuration: the zone is added by the first streamline_media_path */
@@ -1131,15 +1142,15 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
     size_t channel_len, const u_char *rendition, size_t rendition_len,
     ngx_streamline_hls_req_t *req, ngx_str_t *out)
 {
-    size_t                             size, len, n, nrep;
+    size_t                             size, len, need, nrep;
     u_char                            *buf, *p;
     int64_t                            last_part;
     uint64_t                           last_msn;
     ngx_int_t                          rc;
     ngx_uint_t                         i;
+    sl_dvr_t                          *copy;
     sl_hls_opts_t                      opts;
     sl_hls_report_t                    rep[NGX_STREAMLINE_MEDIA_RUNGS];
-    sl_hls_variant_t                   v[NGX_STREAMLINE_MEDIA_RUNGS];
     ngx_slab_pool_t                   *shpool;
     ngx_streamline_media_channel_t    *ch;
     ngx_streamline_media_rendition_t  *r, *o;
@@ -1150,23 +1161,22 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
     }
 
     shpool = ngx_streamline_media_pool();
-    size = 16384;
-    buf = NULL;
-    r = NULL;
 
-    ngx_shmtx_lock(&shpool->mutex);
+    for ( ;; ) {
+        ngx_shmtx_lock(&shpool->mutex);
 
-    ch = ngx_streamline_media_playable(channel, channel_len);
-    if (ch == NULL) {
-        ngx_shmtx_unlock(&shpool->mutex);
-        return NGX_DECLINED;
-    }
+        ch = ngx_streamline_media_playable(channel, channel_len);
+        if (ch == NULL) {
+            ngx_shmtx_unlock(&shpool->mutex);
+            return NGX_DECLINED;
+        }
 
-    n = 0;
-    nrep = 0;
-    ngx_memzero(&opts, sizeof(sl_hls_opts_t));
+        if (rendition == NULL) {
+            rc = ngx_streamline_media_master(pool, ch, req, out);
+            ngx_shmtx_unlock(&shpool->mutex);
+            return rc;
+        }
 
-    if (rendition) {
         r = ngx_streamline_media_find(ch, rendition, rendition_len);
         if (r == NULL) {
             ngx_shmtx_unlock(&shpool->mutex);
@@ -1186,90 +1196,83 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
             }
         }
 
-        /* LL-HLS: parts, preload hint, blocking reload, delta updates */
-        opts.parts = r->dvr->part_target_us > 0;
-        opts.block = 1;
-        opts.skip = req->skip;
-        opts.can_skip_until_us = (uint64_t) 6 * r->dvr->target_duration
-                                 * 1000000;
+        need = sl_dvr_copy_size(r->dvr);
 
-        /* an ended playlist reports nothing: nothing will change */
-        for (i = 0; !r->dvr->ended && i < ch->nrenditions; i++) {
-            o = &ch->r[i];
-
-            if (o == r || o->dvr == NULL || !o->dvr->started
-                || sl_dvr_last(o->dvr, &last_msn, &last_part) != SL_OK)
-            {
-                continue;
-            }
-
-            p = ngx_snprintf(uris[nrep], sizeof(uris[0]), "../%*s/index.m3u8",
-                             o->name_len, o->name);
-            rep[nrep].uri = uris[nrep];
-            rep[nrep].uri_len = p - uris[nrep];
-            rep[nrep].last_msn = last_msn;
-            rep[nrep].last_part = last_part;
-            nrep++;
+        if (need <= ngx_streamline_media_snap_size) {
+            break;
         }
 
-        opts.reports = rep;
-        opts.nreports = nrep;
+        /* no allocation (nor its page faults) with the lock held */
 
-    } else {
-        for (i = 0; i < ch->nrenditions; i++) {
-            r = &ch->r[i];
+        ngx_shmtx_unlock(&shpool->mutex);
 
-            if (r->codecs[0] == '\0') {
-                /* no segment yet (a rung starts a moment later) */
-                continue;
-            }
-
-            ngx_memzero(&v[n], sizeof(sl_hls_variant_t));
-            v[n].name = r->name;
-            v[n].name_len = r->name_len;
-            v[n].bandwidth = r->bandwidth ? r->bandwidth : r->configured;
-
-            /* before the first segment is complete: its parts so far */
-            if (v[n].bandwidth == 0 && r->dvr->open
-                && r->dvr->cur.duration_us > 0)
-            {
-                v[n].bandwidth = r->dvr->cur.bytes * 8 * 1000000
-                                 / r->dvr->cur.duration_us;
-            }
-
-            if (v[n].bandwidth == 0) {
-                continue;
-            }
-
-            v[n].average_bandwidth = r->duration_us
-                                     ? r->bytes * 8 * 1000000
-                                       / r->duration_us
-                                     : 0;
-            v[n].width = r->width;
-            v[n].height = r->height;
-            v[n].codecs = r->codecs;
-            v[n].frame_rate = r->fps;
-            n++;
+        if (ngx_streamline_media_snap) {
+            ngx_free(ngx_streamline_media_snap);
+            ngx_streamline_media_snap_size = 0;
         }
 
-        req->target_ms = (ngx_msec_t) ch->r[0].dvr->target_duration * 1000;
-        r = NULL;
+        need += need / 4;
 
-        if (n == 0) {
-            ngx_shmtx_unlock(&shpool->mutex);
-            return NGX_DECLINED;
+        ngx_streamline_media_snap = ngx_alloc(need, ngx_cycle->log);
+        if (ngx_streamline_media_snap == NULL) {
+            return NGX_ERROR;
         }
+
+        ngx_memzero(ngx_streamline_media_snap, need);
+        ngx_streamline_media_snap_size = need;
     }
+
+    copy = sl_dvr_copy(r->dvr, ngx_streamline_media_snap,
+                       ngx_streamline_media_snap_size);
+
+    /* LL-HLS: parts, preload hint, blocking reload, delta updates */
+    ngx_memzero(&opts, sizeof(sl_hls_opts_t));
+    opts.parts = r->dvr->part_target_us > 0;
+    opts.block = 1;
+    opts.skip = req->skip;
+    opts.can_skip_until_us = (uint64_t) 6 * r->dvr->target_duration
+                             * 1000000;
+
+    /* an ended playlist reports nothing: nothing will change */
+    nrep = 0;
+
+    for (i = 0; !r->dvr->ended && i < ch->nrenditions; i++) {
+        o = &ch->r[i];
+
+        if (o == r || o->dvr == NULL || !o->dvr->started
+            || sl_dvr_last(o->dvr, &last_msn, &last_part) != SL_OK)
+        {
+            continue;
+        }
+
+        p = ngx_snprintf(uris[nrep], sizeof(uris[0]), "../%*s/index.m3u8",
+                         o->name_len, o->name);
+        rep[nrep].uri = uris[nrep];
+        rep[nrep].uri_len = p - uris[nrep];
+        rep[nrep].last_msn = last_msn;
+        rep[nrep].last_part = last_part;
+        nrep++;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (copy == NULL) {
+        return NGX_ERROR;
+    }
+
+    opts.reports = rep;
+    opts.nreports = nrep;
+
+    /* about 40 bytes a segment, more for the last ones' parts */
+    size = 16384 + (size_t) (copy->next_msn - copy->first_msn) * 48;
 
     for ( ;; ) {
         buf = ngx_pnalloc(pool, size);
         if (buf == NULL) {
-            ngx_shmtx_unlock(&shpool->mutex);
             return NGX_ERROR;
         }
 
-        len = r ? sl_hls_media_playlist(r->dvr, &opts, buf, size)
-                : sl_hls_master_playlist(v, n, buf, size);
+        len = sl_hls_media_playlist(copy, &opts, buf, size);
 
         if (len <= size) {
             break;
@@ -1278,7 +1281,88 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
         size = len;
     }
 
-    ngx_shmtx_unlock(&shpool->mutex);
+    if (len == 0) {
+        return NGX_ERROR;
+    }
+
+    out->data = buf;
+    out->len = len;
+
+    return NGX_OK;
+}
+
+
+/* called with the zone locked: a few lines a rendition */
+static ngx_int_t
+ngx_streamline_media_master(ngx_pool_t *pool,
+    ngx_streamline_media_channel_t *ch, ngx_streamline_hls_req_t *req,
+    ngx_str_t *out)
+{
+    size_t                             size, len, n;
+    u_char                            *buf;
+    ngx_uint_t                         i;
+    sl_hls_variant_t                   v[NGX_STREAMLINE_MEDIA_RUNGS];
+    ngx_streamline_media_rendition_t  *r;
+
+    n = 0;
+
+    for (i = 0; i < ch->nrenditions; i++) {
+        r = &ch->r[i];
+
+        if (r->codecs[0] == '\0') {
+            /* no segment yet (a rung starts a moment later) */
+            continue;
+        }
+
+        ngx_memzero(&v[n], sizeof(sl_hls_variant_t));
+        v[n].name = r->name;
+        v[n].name_len = r->name_len;
+        v[n].bandwidth = r->bandwidth ? r->bandwidth : r->configured;
+
+        /* before the first segment is complete: its parts so far */
+        if (v[n].bandwidth == 0 && r->dvr->open
+            && r->dvr->cur.duration_us > 0)
+        {
+            v[n].bandwidth = r->dvr->cur.bytes * 8 * 1000000
+                             / r->dvr->cur.duration_us;
+        }
+
+        if (v[n].bandwidth == 0) {
+            continue;
+        }
+
+        v[n].average_bandwidth = r->duration_us
+                                 ? r->bytes * 8 * 1000000 / r->duration_us
+                                 : 0;
+        v[n].width = r->width;
+        v[n].height = r->height;
+        v[n].codecs = r->codecs;
+        v[n].frame_rate = r->fps;
+        n++;
+    }
+
+    req->target_ms = (ngx_msec_t) ch->r[0].dvr->target_duration * 1000;
+
+    if (n == 0) {
+        return NGX_DECLINED;
+    }
+
+    size = 4096;
+
+    for ( ;; ) {
+        buf = ngx_pnalloc(pool, size);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = sl_hls_master_playlist(v, n, buf, size);
+
+        if (len <= size) {
+            break;
+        }
+
+        size = len;
+    }
 
     if (len == 0) {
         return NGX_ERROR;

@@ -343,6 +343,82 @@ sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max)
 }
 
 
+size_t
+sl_dvr_copy_size(const sl_dvr_t *dvr)
+{
+    uint64_t  count;
+
+    /* at most slots segments, so count + 1 is below 2^25: no overflow */
+
+    count = dvr->next_msn - dvr->first_msn;
+
+    if (count == 0) {
+        count = 1;
+    }
+
+    return sl_dvr_align(sizeof(sl_dvr_t))
+           + (size_t) (count + 1) * sizeof(sl_dvr_seg_t)
+           + sl_dvr_align((size_t) SL_DVR_PART_SLOTS * dvr->max_parts
+                          * sizeof(sl_dvr_part_t));
+}
+
+
+sl_dvr_t *
+sl_dvr_copy(const sl_dvr_t *dvr, void *block, size_t size)
+{
+    size_t          n;
+    uint32_t        max;
+    uint64_t        msn, s, d;
+    sl_dvr_t       *copy;
+    sl_dvr_seg_t   *from, *to;
+
+    if (size < sl_dvr_copy_size(dvr) || ((uintptr_t) block & 7) != 0) {
+        return NULL;
+    }
+
+    max = (dvr->next_msn > dvr->first_msn)
+          ? (uint32_t) (dvr->next_msn - dvr->first_msn) : 1;
+
+    copy = block;
+    *copy = *dvr;
+
+    copy->max_segments = max;
+    copy->slots = max + 1;
+    copy->seg_off = sl_dvr_align(sizeof(sl_dvr_t));
+    copy->part_off = copy->seg_off
+                     + (uint64_t) copy->slots * sizeof(sl_dvr_seg_t);
+
+    /* the same segments in a smaller ring: runs contiguous in both */
+
+    from = sl_dvr_ring(dvr);
+    to = sl_dvr_ring(copy);
+
+    for (msn = dvr->first_msn; msn < dvr->next_msn; msn += n) {
+        s = msn % dvr->slots;
+        d = msn % copy->slots;
+        n = dvr->next_msn - msn;
+
+        if (n > dvr->slots - s) {
+            n = dvr->slots - s;
+        }
+
+        if (n > copy->slots - d) {
+            n = copy->slots - d;
+        }
+
+        memcpy(&to[d], &from[s], n * sizeof(sl_dvr_seg_t));
+    }
+
+    /* the part ring does not depend on the number of slots */
+
+    memcpy(sl_dvr_part_ring(copy), sl_dvr_part_ring(dvr),
+           (size_t) SL_DVR_PART_SLOTS * dvr->max_parts
+           * sizeof(sl_dvr_part_t));
+
+    return copy;
+}
+
+
 int
 sl_dvr_segment(const sl_dvr_t *dvr, uint64_t msn, sl_dvr_seg_t *seg)
 {

@@ -173,6 +173,18 @@ void sl_dvr_resume(sl_dvr_t *dvr);
  */
 size_t sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max);
 
+/*
+ * What the playlists read (the header, the segments held, the part
+ * detail) copied into block, a compact index of sl_dvr_copy_size() bytes
+ * that renders the same playlists: a reader copies under the lock and
+ * renders outside it, so the lock is held for a copy of the segments
+ * (about 50 bytes each), not for the rendering of the whole window.  The
+ * block must be 8-byte aligned; NULL if it is too small.  The copy is for
+ * reading only.
+ */
+size_t sl_dvr_copy_size(const sl_dvr_t *dvr);
+sl_dvr_t *sl_dvr_copy(const sl_dvr_t *dvr, void *block, size_t size);
+
 /* a closed segment held, or the open one; SL_DECLINED if neither */
 int sl_dvr_segment(const sl_dvr_t *dvr, uint64_t msn, sl_dvr_seg_t *seg);
 
