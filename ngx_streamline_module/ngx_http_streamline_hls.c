@@ -114,6 +114,8 @@ static ngx_int_t ngx_http_streamline_hls_status(ngx_http_request_t *r,
 static ngx_queue_t   ngx_http_streamline_groups;
 static ngx_queue_t   ngx_http_streamline_due;      /* to check, in order */
 static ngx_uint_t    ngx_http_streamline_nwaiting;
+static ngx_uint_t    ngx_http_streamline_nrefused;   /* beyond the cap */
+static time_t        ngx_http_streamline_refused_log;
 static ngx_event_t   ngx_http_streamline_tick_ev;
 static ngx_event_t   ngx_http_streamline_pass_ev;
 
@@ -505,8 +507,34 @@ ngx_http_streamline_shared_unref(void *data)
 static ngx_int_t
 ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w)
 {
+    ngx_uint_t           max;
     ngx_pool_cleanup_t  *cln;
     ngx_http_request_t  *r = w->request;
+
+    /*
+     * Each held request keeps a connection, taken from the same
+     * worker_connections as RTMP ingest: beyond the cap, a flood of
+     * blocking requests is refused rather than let it lock publishers out.
+     */
+    max = ngx_http_streamline_max_held(r);
+
+    if (ngx_http_streamline_nwaiting >= max) {
+        ngx_http_streamline_nrefused++;
+
+        if (ngx_time() >= ngx_http_streamline_refused_log + 10) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "streamline: hls: %ui requests held in this "
+                          "worker, the streamline_hls_max_held limit: "
+                          "%ui refused with 503 since the last report",
+                          ngx_http_streamline_nwaiting,
+                          ngx_http_streamline_nrefused);
+
+            ngx_http_streamline_refused_log = ngx_time();
+            ngx_http_streamline_nrefused = 0;
+        }
+
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {

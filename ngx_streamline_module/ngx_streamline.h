@@ -172,6 +172,7 @@ ngx_int_t ngx_streamline_media_part_ready(const u_char *channel,
 ngx_int_t ngx_http_streamline_location_tail(ngx_http_request_t *r,
     u_char **tail, size_t *len);
 ngx_int_t ngx_http_streamline_hls_handler(ngx_http_request_t *r);
+ngx_uint_t ngx_http_streamline_max_held(ngx_http_request_t *r);
 ngx_int_t ngx_http_streamline_send_body(ngx_http_request_t *r, u_char *body,
     size_t len);
 /* an index changed (a part, a segment, the end): waiters are checked */
