@@ -43,6 +43,8 @@ typedef struct {
     ngx_msec_t                window;
     ngx_msec_t                grace;
     ngx_flag_t                keep;
+    off_t                     max_size;     /* of the media path, 0: any */
+    off_t                     min_free;     /* on its filesystem, 0: any */
     const sl_rung_t          *rungs;
     size_t                    nrungs;
     ngx_log_t                *log;
@@ -143,6 +145,9 @@ void ngx_streamline_media_exit_process(ngx_cycle_t *cycle);
 /* *rc NGX_AGAIN: the channel's previous stream is still ending, retry */
 ngx_streamline_media_t *ngx_streamline_media_start(
     ngx_streamline_media_conf_t *mc, ngx_int_t *rc);
+/* NGX_DECLINED (logged): no room under the media path for a new stream */
+ngx_int_t ngx_streamline_media_room(const ngx_str_t *path, off_t max_size,
+    off_t min_free, const u_char *channel, size_t len, ngx_log_t *log);
 sl_pipeline_t *ngx_streamline_media_pipeline(ngx_streamline_media_t *m);
 void ngx_streamline_media_finish(ngx_streamline_media_t *m);
 /* a playlist request's LL-HLS parameters, and what a wait needs */

@@ -13,6 +13,7 @@
 
 #include <ftw.h>
 #include <pthread.h>
+#include <sys/statvfs.h>
 #if (NGX_HAVE_SYS_EVENTFD_H)
 #include <sys/eventfd.h>
 #endif
@@ -25,6 +26,10 @@
 
 #define NGX_STREAMLINE_MEDIA_CHANNELS  64
 #define NGX_STREAMLINE_MEDIA_RUNGS     (1 + SL_PIPELINE_MAX_RUNGS)
+
+/* the newest segments a disk budget never trims: the live edge, with
+ * its hold back (3 target durations) and some slack */
+#define NGX_STREAMLINE_MEDIA_KEEP      6
 
 #define NGX_STREAMLINE_FREE      0
 #define NGX_STREAMLINE_LIVE      1
@@ -57,6 +62,10 @@ typedef struct {
     int64_t                   ended_ms;
     int64_t                   grace_ms;
     u_char                    dir[NGX_MAX_PATH];
+    size_t                    root_len;       /* of the media path in dir */
+    off_t                     max_size;       /* the path's disk budget */
+    off_t                     min_free;
+    ngx_uint_t                over;           /* trimmed for the budget */
     ngx_uint_t                nrenditions;
     ngx_streamline_media_rendition_t  r[NGX_STREAMLINE_MEDIA_RUNGS];
 } ngx_streamline_media_channel_t;
@@ -112,6 +121,9 @@ static void ngx_streamline_media_notified(ngx_event_t *ev);
 static void ngx_streamline_media_notify_close(void *data);
 static void ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
     ngx_streamline_media_rendition_t *r, const sl_dvr_drop_t *d);
+static void ngx_streamline_media_budget(ngx_streamline_media_t *m);
+static off_t ngx_streamline_media_used(const u_char *root, size_t len);
+static off_t ngx_streamline_media_avail(const char *path);
 static ngx_int_t ngx_streamline_media_master(ngx_pool_t *pool,
     ngx_streamline_media_channel_t *ch, ngx_streamline_hls_req_t *req,
     ngx_str_t *out);
@@ -623,6 +635,10 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     ch->state = NGX_STREAMLINE_LIVE;
     ch->keep = mc->keep;
     ch->grace_ms = mc->grace;
+    ch->max_size = mc->max_size;
+    ch->min_free = mc->min_free;
+    ch->root_len = ngx_strlen(ch->dir) - ch->name_len - 1;
+    ch->over = 0;
     ch->generation++;
     ch->running = 1;
 
@@ -867,9 +883,238 @@ ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
 
     } while (n == 16);
 
+    ngx_streamline_media_budget(m);
+
     ngx_shmtx_unlock(&shpool->mutex);
 
     ngx_streamline_media_notify();
+}
+
+
+/*
+ * The disk budget of the media path, after each segment: while the DVRs
+ * under the path hold more than streamline_media_max_size, or its
+ * filesystem has less free than streamline_media_min_free, the oldest
+ * segment under the path goes, from every rendition of its channel (live
+ * edges excepted).  Called with the zone locked, on a pipeline thread.
+ */
+static void
+ngx_streamline_media_budget(ngx_streamline_media_t *m)
+{
+    off_t                              need, used, avail, freed;
+    size_t                             i, n;
+    int64_t                            pdt;
+    uint64_t                           msn;
+    ngx_uint_t                         c, k;
+    sl_dvr_seg_t                       seg;
+    sl_dvr_drop_t                      drops[16];
+    ngx_streamline_media_shm_t        *shm;
+    ngx_streamline_media_channel_t    *ch, *o, *oldest;
+    ngx_streamline_media_rendition_t  *r;
+
+    ch = m->ch;
+
+    if (ch->max_size == 0 && ch->min_free == 0) {
+        return;
+    }
+
+    need = 0;
+
+    if (ch->max_size) {
+        used = ngx_streamline_media_used(ch->dir, ch->root_len);
+        need = used - ch->max_size;
+    }
+
+    if (ch->min_free) {
+        avail = ngx_streamline_media_avail((char *) ch->dir);
+
+        if (avail >= 0 && ch->min_free - avail > need) {
+            need = ch->min_free - avail;
+        }
+    }
+
+    if (need <= 0) {
+        ch->over = 0;
+        return;
+    }
+
+    shm = ngx_streamline_media_zone->data;
+
+    while (need > 0) {
+
+        /* the channel under the path whose oldest segment is oldest */
+
+        oldest = NULL;
+        pdt = 0;
+
+        for (c = 0; c < NGX_STREAMLINE_MEDIA_CHANNELS; c++) {
+            o = &shm->ch[c];
+
+            if ((o->state != NGX_STREAMLINE_LIVE
+                 && o->state != NGX_STREAMLINE_ENDED)
+                || o->root_len != ch->root_len
+                || ngx_memcmp(o->dir, ch->dir, ch->root_len + 1) != 0
+                || o->r[0].dvr == NULL
+                || o->r[0].dvr->next_msn - o->r[0].dvr->first_msn
+                   <= NGX_STREAMLINE_MEDIA_KEEP
+                || sl_dvr_segment(o->r[0].dvr, o->r[0].dvr->first_msn, &seg)
+                   != SL_OK)
+            {
+                continue;
+            }
+
+            if (oldest == NULL || seg.pdt_ms < pdt) {
+                oldest = o;
+                pdt = seg.pdt_ms;
+            }
+        }
+
+        if (oldest == NULL) {
+            if (ch->over != 2) {
+                ch->over = 2;
+                ngx_log_error(NGX_LOG_ERR, m->log, 0,
+                              "streamline: media path \"%*s\" is over "
+                              "its budget (streamline_media_max_size, "
+                              "streamline_media_min_free) with only the "
+                              "live edges of its channels left",
+                              ch->root_len, ch->dir);
+            }
+
+            return;
+        }
+
+        /* its oldest segment, in every rendition (they go in step) */
+
+        msn = oldest->r[0].dvr->first_msn;
+        freed = 0;
+
+        for (k = 0; k < oldest->nrenditions; k++) {
+            r = &oldest->r[k];
+
+            if (r->dvr == NULL) {
+                continue;
+            }
+
+            n = sl_dvr_trim_before(r->dvr, msn + 1,
+                                   NGX_STREAMLINE_MEDIA_KEEP, drops, 16);
+
+            for (i = 0; i < n; i++) {
+                ngx_streamline_media_unlink(oldest, r, &drops[i]);
+                freed += drops[i].bytes;
+            }
+        }
+
+        if (ch->over == 0) {
+            ch->over = 1;
+            ngx_log_error(NGX_LOG_WARN, m->log, 0,
+                          "streamline: media path \"%*s\" is over its "
+                          "budget: the oldest DVR segments go, channel "
+                          "\"%*s\" first", ch->root_len, ch->dir,
+                          oldest->name_len, oldest->name);
+        }
+
+        need -= ngx_max(freed, 1);
+    }
+}
+
+
+/* with the zone locked: the bytes of the DVRs under a media path */
+static off_t
+ngx_streamline_media_used(const u_char *root, size_t len)
+{
+    off_t                            used;
+    ngx_uint_t                       c, k;
+    ngx_streamline_media_shm_t      *shm;
+    ngx_streamline_media_channel_t  *o;
+
+    shm = ngx_streamline_media_zone->data;
+    used = 0;
+
+    for (c = 0; c < NGX_STREAMLINE_MEDIA_CHANNELS; c++) {
+        o = &shm->ch[c];
+
+        if ((o->state != NGX_STREAMLINE_LIVE
+             && o->state != NGX_STREAMLINE_ENDED)
+            || o->root_len != len
+            || ngx_memcmp(o->dir, root, len) != 0
+            || o->dir[len] != '/')
+        {
+            continue;
+        }
+
+        for (k = 0; k < o->nrenditions; k++) {
+            if (o->r[k].dvr) {
+                used += (off_t) o->r[k].dvr->bytes;
+            }
+        }
+    }
+
+    return used;
+}
+
+
+/* free bytes for an unprivileged writer; -1 if unknown */
+static off_t
+ngx_streamline_media_avail(const char *path)
+{
+    struct statvfs  fs;
+
+    if (statvfs(path, &fs) != 0) {
+        return -1;
+    }
+
+    return (off_t) fs.f_bavail * (off_t) fs.f_frsize;
+}
+
+
+/*
+ * Before a publish is accepted: room for one more stream under the media
+ * path?  Not if its filesystem is below the floor, nor if its DVRs are
+ * over the budget that trimming could not meet (only live edges left).
+ */
+ngx_int_t
+ngx_streamline_media_room(const ngx_str_t *path, off_t max_size,
+    off_t min_free, const u_char *channel, size_t len, ngx_log_t *log)
+{
+    off_t             used, avail;
+    u_char            dir[NGX_MAX_PATH];
+    ngx_slab_pool_t  *shpool;
+
+    if (ngx_streamline_media_zone == NULL || path->len >= NGX_MAX_PATH) {
+        return NGX_OK;
+    }
+
+    if (min_free) {
+        (void) ngx_cpystrn(dir, path->data, path->len + 1);
+        avail = ngx_streamline_media_avail((char *) dir);
+
+        if (avail >= 0 && avail < min_free) {
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "streamline: channel \"%*s\" refused: %O MB "
+                          "free under \"%V\", below "
+                          "streamline_media_min_free (%O MB)",
+                          len, channel, avail >> 20, path, min_free >> 20);
+            return NGX_DECLINED;
+        }
+    }
+
+    if (max_size) {
+        shpool = ngx_streamline_media_pool();
+        ngx_shmtx_lock(&shpool->mutex);
+        used = ngx_streamline_media_used(path->data, path->len);
+        ngx_shmtx_unlock(&shpool->mutex);
+
+        if (used > max_size) {
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "streamline: channel \"%*s\" refused: the DVRs "
+                          "under \"%V\" hold %O MB, over "
+                          "streamline_media_max_size (%O MB)",
+                          len, channel, path, used >> 20, max_size >> 20);
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -69,7 +69,9 @@ my ($rc, $out) = $t->nginx_t(conf(
              streamline_queue_size 64;',
     app => "streamline on;
             streamline_keys_file $keys;
-            streamline_keys_redis off;",
+            streamline_keys_redis off;
+            streamline_media_max_size 40g;
+            streamline_media_min_free 2g;",
     http => 'streamline_api_channel main;
              streamline_api_cache 5s;
              streamline_api_cors *;
@@ -138,6 +140,10 @@ my @bad = (
     [location => 'streamline_keys_file /x;', 'streamline_keys_file',
         'streamline_keys_file in a location'],
     [main => 'streamline_api;', 'streamline_api', 'streamline_api in main'],
+    [app => 'streamline_media_max_size lots;', 'streamline_media_max_size',
+        'streamline_media_max_size lots'],
+    [app => 'streamline_media_min_free -1;', 'streamline_media_min_free',
+        'streamline_media_min_free -1'],
     [http => 'streamline_hls_max_held 0;', 'streamline_hls_max_held',
         'streamline_hls_max_held 0'],
     [location => 'streamline_hls_max_held abc;', 'streamline_hls_max_held',

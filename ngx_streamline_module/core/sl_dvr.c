@@ -24,6 +24,7 @@
 
 
 static uint32_t sl_dvr_round_s(uint32_t us);
+static void sl_dvr_drop_first(sl_dvr_t *dvr, sl_dvr_drop_t *out);
 
 
 size_t
@@ -233,6 +234,7 @@ sl_dvr_segment_close(sl_dvr_t *dvr, uint32_t duration_us, uint64_t bytes,
     }
 
     dvr->end_us += cur->duration_us;
+    dvr->bytes += cur->bytes;
     dvr->next_msn++;
     dvr->open = 0;
     dvr->gen++;
@@ -293,10 +295,7 @@ sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max)
 {
     size_t         n;
     uint64_t       count;
-    uint32_t       next_init;
-    sl_dvr_seg_t  *ring, *s;
-
-    ring = sl_dvr_ring(dvr);
+    sl_dvr_seg_t  *s;
 
     for (n = 0; n < max; n++) {
         count = dvr->next_msn - dvr->first_msn;
@@ -305,7 +304,7 @@ sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max)
             break;
         }
 
-        s = &ring[dvr->first_msn % dvr->slots];
+        s = &sl_dvr_ring(dvr)[dvr->first_msn % dvr->slots];
 
         if (count <= dvr->max_segments
             && s->start_us + s->duration_us + dvr->window_us >= dvr->end_us)
@@ -313,26 +312,7 @@ sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max)
             break;
         }
 
-        out[n].msn = s->msn;
-        out[n].nparts = s->nparts;
-        out[n].init_id = s->init_id;
-
-        /* init ids only grow: the init is unused once the segment after
-         * this one has another */
-
-        if (count > 1) {
-            next_init = ring[(dvr->first_msn + 1) % dvr->slots].init_id;
-            out[n].init_unused = (next_init != s->init_id);
-
-        } else {
-            out[n].init_unused = dvr->open && dvr->cur.init_id != s->init_id;
-        }
-
-        if (!(s->flags & SL_SEG_INDEPENDENT)) {
-            dvr->dependent--;
-        }
-
-        dvr->first_msn++;
+        sl_dvr_drop_first(dvr, &out[n]);
     }
 
     if (n > 0) {
@@ -340,6 +320,66 @@ sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max)
     }
 
     return n;
+}
+
+
+size_t
+sl_dvr_trim_before(sl_dvr_t *dvr, uint64_t msn, uint64_t keep,
+    sl_dvr_drop_t *out, size_t max)
+{
+    size_t  n;
+
+    for (n = 0; n < max; n++) {
+        if (dvr->first_msn >= msn
+            || dvr->next_msn - dvr->first_msn <= keep)
+        {
+            break;
+        }
+
+        sl_dvr_drop_first(dvr, &out[n]);
+    }
+
+    if (n > 0) {
+        dvr->gen++;
+    }
+
+    return n;
+}
+
+
+/* the oldest segment held leaves the index; there is one */
+
+static void
+sl_dvr_drop_first(sl_dvr_t *dvr, sl_dvr_drop_t *out)
+{
+    uint32_t       next_init;
+    sl_dvr_seg_t  *ring, *s;
+
+    ring = sl_dvr_ring(dvr);
+    s = &ring[dvr->first_msn % dvr->slots];
+
+    out->msn = s->msn;
+    out->bytes = s->bytes;
+    out->nparts = s->nparts;
+    out->init_id = s->init_id;
+
+    /* init ids only grow: the init is unused once the segment after this
+     * one has another */
+
+    if (dvr->next_msn - dvr->first_msn > 1) {
+        next_init = ring[(dvr->first_msn + 1) % dvr->slots].init_id;
+        out->init_unused = (next_init != s->init_id);
+
+    } else {
+        out->init_unused = dvr->open && dvr->cur.init_id != s->init_id;
+    }
+
+    if (!(s->flags & SL_SEG_INDEPENDENT)) {
+        dvr->dependent--;
+    }
+
+    dvr->bytes -= s->bytes;
+    dvr->first_msn++;
 }
 
 

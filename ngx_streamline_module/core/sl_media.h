@@ -99,11 +99,13 @@ typedef struct {
     uint32_t      open;              /* cur is in progress */
     uint32_t      ended;             /* EXT-X-ENDLIST */
     uint32_t      reserved;
+    uint64_t      bytes;             /* of the closed segments held */
     sl_dvr_seg_t  cur;               /* in progress */
 } sl_dvr_t;
 
 typedef struct {
     uint64_t  msn;                   /* seg-<msn>.m4s can go */
+    uint64_t  bytes;                 /* its size */
     uint32_t  nparts;                /* and part-<msn>.<i>.m4s, i < nparts */
     uint32_t  init_id;
     uint32_t  init_unused;           /* no later segment needs init_id */
@@ -172,6 +174,14 @@ void sl_dvr_resume(sl_dvr_t *dvr);
  * again.  Each dropped segment costs O(1).
  */
 size_t sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max);
+
+/*
+ * Drops the oldest segments numbered below msn, whatever the window, but
+ * keeps the newest keep closed segments: a disk budget shortens the DVR
+ * of a channel, never its live edge.  As sl_dvr_trim() otherwise.
+ */
+size_t sl_dvr_trim_before(sl_dvr_t *dvr, uint64_t msn, uint64_t keep,
+    sl_dvr_drop_t *out, size_t max);
 
 /*
  * What the playlists read (the header, the segments held, the part

@@ -54,6 +54,7 @@ static void test_round_trip(sl_tap_t *t);
 static void test_small_buffer(sl_tap_t *t);
 static void test_relocate(sl_tap_t *t);
 static void test_copy(sl_tap_t *t);
+static void test_trim_before(sl_tap_t *t);
 static int sl_same_copy(sl_dvr_t *dvr);
 static void test_threads(sl_tap_t *t);
 static void test_checker(sl_tap_t *t);
@@ -101,6 +102,7 @@ main(void)
     test_small_buffer(&t);
     test_relocate(&t);
     test_copy(&t);
+    test_trim_before(&t);
     test_threads(&t);
     test_checker(&t);
     test_checker_info(&t);
@@ -1852,6 +1854,68 @@ sl_same_copy(sl_dvr_t *dvr)
     free(block);
 
     return ok;
+}
+
+
+/* a disk budget shortens the DVR (issue 9 case 6) */
+static void
+test_trim_before(sl_tap_t *t)
+{
+    int            i;
+    size_t         n;
+    uint64_t       sum;
+    sl_dvr_t      *dvr;
+    sl_text_t      pl;
+    sl_dvr_drop_t  drops[32];
+
+    dvr = sl_new(64, 4, 3600000000ULL, 2, 500000);
+
+    for (i = 0; i < 20; i++) {
+        /* 1000 bytes a part: 4000 a segment; init 2 from the 11th on */
+        sl_seg(dvr, 0, 4, PDT0 + 2000 * i, (i < 10) ? 1 : 2,
+               SL_SEG_INDEPENDENT);
+    }
+
+    sl_ok(t, dvr->bytes == 20 * 4000, "budget: the bytes held are counted");
+
+    sl_ok(t, sl_dvr_trim(dvr, drops, 32) == 0,
+          "budget: nothing left the window");
+
+    n = sl_dvr_trim_before(dvr, dvr->first_msn + 3, 2, drops, 32);
+    sl_ok(t, n == 3 && drops[0].msn == 0 && drops[2].msn == 2
+          && drops[0].bytes == 4000 && drops[0].nparts == 4
+          && !drops[0].init_unused && dvr->first_msn == 3
+          && dvr->bytes == 17 * 4000,
+          "budget: the oldest segments go, their sizes told");
+
+    n = sl_dvr_trim_before(dvr, 10, 2, drops, 4);
+    sl_ok(t, n == 4 && dvr->first_msn == 7,
+          "budget: at most max at once");
+
+    n = sl_dvr_trim_before(dvr, 10, 2, drops, 32);
+    sl_ok(t, n == 3 && drops[2].msn == 9 && drops[2].init_unused
+          && dvr->first_msn == 10,
+          "budget: the last segment of an init frees the init");
+
+    n = sl_dvr_trim_before(dvr, UINT64_MAX, 4, drops, 32);
+
+    for (sum = 0, i = 0; (size_t) i < n; i++) {
+        sum += drops[i].bytes;
+    }
+
+    sl_ok(t, n == 6 && dvr->next_msn - dvr->first_msn == 4
+          && dvr->bytes == 4 * 4000 && sum == 6 * 4000,
+          "budget: the newest keep segments stay");
+
+    sl_ok(t, sl_dvr_trim_before(dvr, UINT64_MAX, 4, drops, 32) == 0,
+          "budget: nothing more");
+
+    pl = sl_render(dvr, &(sl_hls_opts_t) { .parts = 1, .block = 1 });
+    sl_ok(t, sl_check_ok(t, &pl, NULL, "budget: trimmed playlist"),
+          "budget: the playlist is valid, from the new first segment");
+    free(pl.text);
+
+    free(dvr);
 }
 
 
