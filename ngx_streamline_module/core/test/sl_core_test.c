@@ -21,6 +21,8 @@
 
 static void test_channel_valid(sl_tap_t *t);
 static void test_api_path(sl_tap_t *t);
+static void test_hls_path(sl_tap_t *t);
+static void test_hls_query(sl_tap_t *t);
 static void test_key_valid(sl_tap_t *t);
 static void test_key_digest(sl_tap_t *t);
 static void test_secret_equal(sl_tap_t *t);
@@ -54,6 +56,8 @@ main(void)
 
     test_channel_valid(&t);
     test_api_path(&t);
+    test_hls_path(&t);
+    test_hls_query(&t);
     test_key_valid(&t);
     test_key_digest(&t);
     test_secret_equal(&t);
@@ -179,6 +183,146 @@ test_api_path(sl_tap_t *t)
     rc = sl_api_path_channel(path, 2 + SL_CHANNEL_MAX, &ch, &len, &err);
     sl_ok(t, rc == SL_ERROR && strstr(err, "long") != NULL,
           "api path: 65-byte name rejected (%s)", err);
+}
+
+
+static void
+test_hls_path(sl_tap_t *t)
+{
+    size_t         i;
+    sl_hls_path_t  p;
+
+    static const struct {
+        const char     *tail;
+        sl_hls_kind_e   kind;
+        const char     *channel;
+        const char     *rendition;
+        uint64_t        msn;
+        uint64_t        part;
+    } cases[] = {
+        { "/main/master.m3u8", SL_HLS_MASTER, "main", NULL, 0, 0 },
+        { "/a-B_9/master.m3u8", SL_HLS_MASTER, "a-B_9", NULL, 0, 0 },
+        { "/main/source/index.m3u8", SL_HLS_MEDIA, "main", "source", 0, 0 },
+        { "/main/360p/part-1764600000.12.m4s", SL_HLS_PART, "main", "360p",
+          1764600000, 12 },
+        { "/main/source/part-0.0.m4s", SL_HLS_PART, "main", "source", 0, 0 },
+        { "/m/s/part-999999999999999999.999999999.m4s", SL_HLS_PART, "m",
+          "s", 999999999999999999ULL, 999999999 },
+
+        /* the static module's (or a 404) */
+        { "", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "main/master.m3u8", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "//master.m3u8", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/../master.m3u8", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/master.m3u8/", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/Master.m3u8", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/index.m3u", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/seg-1.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/init-1.mp4", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/x/index.m3u8", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/so.urce/index.m3u8", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-.1.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1..m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1.2.3.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-01.2.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1.02.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part--1.2.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-+1.2.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1.2.m4", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1.2.m4s.tmp", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1000000000000000000.2.m4s", SL_HLS_OTHER,
+          NULL, NULL, 0, 0 },
+        { "/main/source/part-1.1000000000.m4s", SL_HLS_OTHER, NULL, NULL,
+          0, 0 },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sl_hls_path((const unsigned char *) cases[i].tail,
+                    strlen(cases[i].tail), &p);
+
+        if (cases[i].kind == SL_HLS_OTHER) {
+            sl_ok(t, p.kind == SL_HLS_OTHER, "hls path \"%s\": not ours",
+                  cases[i].tail);
+            continue;
+        }
+
+        sl_ok(t, p.kind == cases[i].kind
+              && p.channel_len == strlen(cases[i].channel)
+              && memcmp(p.channel, cases[i].channel, p.channel_len) == 0
+              && (cases[i].rendition == NULL
+                  || (p.rendition_len == strlen(cases[i].rendition)
+                      && memcmp(p.rendition, cases[i].rendition,
+                                p.rendition_len) == 0))
+              && p.msn == cases[i].msn && p.part == cases[i].part,
+              "hls path \"%s\"", cases[i].tail);
+    }
+}
+
+
+static void
+test_hls_query(sl_tap_t *t)
+{
+    int             rc;
+    size_t          i;
+    const char     *err;
+    sl_hls_query_t  q;
+
+    static const struct {
+        const char  *args;
+        int          rc;
+        int64_t      msn;
+        int64_t      part;
+        unsigned     skip;
+    } cases[] = {
+        { "", SL_OK, -1, -1, 0 },
+        { "_HLS_msn=12", SL_OK, 12, -1, 0 },
+        { "_HLS_msn=12&_HLS_part=3", SL_OK, 12, 3, 0 },
+        { "_HLS_part=3&_HLS_msn=12", SL_OK, 12, 3, 0 },
+        { "_HLS_msn=0&_HLS_part=0&_HLS_skip=YES", SL_OK, 0, 0, 1 },
+        { "_HLS_skip=v2", SL_OK, -1, -1, 1 },
+        { "_hls_msn=7", SL_OK, 7, -1, 0 },
+        { "_HLS_msn=007", SL_OK, 7, -1, 0 },
+        { "_HLS_msn=999999999999999999", SL_OK, 999999999999999999LL, -1,
+          0 },
+        { "a=1&_HLS_msn=5&b", SL_OK, 5, -1, 0 },
+        { "_HLS_msn=5&_HLS_msn=x", SL_OK, 5, -1, 0 },
+        { "x_HLS_msn=5", SL_OK, -1, -1, 0 },
+        { "_HLS_msn", SL_OK, -1, -1, 0 },
+        { "&&&", SL_OK, -1, -1, 0 },
+
+        { "_HLS_part=1", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=x", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=-1", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=+1", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=1 ", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=1000000000000000000", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=1&_HLS_part=y", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=1&_HLS_part=1000000000", SL_ERROR, 0, 0, 0 },
+        { "_HLS_skip=NO", SL_ERROR, 0, 0, 0 },
+        { "_HLS_skip=yes", SL_ERROR, 0, 0, 0 },
+        { "_HLS_skip=", SL_ERROR, 0, 0, 0 },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rc = sl_hls_query((const unsigned char *) cases[i].args,
+                          strlen(cases[i].args), &q, &err);
+
+        if (cases[i].rc == SL_ERROR) {
+            sl_ok(t, rc == SL_ERROR && err != NULL,
+                  "hls query \"%s\": 400 (%s)", cases[i].args,
+                  err ? err : "no reason");
+            continue;
+        }
+
+        sl_ok(t, rc == SL_OK && q.msn == cases[i].msn
+              && q.part == cases[i].part && q.skip == cases[i].skip,
+              "hls query \"%s\"", cases[i].args);
+    }
 }
 
 
