@@ -1406,8 +1406,29 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
     }
 
     shpool = ngx_streamline_media_pool();
+    need = 0;
 
     for ( ;; ) {
+
+        /* no allocation (nor its page faults) with the lock held */
+
+        if (need > ngx_streamline_media_snap_size) {
+            if (ngx_streamline_media_snap) {
+                ngx_free(ngx_streamline_media_snap);
+                ngx_streamline_media_snap_size = 0;
+            }
+
+            need += need / 4;
+
+            ngx_streamline_media_snap = ngx_alloc(need, ngx_cycle->log);
+            if (ngx_streamline_media_snap == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memzero(ngx_streamline_media_snap, need);
+            ngx_streamline_media_snap_size = need;
+        }
+
         ngx_shmtx_lock(&shpool->mutex);
 
         ch = ngx_streamline_media_playable(channel, channel_len);
@@ -1441,72 +1462,80 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
             }
         }
 
-        need = sl_dvr_copy_size(r->dvr);
+        /* LL-HLS: parts, preload hint, blocking reload, delta updates */
+        ngx_memzero(&opts, sizeof(sl_hls_opts_t));
+        opts.parts = r->dvr->part_target_us > 0;
+        opts.block = 1;
+        opts.skip = req->skip;
+        opts.can_skip_until_us = (uint64_t) 6 * r->dvr->target_duration
+                                 * 1000000;
+
+        /* an ended playlist reports nothing: nothing will change */
+        nrep = 0;
+
+        for (i = 0; !r->dvr->ended && i < ch->nrenditions; i++) {
+            o = &ch->r[i];
+
+            if (o == r || o->dvr == NULL || !o->dvr->started
+                || sl_dvr_last(o->dvr, &last_msn, &last_part) != SL_OK)
+            {
+                continue;
+            }
+
+            p = ngx_snprintf(uris[nrep], sizeof(uris[0]),
+                             "../%*s/index.m3u8", o->name_len, o->name);
+            rep[nrep].uri = uris[nrep];
+            rep[nrep].uri_len = p - uris[nrep];
+            rep[nrep].last_msn = last_msn;
+            rep[nrep].last_part = last_part;
+            nrep++;
+        }
+
+        opts.reports = rep;
+        opts.nreports = nrep;
+
+        if (req->skip) {
+            /*
+             * A delta update lists the last 6 target durations only (or
+             * a window shorter than that): rendered here, into this
+             * worker's buffer, it holds the lock less than a copy would.
+             */
+            copy = NULL;
+            len = sl_hls_media_playlist(r->dvr, &opts,
+                                        ngx_streamline_media_snap,
+                                        ngx_streamline_media_snap_size);
+            need = ngx_max(len, 16384);
+
+        } else {
+            copy = sl_dvr_copy(r->dvr, ngx_streamline_media_snap,
+                               ngx_streamline_media_snap_size);
+            len = 0;
+            need = sl_dvr_copy_size(r->dvr);
+        }
+
+        ngx_shmtx_unlock(&shpool->mutex);
 
         if (need <= ngx_streamline_media_snap_size) {
             break;
         }
+    }
 
-        /* no allocation (nor its page faults) with the lock held */
-
-        ngx_shmtx_unlock(&shpool->mutex);
-
-        if (ngx_streamline_media_snap) {
-            ngx_free(ngx_streamline_media_snap);
-            ngx_streamline_media_snap_size = 0;
-        }
-
-        need += need / 4;
-
-        ngx_streamline_media_snap = ngx_alloc(need, ngx_cycle->log);
-        if (ngx_streamline_media_snap == NULL) {
+    if (copy == NULL) {
+        if (len == 0) {
             return NGX_ERROR;
         }
 
-        ngx_memzero(ngx_streamline_media_snap, need);
-        ngx_streamline_media_snap_size = need;
-    }
-
-    copy = sl_dvr_copy(r->dvr, ngx_streamline_media_snap,
-                       ngx_streamline_media_snap_size);
-
-    /* LL-HLS: parts, preload hint, blocking reload, delta updates */
-    ngx_memzero(&opts, sizeof(sl_hls_opts_t));
-    opts.parts = r->dvr->part_target_us > 0;
-    opts.block = 1;
-    opts.skip = req->skip;
-    opts.can_skip_until_us = (uint64_t) 6 * r->dvr->target_duration
-                             * 1000000;
-
-    /* an ended playlist reports nothing: nothing will change */
-    nrep = 0;
-
-    for (i = 0; !r->dvr->ended && i < ch->nrenditions; i++) {
-        o = &ch->r[i];
-
-        if (o == r || o->dvr == NULL || !o->dvr->started
-            || sl_dvr_last(o->dvr, &last_msn, &last_part) != SL_OK)
-        {
-            continue;
+        buf = ngx_pnalloc(pool, len);
+        if (buf == NULL) {
+            return NGX_ERROR;
         }
 
-        p = ngx_snprintf(uris[nrep], sizeof(uris[0]), "../%*s/index.m3u8",
-                         o->name_len, o->name);
-        rep[nrep].uri = uris[nrep];
-        rep[nrep].uri_len = p - uris[nrep];
-        rep[nrep].last_msn = last_msn;
-        rep[nrep].last_part = last_part;
-        nrep++;
+        out->data = buf;
+        out->len = len;
+        ngx_memcpy(buf, ngx_streamline_media_snap, len);
+
+        return NGX_OK;
     }
-
-    ngx_shmtx_unlock(&shpool->mutex);
-
-    if (copy == NULL) {
-        return NGX_ERROR;
-    }
-
-    opts.reports = rep;
-    opts.nreports = nrep;
 
     /* about 40 bytes a segment, more for the last ones' parts */
     size = 16384 + (size_t) (copy->next_msn - copy->first_msn) * 48;
