@@ -83,6 +83,14 @@ int sl_hls_query(const unsigned char *args, size_t len, sl_hls_query_t *q,
     const char **err);
 
 
+/*
+ * H.264: the picture size (after cropping) that the first SPS of an
+ * AVCDecoderConfigurationRecord (an RTMP sequence header's payload)
+ * states.  SL_ERROR if it cannot be read.
+ */
+int sl_avc_size(const uint8_t *avcc, size_t len, int *width, int *height);
+
+
 /* stream keys: stored and compared as lowercase hex SHA-256 digests */
 
 #define SL_KEY_MIN      8
