@@ -30,6 +30,7 @@
 /* the newest segments a disk budget never trims: the live edge, with
  * its hold back (3 target durations) and some slack */
 #define NGX_STREAMLINE_MEDIA_KEEP      6
+#define NGX_STREAMLINE_MEDIA_TRIMS     64
 
 #define NGX_STREAMLINE_FREE      0
 #define NGX_STREAMLINE_LIVE      1
@@ -896,7 +897,9 @@ ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
  * under the path hold more than streamline_media_max_size, or its
  * filesystem has less free than streamline_media_min_free, the oldest
  * segment under the path goes, from every rendition of its channel (live
- * edges excepted).  Called with the zone locked, on a pipeline thread.
+ * edges excepted).  Called with the zone locked, on a pipeline thread: at
+ * most NGX_STREAMLINE_MEDIA_TRIMS segments a call, the next segment goes
+ * on (the lock is not held for a whole window's unlinks).
  */
 static void
 ngx_streamline_media_budget(ngx_streamline_media_t *m)
@@ -905,7 +908,7 @@ ngx_streamline_media_budget(ngx_streamline_media_t *m)
     size_t                             i, n;
     int64_t                            pdt;
     uint64_t                           msn;
-    ngx_uint_t                         c, k;
+    ngx_uint_t                         c, k, trims;
     sl_dvr_seg_t                       seg;
     sl_dvr_drop_t                      drops[16];
     ngx_streamline_media_shm_t        *shm;
@@ -940,8 +943,8 @@ ngx_streamline_media_budget(ngx_streamline_media_t *m)
 
     shm = ngx_streamline_media_zone->data;
 
-    while (need > 0) {
-
+    for (trims = 0; need > 0 && trims < NGX_STREAMLINE_MEDIA_TRIMS; trims++)
+    {
         /* the channel under the path whose oldest segment is oldest */
 
         oldest = NULL;
