@@ -24,9 +24,25 @@ my $KEEP = 6;
 my $t = Streamline::Test->new;
 $t->start_redis;
 
+# a filesystem of its own for the free-space floor (root only: tmpfs)
+my $small = $t->testdir . '/small';
+mkdir $small;
+my $mounted = $> == 0
+    && system('mount', '-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', $small) == 0;
+END { system('umount', $small) if $mounted }
+
 sub conf {
     my ($extra) = @_;
-    return media_conf(app => <<"EOF");
+    my $apps = !$mounted ? '' : <<"EOF";
+application small {
+            live on;
+            streamline on;
+            streamline_media_path %%TESTDIR%%/small;
+            streamline_segment 1s;
+            streamline_media_min_free 24m;
+        }
+EOF
+    return media_conf(app => <<"EOF", apps => $apps);
 streamline_segment 1s;
             streamline_dvr_grace 60s;
             streamline_media_max_size 2m;
@@ -118,6 +134,47 @@ is(scalar $t->log_lines(qr/is over its budget: the oldest/), 1,
    'once, not a line a segment');
 ok($pub_b->alive, 'the live stream goes on');
 $pub_b->stop;
+
+# the free-space floor on a 32 MB filesystem: at 24 MB free the oldest
+# segments go, so that free space stays about there (parts and the live
+# edge, about 6 MB at 2 Mbit/s, fit above it)
+SKIP: {
+    skip 'no tmpfs of our own (root only)', 5 unless $mounted;
+
+    my $key = random_key('tiny');
+    $t->add_key(tiny => $key);
+    my $pub = publish_media($t, $key, app => 'small', size => '640x360',
+        vcodec => [qw(-c:v libx264 -preset ultrafast -g 30 -keyint_min 30
+            -sc_threshold 0 -pix_fmt yuv420p -b:v 2M -maxrate 2M
+            -bufsize 1M)]);
+    my $free_mb = sub {
+        my ($kb) = `df -k --output=avail $small` =~ /(\d+)\s*$/;
+        return ($kb // 0) / 1024;
+    };
+
+    my ($first, $min_free) = (undef, 32);
+    my $trimmed = wait_for(sub {
+        my $f = $free_mb->();
+        $min_free = $f if $f < $min_free;
+        my $pl = listed('tiny') or return 0;
+        $first //= $pl->{media_sequence};
+        return $pl->{media_sequence} > $first;
+    }, 60);
+    ok($trimmed, 'below the floor, the oldest segments go')
+        or diag $pub->stderr;
+    for (1 .. 10) {
+        my $f = $free_mb->();
+        $min_free = $f if $f < $min_free;
+        sleep 0.5;
+    }
+    cmp_ok($min_free, '>', 20,
+           "free space stays about the floor (lowest seen: $min_free MB)");
+    ok($t->log_lines(qr/media path ".*small" is over its budget: the oldest DVR segments go, channel "tiny" first/),
+       'the trimming is logged');
+    ok(!$t->log_lines(qr/No space left on device/), 'no write failed');
+    ok($pub->alive, 'the stream goes on');
+    $pub->stop;
+}
 
 # the free-space floor: more than the filesystem has
 $t->write_conf(conf('streamline_media_min_free 1000000g;'));
