@@ -85,8 +85,6 @@ typedef struct {
 } ngx_http_streamline_memo_t;
 
 
-static ngx_int_t ngx_http_streamline_hls_args(ngx_http_request_t *r,
-    ngx_streamline_hls_req_t *req);
 static ngx_int_t ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
     ngx_http_streamline_memo_t *memo);
 static ngx_int_t ngx_http_streamline_memo_add(ngx_http_streamline_memo_t *memo,
@@ -114,6 +112,8 @@ static ngx_int_t ngx_http_streamline_hls_status(ngx_http_request_t *r,
 static ngx_queue_t   ngx_http_streamline_groups;
 static ngx_queue_t   ngx_http_streamline_due;      /* to check, in order */
 static ngx_uint_t    ngx_http_streamline_nwaiting;
+static ngx_uint_t    ngx_http_streamline_nrefused;   /* beyond the cap */
+static time_t        ngx_http_streamline_refused_log;
 static ngx_event_t   ngx_http_streamline_tick_ev;
 static ngx_event_t   ngx_http_streamline_pass_ev;
 
@@ -121,21 +121,22 @@ static ngx_event_t   ngx_http_streamline_pass_ev;
 ngx_int_t
 ngx_http_streamline_hls_handler(ngx_http_request_t *r)
 {
-    u_char                      *tail, *end, *ch, *rend, *name;
+    u_char                      *tail;
     size_t                       len;
-    ngx_int_t                    rc, msn, part;
+    ngx_int_t                    rc;
+    const char                  *err;
+    sl_hls_path_t                path;
+    sl_hls_query_t               query;
     ngx_http_streamline_wait_t  *w;
 
-    if (ngx_http_streamline_location_tail(r, &tail, &len) != NGX_OK
-        || len < sizeof("/x/master.m3u8") - 1)
-    {
+    if (ngx_http_streamline_location_tail(r, &tail, &len) != NGX_OK) {
         return NGX_DECLINED;
     }
 
-    end = tail + len;
-    ch = tail + 1;
-    tail = ngx_strlchr(ch, end, '/');
-    if (tail == NULL) {
+    sl_hls_path(tail, len, &path);
+
+    if (path.kind == SL_HLS_OTHER) {
+        /* init and media segments, parts that exist, or a 404 */
         return NGX_DECLINED;
     }
 
@@ -147,84 +148,29 @@ ngx_http_streamline_hls_handler(ngx_http_request_t *r)
     w->request = r;
     w->req.msn = -1;
     w->req.part = -1;
-    w->channel_len = tail - ch;
+    w->channel_len = path.channel_len;
+    ngx_memcpy(w->channel, path.channel, path.channel_len);
+    w->rendition_len = path.rendition_len;
 
-    if (!sl_channel_valid(ch, w->channel_len)) {
-        return NGX_DECLINED;
+    if (path.rendition_len) {
+        ngx_memcpy(w->rendition, path.rendition, path.rendition_len);
     }
 
-    ngx_memcpy(w->channel, ch, w->channel_len);
-
-    if ((size_t) (end - tail) == sizeof("/master.m3u8") - 1
-        && ngx_strncmp(tail, "/master.m3u8", end - tail) == 0)
-    {
-        goto playlist;
-    }
-
-    rend = tail + 1;
-    tail = ngx_strlchr(rend, end, '/');
-
-    if (tail == NULL || !sl_channel_valid(rend, tail - rend)) {
-        return NGX_DECLINED;
-    }
-
-    w->rendition_len = tail - rend;
-    ngx_memcpy(w->rendition, rend, w->rendition_len);
-    name = tail + 1;
-    len = end - name;
-
-    if (len == sizeof("index.m3u8") - 1
-        && ngx_strncmp(name, "index.m3u8", len) == 0)
-    {
-        goto playlist;
-    }
-
-    /* part-<msn>.<i>.m4s: may be the preload hint, not there yet */
-
-    if (len > sizeof("part-.m4s") && ngx_strncmp(name, "part-", 5) == 0
-        && ngx_strncmp(end - 4, ".m4s", 4) == 0)
-    {
-        name += 5;
-        tail = ngx_strlchr(name, end - 4, '.');
-
-        if (tail == NULL) {
-            return NGX_DECLINED;
-        }
-
-        msn = ngx_atoi(name, tail - name);
-        part = ngx_atoi(tail + 1, end - 4 - tail - 1);
-
-        if (msn == NGX_ERROR || part == NGX_ERROR) {
-            return NGX_DECLINED;
-        }
+    if (path.kind == SL_HLS_PART) {
+        /* may be the preload hint, not there yet */
 
         w->is_part = 1;
-        w->part_msn = msn;
-        w->part_index = part;
+        w->part_msn = path.msn;
+        w->part_index = path.part;
 
         rc = ngx_streamline_media_part_ready(w->channel, w->channel_len,
                                              w->rendition, w->rendition_len,
-                                             msn, part, &w->req);
+                                             path.msn, path.part, &w->req);
         if (rc != NGX_AGAIN) {
             /* there (or never to be): the static module answers */
             return NGX_DECLINED;
         }
-
-        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-            return NGX_HTTP_NOT_ALLOWED;
-        }
-
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        return ngx_http_streamline_hls_park(w);
     }
-
-    return NGX_DECLINED;
-
-playlist:
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -235,12 +181,19 @@ playlist:
         return rc;
     }
 
-    if (w->rendition_len) {
-        rc = ngx_http_streamline_hls_args(r, &w->req);
-        if (rc != NGX_OK) {
+    if (path.kind == SL_HLS_PART) {
+        return ngx_http_streamline_hls_park(w);
+    }
+
+    if (path.kind == SL_HLS_MEDIA) {
+        if (sl_hls_query(r->args.data, r->args.len, &query, &err) != SL_OK) {
             return ngx_http_streamline_hls_status(r, NGX_HTTP_BAD_REQUEST,
-                                                  "bad _HLS_ parameters");
+                                                  err);
         }
+
+        w->req.msn = query.msn;
+        w->req.part = query.part;
+        w->req.skip = query.skip;
     }
 
     rc = ngx_http_streamline_hls_try(w, NULL);
@@ -250,53 +203,6 @@ playlist:
     }
 
     return rc;
-}
-
-
-/*
- * _HLS_msn and _HLS_part: decimal numbers; _HLS_part needs _HLS_msn;
- * _HLS_skip: YES or v2.  Anything else is a 400.
- */
-static ngx_int_t
-ngx_http_streamline_hls_args(ngx_http_request_t *r,
-    ngx_streamline_hls_req_t *req)
-{
-    ngx_str_t  v;
-
-    if (ngx_http_arg(r, (u_char *) "_HLS_msn", 8, &v) == NGX_OK) {
-        if (v.len == 0 || v.len > 18) {
-            return NGX_ERROR;
-        }
-
-        req->msn = ngx_atoof(v.data, v.len);
-        if (req->msn == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_http_arg(r, (u_char *) "_HLS_part", 9, &v) == NGX_OK) {
-        if (req->msn < 0 || v.len == 0 || v.len > 9) {
-            return NGX_ERROR;
-        }
-
-        req->part = ngx_atoi(v.data, v.len);
-        if (req->part == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_http_arg(r, (u_char *) "_HLS_skip", 9, &v) == NGX_OK) {
-        if ((v.len == 3 && ngx_strncmp(v.data, "YES", 3) == 0)
-            || (v.len == 2 && ngx_strncmp(v.data, "v2", 2) == 0))
-        {
-            req->skip = 1;
-
-        } else {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
 }
 
 
@@ -505,8 +411,34 @@ ngx_http_streamline_shared_unref(void *data)
 static ngx_int_t
 ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w)
 {
+    ngx_uint_t           max;
     ngx_pool_cleanup_t  *cln;
     ngx_http_request_t  *r = w->request;
+
+    /*
+     * Each held request keeps a connection, taken from the same
+     * worker_connections as RTMP ingest: beyond the cap, a flood of
+     * blocking requests is refused rather than let it lock publishers out.
+     */
+    max = ngx_http_streamline_max_held(r);
+
+    if (ngx_http_streamline_nwaiting >= max) {
+        ngx_http_streamline_nrefused++;
+
+        if (ngx_time() >= ngx_http_streamline_refused_log + 10) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "streamline: hls: %ui requests held in this "
+                          "worker, the streamline_hls_max_held limit: "
+                          "%ui refused with 503 since the last report",
+                          ngx_http_streamline_nwaiting,
+                          ngx_http_streamline_nrefused);
+
+            ngx_http_streamline_refused_log = ngx_time();
+            ngx_http_streamline_nrefused = 0;
+        }
+
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {

@@ -8,6 +8,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <ngx_event.h>
 #include <ngx_http.h>
 
 #include "ngx_streamline.h"
@@ -16,6 +17,7 @@
 typedef struct {
     ngx_flag_t                 api;
     ngx_flag_t                 hls;
+    ngx_uint_t                 max_held;       /* 0: worker_connections / 2 */
     ngx_str_t                  channel;
     ngx_msec_t                 cache;
     ngx_str_t                  cors;
@@ -46,6 +48,8 @@ static char *ngx_http_streamline_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_streamline_hls(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_streamline_check_held(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_int_t ngx_http_streamline_api_handler(ngx_http_request_t *r);
 
 static ngx_int_t ngx_http_streamline_access_handler(ngx_http_request_t *r);
@@ -60,6 +64,11 @@ static ngx_int_t ngx_http_streamline_send(ngx_http_request_t *r,
     ngx_uint_t status, u_char *body, size_t len);
 static ngx_int_t ngx_http_streamline_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *msg);
+
+
+static ngx_conf_post_t  ngx_http_streamline_held_post = {
+    ngx_http_streamline_check_held
+};
 
 
 static ngx_command_t  ngx_http_streamline_commands[] = {
@@ -77,6 +86,13 @@ static ngx_command_t  ngx_http_streamline_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("streamline_hls_max_held"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_streamline_loc_conf_t, max_held),
+      &ngx_http_streamline_held_post },
 
     { ngx_string("streamline_api_channel"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -153,6 +169,7 @@ ngx_http_streamline_create_loc_conf(ngx_conf_t *cf)
 
     slcf->api = NGX_CONF_UNSET;
     slcf->hls = NGX_CONF_UNSET;
+    slcf->max_held = NGX_CONF_UNSET_UINT;
     slcf->cache = NGX_CONF_UNSET_MSEC;
     slcf->secret_set = NGX_CONF_UNSET_UINT;
 
@@ -167,6 +184,7 @@ ngx_http_streamline_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_streamline_loc_conf_t  *conf = child;
 
     ngx_conf_merge_value(conf->api, prev->api, 0);
+    ngx_conf_merge_uint_value(conf->max_held, prev->max_held, 0);
     ngx_conf_merge_str_value(conf->channel, prev->channel, "main");
     ngx_conf_merge_msec_value(conf->cache, prev->cache, 10000);
     ngx_conf_merge_str_value(conf->cors, prev->cors, "*");
@@ -223,6 +241,60 @@ ngx_http_streamline_hls(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_streamline_hls_handler;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Held requests take connections from the same worker_connections as RTMP
+ * ingest: a cap that leaves none for a publisher is refused (when the
+ * events block came first, as it does in every example).
+ */
+static char *
+ngx_http_streamline_check_held(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    ngx_event_conf_t  *ecf;
+
+    if (*np == 0) {
+        return "must be at least 1";
+    }
+
+    if (cf->cycle->conf_ctx[ngx_events_module.index] == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    ecf = ngx_event_get_conf(cf->cycle->conf_ctx, ngx_event_core_module);
+
+    if (ecf->connections != NGX_CONF_UNSET_UINT
+        && *np >= ecf->connections)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_hls_max_held\" %ui leaves no "
+                           "connection for RTMP ingest: it must be below "
+                           "worker_connections (%ui)",
+                           *np, ecf->connections);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* the cap on requests held in this worker (blocking reloads, hints) */
+ngx_uint_t
+ngx_http_streamline_max_held(ngx_http_request_t *r)
+{
+    ngx_http_streamline_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_streamline_module);
+
+    if (slcf->max_held) {
+        return slcf->max_held;
+    }
+
+    /* the other half stays for ingest, the API and plain requests */
+    return ngx_max(ngx_cycle->connection_n / 2, 1);
 }
 
 

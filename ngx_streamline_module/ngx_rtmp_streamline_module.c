@@ -36,6 +36,8 @@ typedef struct {
     ngx_msec_t                 window;
     ngx_msec_t                 grace;
     ngx_flag_t                 keep;
+    off_t                      max_size;   /* 0: no budget */
+    off_t                      min_free;   /* 0: no floor */
     ngx_array_t               *rungs;      /* of sl_rung_t */
 } ngx_rtmp_streamline_app_conf_t;
 
@@ -179,6 +181,20 @@ static ngx_command_t  ngx_rtmp_streamline_commands[] = {
       offsetof(ngx_rtmp_streamline_app_conf_t, keep),
       NULL },
 
+    { ngx_string("streamline_media_max_size"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_off_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_streamline_app_conf_t, max_size),
+      NULL },
+
+    { ngx_string("streamline_media_min_free"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_off_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_streamline_app_conf_t, min_free),
+      NULL },
+
     { ngx_string("streamline_rendition"),
       NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_2MORE,
       ngx_rtmp_streamline_rendition,
@@ -252,6 +268,8 @@ ngx_rtmp_streamline_create_app_conf(ngx_conf_t *cf)
     sacf->window = NGX_CONF_UNSET_MSEC;
     sacf->grace = NGX_CONF_UNSET_MSEC;
     sacf->keep = NGX_CONF_UNSET;
+    sacf->max_size = NGX_CONF_UNSET;
+    sacf->min_free = NGX_CONF_UNSET;
 
     return sacf;
 }
@@ -278,6 +296,8 @@ ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->window, prev->window, 4 * 3600 * 1000);
     ngx_conf_merge_msec_value(conf->grace, prev->grace, 60000);
     ngx_conf_merge_value(conf->keep, prev->keep, 0);
+    ngx_conf_merge_off_value(conf->max_size, prev->max_size, 0);
+    ngx_conf_merge_off_value(conf->min_free, prev->min_free, 0);
 
     if (conf->rungs == NULL) {
         conf->rungs = prev->rungs;
@@ -907,10 +927,11 @@ ngx_rtmp_streamline_refuse(ngx_rtmp_session_t *s, const char *why,
 static ngx_int_t
 ngx_rtmp_streamline_late_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
 {
-    int64_t                      now;
-    ngx_rtmp_live_ctx_t         *lctx;
-    ngx_rtmp_live_app_conf_t    *lacf;
-    ngx_rtmp_streamline_ctx_t   *ctx;
+    int64_t                           now;
+    ngx_rtmp_live_ctx_t              *lctx;
+    ngx_rtmp_live_app_conf_t         *lacf;
+    ngx_rtmp_streamline_ctx_t        *ctx;
+    ngx_rtmp_streamline_app_conf_t   *sacf;
 
     ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
     if (ctx == NULL || !ctx->accepted || ctx->live) {
@@ -926,6 +947,19 @@ ngx_rtmp_streamline_late_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
                       "streamline: publish refused: channel \"%s\" is "
                       "already live", ctx->channel);
         return NGX_ERROR;
+    }
+
+    /* before the filesystem fills: no new stream (the log says why) */
+    sacf = ngx_rtmp_get_module_app_conf(s, ngx_rtmp_streamline_module);
+
+    if (sacf->media_path.len
+        && ngx_streamline_media_room(&sacf->media_path, sacf->max_size,
+                                     sacf->min_free, ctx->channel,
+                                     ctx->channel_len, s->connection->log)
+           != NGX_OK)
+    {
+        return ngx_rtmp_streamline_refuse(s, "no room for its media",
+                                          "No room for the stream");
     }
 
     now = ngx_streamline_now_ms();
@@ -1045,6 +1079,8 @@ ngx_rtmp_streamline_media_start(ngx_rtmp_session_t *s,
     ctx->mc.owner = ctx->owner;
     ctx->mc.owner_len = ctx->owner_len;
     ctx->mc.live_ms = ctx->live_ms;
+    ctx->mc.max_size = sacf->max_size;
+    ctx->mc.min_free = sacf->min_free;
     ctx->mc.rungs = sacf->rungs ? sacf->rungs->elts : NULL;
     ctx->mc.nrungs = sacf->rungs ? sacf->rungs->nelts : 0;
     ctx->mc.log = s->connection->log;

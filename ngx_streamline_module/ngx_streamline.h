@@ -46,6 +46,8 @@ typedef struct {
     const u_char             *owner;        /* the publish's owner token */
     size_t                    owner_len;
     int64_t                   live_ms;      /* when it went live */
+    off_t                     max_size;     /* of the media path, 0: any */
+    off_t                     min_free;     /* on its filesystem, 0: any */
     const sl_rung_t          *rungs;
     size_t                    nrungs;
     ngx_log_t                *log;
@@ -163,6 +165,9 @@ void ngx_streamline_media_exit_process(ngx_cycle_t *cycle);
 /* *rc NGX_AGAIN: the channel's previous stream is still ending, retry */
 ngx_streamline_media_t *ngx_streamline_media_start(
     ngx_streamline_media_conf_t *mc, ngx_int_t *rc);
+/* NGX_DECLINED (logged): no room under the media path for a new stream */
+ngx_int_t ngx_streamline_media_room(const ngx_str_t *path, off_t max_size,
+    off_t min_free, const u_char *channel, size_t len, ngx_log_t *log);
 sl_pipeline_t *ngx_streamline_media_pipeline(ngx_streamline_media_t *m);
 void ngx_streamline_media_finish(ngx_streamline_media_t *m);
 /* a playlist request's LL-HLS parameters, and what a wait needs */
@@ -192,6 +197,7 @@ ngx_int_t ngx_streamline_media_part_ready(const u_char *channel,
 ngx_int_t ngx_http_streamline_location_tail(ngx_http_request_t *r,
     u_char **tail, size_t *len);
 ngx_int_t ngx_http_streamline_hls_handler(ngx_http_request_t *r);
+ngx_uint_t ngx_http_streamline_max_held(ngx_http_request_t *r);
 ngx_int_t ngx_http_streamline_send_body(ngx_http_request_t *r, u_char *body,
     size_t len);
 /* an index changed (a part, a segment, the end): waiters are checked */

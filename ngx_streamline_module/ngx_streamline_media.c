@@ -13,6 +13,7 @@
 
 #include <ftw.h>
 #include <pthread.h>
+#include <sys/statvfs.h>
 #if (NGX_HAVE_SYS_EVENTFD_H)
 #include <sys/eventfd.h>
 #endif
@@ -28,6 +29,11 @@
 
 /* lines the pipeline threads leave for the event loop to log */
 #define NGX_STREAMLINE_MEDIA_LOGS      64
+
+/* the newest segments a disk budget never trims: the live edge, with
+ * its hold back (3 target durations) and some slack */
+#define NGX_STREAMLINE_MEDIA_KEEP      6
+#define NGX_STREAMLINE_MEDIA_TRIMS     64
 
 #define NGX_STREAMLINE_FREE      0
 #define NGX_STREAMLINE_LIVE      1
@@ -70,6 +76,10 @@ typedef struct {
     u_char                    owner[SL_OWNER_MAX];   /* its Redis lock */
     size_t                    owner_len;
     u_char                    dir[NGX_MAX_PATH];
+    size_t                    root_len;       /* of the media path in dir */
+    off_t                     max_size;       /* the path's disk budget */
+    off_t                     min_free;
+    ngx_uint_t                over;           /* trimmed for the budget */
     ngx_uint_t                nrenditions;
     ngx_streamline_media_rendition_t  r[NGX_STREAMLINE_MEDIA_RUNGS];
 } ngx_streamline_media_channel_t;
@@ -152,6 +162,12 @@ static ngx_uint_t ngx_streamline_media_orphaned(
 static void ngx_streamline_media_orphan_end(
     ngx_streamline_media_channel_t *ch);
 static void ngx_streamline_media_delete(ngx_streamline_media_channel_t *ch);
+static void ngx_streamline_media_budget(ngx_streamline_media_t *m);
+static off_t ngx_streamline_media_used(const u_char *root, size_t len);
+static off_t ngx_streamline_media_avail(const char *path);
+static ngx_int_t ngx_streamline_media_master(ngx_pool_t *pool,
+    ngx_streamline_media_channel_t *ch, ngx_streamline_hls_req_t *req,
+    ngx_str_t *out);
 
 
 static ngx_shm_zone_t          *ngx_streamline_media_zone;
@@ -172,6 +188,14 @@ static ngx_uint_t               ngx_streamline_media_dropped_lines;
 static ngx_atomic_t             ngx_streamline_media_finishing;
 static ngx_fd_t                 ngx_streamline_media_notify_fd = -1;
 static ngx_connection_t        *ngx_streamline_media_notify_conn;
+
+/*
+ * This worker's copy of the index a media playlist is rendered from: the
+ * zone's lock is held to copy the window, not to render it (the packager
+ * threads wait on that lock).  Kept for the worker's life, grown as needed.
+ */
+static u_char                  *ngx_streamline_media_snap;
+static size_t                   ngx_streamline_media_snap_size;
 
 
 /* configuration: the zone is added by the first streamline_media_path */
@@ -713,6 +737,10 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     ch->state = NGX_STREAMLINE_LIVE;
     ch->keep = mc->keep;
     ch->grace_ms = mc->grace;
+    ch->max_size = mc->max_size;
+    ch->min_free = mc->min_free;
+    ch->root_len = ngx_strlen(ch->dir) - ch->name_len - 1;
+    ch->over = 0;
     ch->generation++;
     ch->running = 1;
     ch->pid = ngx_pid;
@@ -983,9 +1011,240 @@ ngx_streamline_media_segment(void *data, const sl_segment_info_t *seg)
 
     } while (n == 16);
 
+    ngx_streamline_media_budget(m);
+
     ngx_shmtx_unlock(&shpool->mutex);
 
     ngx_streamline_media_notify();
+}
+
+
+/*
+ * The disk budget of the media path, after each segment: while the DVRs
+ * under the path hold more than streamline_media_max_size, or its
+ * filesystem has less free than streamline_media_min_free, the oldest
+ * segment under the path goes, from every rendition of its channel (live
+ * edges excepted).  Called with the zone locked, on a pipeline thread: at
+ * most NGX_STREAMLINE_MEDIA_TRIMS segments a call, the next segment goes
+ * on (the lock is not held for a whole window's unlinks).
+ */
+static void
+ngx_streamline_media_budget(ngx_streamline_media_t *m)
+{
+    off_t                              need, used, avail, freed;
+    size_t                             i, n;
+    int64_t                            pdt;
+    uint64_t                           msn;
+    ngx_uint_t                         c, k, trims;
+    sl_dvr_seg_t                       seg;
+    sl_dvr_drop_t                      drops[16];
+    ngx_streamline_media_shm_t        *shm;
+    ngx_streamline_media_channel_t    *ch, *o, *oldest;
+    ngx_streamline_media_rendition_t  *r;
+
+    ch = m->ch;
+
+    if (ch->max_size == 0 && ch->min_free == 0) {
+        return;
+    }
+
+    need = 0;
+
+    if (ch->max_size) {
+        used = ngx_streamline_media_used(ch->dir, ch->root_len);
+        need = used - ch->max_size;
+    }
+
+    if (ch->min_free) {
+        avail = ngx_streamline_media_avail((char *) ch->dir);
+
+        if (avail >= 0 && ch->min_free - avail > need) {
+            need = ch->min_free - avail;
+        }
+    }
+
+    if (need <= 0) {
+        ch->over = 0;
+        return;
+    }
+
+    shm = ngx_streamline_media_zone->data;
+
+    for (trims = 0; need > 0 && trims < NGX_STREAMLINE_MEDIA_TRIMS; trims++)
+    {
+        /* the channel under the path whose oldest segment is oldest */
+
+        oldest = NULL;
+        pdt = 0;
+
+        for (c = 0; c < NGX_STREAMLINE_MEDIA_CHANNELS; c++) {
+            o = &shm->ch[c];
+
+            if ((o->state != NGX_STREAMLINE_LIVE
+                 && o->state != NGX_STREAMLINE_ENDED)
+                || o->root_len != ch->root_len
+                || ngx_memcmp(o->dir, ch->dir, ch->root_len + 1) != 0
+                || o->r[0].dvr == NULL
+                || o->r[0].dvr->next_msn - o->r[0].dvr->first_msn
+                   <= NGX_STREAMLINE_MEDIA_KEEP
+                || sl_dvr_segment(o->r[0].dvr, o->r[0].dvr->first_msn, &seg)
+                   != SL_OK)
+            {
+                continue;
+            }
+
+            if (oldest == NULL || seg.pdt_ms < pdt) {
+                oldest = o;
+                pdt = seg.pdt_ms;
+            }
+        }
+
+        if (oldest == NULL) {
+            if (ch->over != 2) {
+                ch->over = 2;
+                ngx_streamline_media_thread_log(NGX_LOG_ERR,
+                              "streamline: media path \"%*s\" is over "
+                              "its budget (streamline_media_max_size, "
+                              "streamline_media_min_free) with only the "
+                              "live edges of its channels left",
+                              ch->root_len, ch->dir);
+            }
+
+            return;
+        }
+
+        /* its oldest segment, in every rendition (they go in step) */
+
+        msn = oldest->r[0].dvr->first_msn;
+        freed = 0;
+
+        for (k = 0; k < oldest->nrenditions; k++) {
+            r = &oldest->r[k];
+
+            if (r->dvr == NULL) {
+                continue;
+            }
+
+            n = sl_dvr_trim_before(r->dvr, msn + 1,
+                                   NGX_STREAMLINE_MEDIA_KEEP, drops, 16);
+
+            for (i = 0; i < n; i++) {
+                ngx_streamline_media_unlink(oldest, r, &drops[i]);
+                freed += drops[i].bytes;
+            }
+        }
+
+        if (ch->over == 0) {
+            ch->over = 1;
+            ngx_streamline_media_thread_log(NGX_LOG_WARN,
+                          "streamline: media path \"%*s\" is over its "
+                          "budget: the oldest DVR segments go, channel "
+                          "\"%*s\" first", ch->root_len, ch->dir,
+                          oldest->name_len, oldest->name);
+        }
+
+        need -= ngx_max(freed, 1);
+    }
+}
+
+
+/* with the zone locked: the bytes of the DVRs under a media path */
+static off_t
+ngx_streamline_media_used(const u_char *root, size_t len)
+{
+    off_t                            used;
+    ngx_uint_t                       c, k;
+    ngx_streamline_media_shm_t      *shm;
+    ngx_streamline_media_channel_t  *o;
+
+    shm = ngx_streamline_media_zone->data;
+    used = 0;
+
+    for (c = 0; c < NGX_STREAMLINE_MEDIA_CHANNELS; c++) {
+        o = &shm->ch[c];
+
+        if ((o->state != NGX_STREAMLINE_LIVE
+             && o->state != NGX_STREAMLINE_ENDED)
+            || o->root_len != len
+            || ngx_memcmp(o->dir, root, len) != 0
+            || o->dir[len] != '/')
+        {
+            continue;
+        }
+
+        for (k = 0; k < o->nrenditions; k++) {
+            if (o->r[k].dvr) {
+                used += (off_t) o->r[k].dvr->bytes;
+            }
+        }
+    }
+
+    return used;
+}
+
+
+/* free bytes for an unprivileged writer; -1 if unknown */
+static off_t
+ngx_streamline_media_avail(const char *path)
+{
+    struct statvfs  fs;
+
+    if (statvfs(path, &fs) != 0) {
+        return -1;
+    }
+
+    return (off_t) fs.f_bavail * (off_t) fs.f_frsize;
+}
+
+
+/*
+ * Before a publish is accepted: room for one more stream under the media
+ * path?  Not if its filesystem is below the floor, nor if its DVRs are
+ * over the budget that trimming could not meet (only live edges left).
+ */
+ngx_int_t
+ngx_streamline_media_room(const ngx_str_t *path, off_t max_size,
+    off_t min_free, const u_char *channel, size_t len, ngx_log_t *log)
+{
+    off_t             used, avail;
+    u_char            dir[NGX_MAX_PATH];
+    ngx_slab_pool_t  *shpool;
+
+    if (ngx_streamline_media_zone == NULL || path->len >= NGX_MAX_PATH) {
+        return NGX_OK;
+    }
+
+    if (min_free) {
+        (void) ngx_cpystrn(dir, path->data, path->len + 1);
+        avail = ngx_streamline_media_avail((char *) dir);
+
+        if (avail >= 0 && avail < min_free) {
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "streamline: channel \"%*s\" refused: %O MB "
+                          "free under \"%V\", below "
+                          "streamline_media_min_free (%O MB)",
+                          len, channel, avail >> 20, path, min_free >> 20);
+            return NGX_DECLINED;
+        }
+    }
+
+    if (max_size) {
+        shpool = ngx_streamline_media_pool();
+        ngx_shmtx_lock(&shpool->mutex);
+        used = ngx_streamline_media_used(path->data, path->len);
+        ngx_shmtx_unlock(&shpool->mutex);
+
+        if (used > max_size) {
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "streamline: channel \"%*s\" refused: the DVRs "
+                          "under \"%V\" hold %O MB, over "
+                          "streamline_media_max_size (%O MB)",
+                          len, channel, path, used >> 20, max_size >> 20);
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1461,15 +1720,15 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
     size_t channel_len, const u_char *rendition, size_t rendition_len,
     ngx_streamline_hls_req_t *req, ngx_str_t *out)
 {
-    size_t                             size, len, n, nrep;
+    size_t                             size, len, need, nrep;
     u_char                            *buf, *p;
     int64_t                            last_part;
     uint64_t                           last_msn;
     ngx_int_t                          rc;
     ngx_uint_t                         i;
+    sl_dvr_t                          *copy;
     sl_hls_opts_t                      opts;
     sl_hls_report_t                    rep[NGX_STREAMLINE_MEDIA_RUNGS];
-    sl_hls_variant_t                   v[NGX_STREAMLINE_MEDIA_RUNGS];
     ngx_slab_pool_t                   *shpool;
     ngx_streamline_media_channel_t    *ch;
     ngx_streamline_media_rendition_t  *r, *o;
@@ -1480,23 +1739,43 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
     }
 
     shpool = ngx_streamline_media_pool();
-    size = 16384;
-    buf = NULL;
-    r = NULL;
+    need = 0;
 
-    ngx_shmtx_lock(&shpool->mutex);
+    for ( ;; ) {
 
-    ch = ngx_streamline_media_playable(channel, channel_len);
-    if (ch == NULL) {
-        ngx_shmtx_unlock(&shpool->mutex);
-        return NGX_DECLINED;
-    }
+        /* no allocation (nor its page faults) with the lock held */
 
-    n = 0;
-    nrep = 0;
-    ngx_memzero(&opts, sizeof(sl_hls_opts_t));
+        if (need > ngx_streamline_media_snap_size) {
+            if (ngx_streamline_media_snap) {
+                ngx_free(ngx_streamline_media_snap);
+                ngx_streamline_media_snap_size = 0;
+            }
 
-    if (rendition) {
+            need += need / 4;
+
+            ngx_streamline_media_snap = ngx_alloc(need, ngx_cycle->log);
+            if (ngx_streamline_media_snap == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memzero(ngx_streamline_media_snap, need);
+            ngx_streamline_media_snap_size = need;
+        }
+
+        ngx_shmtx_lock(&shpool->mutex);
+
+        ch = ngx_streamline_media_playable(channel, channel_len);
+        if (ch == NULL) {
+            ngx_shmtx_unlock(&shpool->mutex);
+            return NGX_DECLINED;
+        }
+
+        if (rendition == NULL) {
+            rc = ngx_streamline_media_master(pool, ch, req, out);
+            ngx_shmtx_unlock(&shpool->mutex);
+            return rc;
+        }
+
         r = ngx_streamline_media_find(ch, rendition, rendition_len);
         if (r == NULL) {
             ngx_shmtx_unlock(&shpool->mutex);
@@ -1517,6 +1796,7 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
         }
 
         /* LL-HLS: parts, preload hint, blocking reload, delta updates */
+        ngx_memzero(&opts, sizeof(sl_hls_opts_t));
         opts.parts = r->dvr->part_target_us > 0;
         opts.block = 1;
         opts.skip = req->skip;
@@ -1524,6 +1804,8 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
                                  * 1000000;
 
         /* an ended playlist reports nothing: nothing will change */
+        nrep = 0;
+
         for (i = 0; !r->dvr->ended && i < ch->nrenditions; i++) {
             o = &ch->r[i];
 
@@ -1533,8 +1815,8 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
                 continue;
             }
 
-            p = ngx_snprintf(uris[nrep], sizeof(uris[0]), "../%*s/index.m3u8",
-                             o->name_len, o->name);
+            p = ngx_snprintf(uris[nrep], sizeof(uris[0]),
+                             "../%*s/index.m3u8", o->name_len, o->name);
             rep[nrep].uri = uris[nrep];
             rep[nrep].uri_len = p - uris[nrep];
             rep[nrep].last_msn = last_msn;
@@ -1545,61 +1827,59 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
         opts.reports = rep;
         opts.nreports = nrep;
 
-    } else {
-        for (i = 0; i < ch->nrenditions; i++) {
-            r = &ch->r[i];
+        if (req->skip) {
+            /*
+             * A delta update lists the last 6 target durations only (or
+             * a window shorter than that): rendered here, into this
+             * worker's buffer, it holds the lock less than a copy would.
+             */
+            copy = NULL;
+            len = sl_hls_media_playlist(r->dvr, &opts,
+                                        ngx_streamline_media_snap,
+                                        ngx_streamline_media_snap_size);
+            need = ngx_max(len, 16384);
 
-            if (r->codecs[0] == '\0') {
-                /* no segment yet (a rung starts a moment later) */
-                continue;
-            }
-
-            ngx_memzero(&v[n], sizeof(sl_hls_variant_t));
-            v[n].name = r->name;
-            v[n].name_len = r->name_len;
-            v[n].bandwidth = r->bandwidth ? r->bandwidth : r->configured;
-
-            /* before the first segment is complete: its parts so far */
-            if (v[n].bandwidth == 0 && r->dvr->open
-                && r->dvr->cur.duration_us > 0)
-            {
-                v[n].bandwidth = r->dvr->cur.bytes * 8 * 1000000
-                                 / r->dvr->cur.duration_us;
-            }
-
-            if (v[n].bandwidth == 0) {
-                continue;
-            }
-
-            v[n].average_bandwidth = r->duration_us
-                                     ? r->bytes * 8 * 1000000
-                                       / r->duration_us
-                                     : 0;
-            v[n].width = r->width;
-            v[n].height = r->height;
-            v[n].codecs = r->codecs;
-            v[n].frame_rate = r->fps;
-            n++;
+        } else {
+            copy = sl_dvr_copy(r->dvr, ngx_streamline_media_snap,
+                               ngx_streamline_media_snap_size);
+            len = 0;
+            need = sl_dvr_copy_size(r->dvr);
         }
 
-        req->target_ms = (ngx_msec_t) ch->r[0].dvr->target_duration * 1000;
-        r = NULL;
+        ngx_shmtx_unlock(&shpool->mutex);
 
-        if (n == 0) {
-            ngx_shmtx_unlock(&shpool->mutex);
-            return NGX_DECLINED;
+        if (need <= ngx_streamline_media_snap_size) {
+            break;
         }
     }
+
+    if (copy == NULL) {
+        if (len == 0) {
+            return NGX_ERROR;
+        }
+
+        buf = ngx_pnalloc(pool, len);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
+
+        out->data = buf;
+        out->len = len;
+        ngx_memcpy(buf, ngx_streamline_media_snap, len);
+
+        return NGX_OK;
+    }
+
+    /* about 40 bytes a segment, more for the last ones' parts */
+    size = 16384 + (size_t) (copy->next_msn - copy->first_msn) * 48;
 
     for ( ;; ) {
         buf = ngx_pnalloc(pool, size);
         if (buf == NULL) {
-            ngx_shmtx_unlock(&shpool->mutex);
             return NGX_ERROR;
         }
 
-        len = r ? sl_hls_media_playlist(r->dvr, &opts, buf, size)
-                : sl_hls_master_playlist(v, n, buf, size);
+        len = sl_hls_media_playlist(copy, &opts, buf, size);
 
         if (len <= size) {
             break;
@@ -1608,7 +1888,88 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
         size = len;
     }
 
-    ngx_shmtx_unlock(&shpool->mutex);
+    if (len == 0) {
+        return NGX_ERROR;
+    }
+
+    out->data = buf;
+    out->len = len;
+
+    return NGX_OK;
+}
+
+
+/* called with the zone locked: a few lines a rendition */
+static ngx_int_t
+ngx_streamline_media_master(ngx_pool_t *pool,
+    ngx_streamline_media_channel_t *ch, ngx_streamline_hls_req_t *req,
+    ngx_str_t *out)
+{
+    size_t                             size, len, n;
+    u_char                            *buf;
+    ngx_uint_t                         i;
+    sl_hls_variant_t                   v[NGX_STREAMLINE_MEDIA_RUNGS];
+    ngx_streamline_media_rendition_t  *r;
+
+    n = 0;
+
+    for (i = 0; i < ch->nrenditions; i++) {
+        r = &ch->r[i];
+
+        if (r->codecs[0] == '\0') {
+            /* no segment yet (a rung starts a moment later) */
+            continue;
+        }
+
+        ngx_memzero(&v[n], sizeof(sl_hls_variant_t));
+        v[n].name = r->name;
+        v[n].name_len = r->name_len;
+        v[n].bandwidth = r->bandwidth ? r->bandwidth : r->configured;
+
+        /* before the first segment is complete: its parts so far */
+        if (v[n].bandwidth == 0 && r->dvr->open
+            && r->dvr->cur.duration_us > 0)
+        {
+            v[n].bandwidth = r->dvr->cur.bytes * 8 * 1000000
+                             / r->dvr->cur.duration_us;
+        }
+
+        if (v[n].bandwidth == 0) {
+            continue;
+        }
+
+        v[n].average_bandwidth = r->duration_us
+                                 ? r->bytes * 8 * 1000000 / r->duration_us
+                                 : 0;
+        v[n].width = r->width;
+        v[n].height = r->height;
+        v[n].codecs = r->codecs;
+        v[n].frame_rate = r->fps;
+        n++;
+    }
+
+    req->target_ms = (ngx_msec_t) ch->r[0].dvr->target_duration * 1000;
+
+    if (n == 0) {
+        return NGX_DECLINED;
+    }
+
+    size = 4096;
+
+    for ( ;; ) {
+        buf = ngx_pnalloc(pool, size);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = sl_hls_master_playlist(v, n, buf, size);
+
+        if (len <= size) {
+            break;
+        }
+
+        size = len;
+    }
 
     if (len == 0) {
         return NGX_ERROR;

@@ -69,14 +69,17 @@ my ($rc, $out) = $t->nginx_t(conf(
              streamline_queue_size 64;',
     app => "streamline on;
             streamline_keys_file $keys;
-            streamline_keys_redis off;",
+            streamline_keys_redis off;
+            streamline_media_max_size 40g;
+            streamline_media_min_free 2g;",
     http => 'streamline_api_channel main;
              streamline_api_cache 5s;
              streamline_api_cors *;
              streamline_origin_secret X-Origin-Secret 0123456789abcdef0123;',
     location => 'streamline_api_channel studio;
                  streamline_api_cors https://example.com;
-                 streamline_origin_secret off;',
+                 streamline_origin_secret off;
+                 streamline_hls_max_held 100;',
 ));
 is($rc, 0, 'every directive, good values: nginx -t passes') or diag $out;
 
@@ -137,6 +140,16 @@ my @bad = (
     [location => 'streamline_keys_file /x;', 'streamline_keys_file',
         'streamline_keys_file in a location'],
     [main => 'streamline_api;', 'streamline_api', 'streamline_api in main'],
+    [app => 'streamline_media_max_size lots;', 'streamline_media_max_size',
+        'streamline_media_max_size lots'],
+    [app => 'streamline_media_min_free -1;', 'streamline_media_min_free',
+        'streamline_media_min_free -1'],
+    [http => 'streamline_hls_max_held 0;', 'streamline_hls_max_held',
+        'streamline_hls_max_held 0'],
+    [location => 'streamline_hls_max_held abc;', 'streamline_hls_max_held',
+        'streamline_hls_max_held abc'],
+    [http => 'streamline_hls_max_held 256;', 'worker_connections',
+        'streamline_hls_max_held as large as worker_connections'],
     [app => 'streamline on; streamline_keys_file %%TESTDIR%%/missing;',
         'missing', 'a missing keys file'],
 );

@@ -33,6 +33,64 @@ int sl_api_path_channel(const unsigned char *tail, size_t tail_len,
     const unsigned char **channel, size_t *len, const char **err);
 
 
+/*
+ * LL-HLS requests: the part of the URI after the streamline_hls location
+ * (it starts with "/") and the query string.
+ */
+
+typedef enum {
+    SL_HLS_OTHER = 0,          /* not a playlist nor a part: static files */
+    SL_HLS_MASTER,             /* /<channel>/master.m3u8 */
+    SL_HLS_MEDIA,              /* /<channel>/<rendition>/index.m3u8 */
+    SL_HLS_PART                /* /<channel>/<rendition>/part-<msn>.<i>.m4s */
+} sl_hls_kind_e;
+
+/* decimal numbers in part names and _HLS_msn: at most this many digits */
+#define SL_HLS_MSN_DIGITS   18
+#define SL_HLS_PART_DIGITS  9
+
+typedef struct {
+    sl_hls_kind_e          kind;
+    const unsigned char   *channel;      /* in the path; valid names */
+    size_t                 channel_len;
+    const unsigned char   *rendition;    /* MEDIA and PART */
+    size_t                 rendition_len;
+    uint64_t               msn;          /* PART */
+    uint64_t               part;
+} sl_hls_path_t;
+
+/*
+ * What a path under the location names.  A part name is the one the
+ * playlists write: numbers without leading zeros.  Anything else, bad
+ * names included, is SL_HLS_OTHER (the static module answers it, 404).
+ */
+void sl_hls_path(const unsigned char *tail, size_t len, sl_hls_path_t *p);
+
+typedef struct {
+    int64_t                msn;          /* _HLS_msn, -1: none */
+    int64_t                part;         /* _HLS_part, -1: none */
+    unsigned               skip:1;       /* _HLS_skip=YES or v2 */
+} sl_hls_query_t;
+
+/*
+ * The _HLS_ arguments of a media playlist request's query string (after
+ * the '?'; other arguments are ignored, names compared without case, the
+ * first of a name counts): _HLS_msn and _HLS_part are decimal numbers,
+ * _HLS_part needs _HLS_msn, _HLS_skip is YES or v2.  SL_ERROR with *err
+ * (static) otherwise: the request is a 400.
+ */
+int sl_hls_query(const unsigned char *args, size_t len, sl_hls_query_t *q,
+    const char **err);
+
+
+/*
+ * H.264: the picture size (after cropping) that the first SPS of an
+ * AVCDecoderConfigurationRecord (an RTMP sequence header's payload)
+ * states.  SL_ERROR if it cannot be read.
+ */
+int sl_avc_size(const uint8_t *avcc, size_t len, int *width, int *height);
+
+
 /* stream keys: stored and compared as lowercase hex SHA-256 digests */
 
 #define SL_KEY_MIN      8

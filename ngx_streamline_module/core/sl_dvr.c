@@ -24,6 +24,7 @@
 
 
 static uint32_t sl_dvr_round_s(uint32_t us);
+static void sl_dvr_drop_first(sl_dvr_t *dvr, sl_dvr_drop_t *out);
 
 
 size_t
@@ -233,6 +234,7 @@ sl_dvr_segment_close(sl_dvr_t *dvr, uint32_t duration_us, uint64_t bytes,
     }
 
     dvr->end_us += cur->duration_us;
+    dvr->bytes += cur->bytes;
     dvr->next_msn++;
     dvr->open = 0;
     dvr->gen++;
@@ -319,10 +321,7 @@ sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max)
 {
     size_t         n;
     uint64_t       count;
-    uint32_t       next_init;
-    sl_dvr_seg_t  *ring, *s;
-
-    ring = sl_dvr_ring(dvr);
+    sl_dvr_seg_t  *s;
 
     for (n = 0; n < max; n++) {
         count = dvr->next_msn - dvr->first_msn;
@@ -331,7 +330,7 @@ sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max)
             break;
         }
 
-        s = &ring[dvr->first_msn % dvr->slots];
+        s = &sl_dvr_ring(dvr)[dvr->first_msn % dvr->slots];
 
         if (count <= dvr->max_segments
             && s->start_us + s->duration_us + dvr->window_us >= dvr->end_us)
@@ -339,26 +338,7 @@ sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max)
             break;
         }
 
-        out[n].msn = s->msn;
-        out[n].nparts = s->nparts;
-        out[n].init_id = s->init_id;
-
-        /* init ids only grow: the init is unused once the segment after
-         * this one has another */
-
-        if (count > 1) {
-            next_init = ring[(dvr->first_msn + 1) % dvr->slots].init_id;
-            out[n].init_unused = (next_init != s->init_id);
-
-        } else {
-            out[n].init_unused = dvr->open && dvr->cur.init_id != s->init_id;
-        }
-
-        if (!(s->flags & SL_SEG_INDEPENDENT)) {
-            dvr->dependent--;
-        }
-
-        dvr->first_msn++;
+        sl_dvr_drop_first(dvr, &out[n]);
     }
 
     if (n > 0) {
@@ -366,6 +346,142 @@ sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max)
     }
 
     return n;
+}
+
+
+size_t
+sl_dvr_trim_before(sl_dvr_t *dvr, uint64_t msn, uint64_t keep,
+    sl_dvr_drop_t *out, size_t max)
+{
+    size_t  n;
+
+    for (n = 0; n < max; n++) {
+        if (dvr->first_msn >= msn
+            || dvr->next_msn - dvr->first_msn <= keep)
+        {
+            break;
+        }
+
+        sl_dvr_drop_first(dvr, &out[n]);
+    }
+
+    if (n > 0) {
+        dvr->gen++;
+    }
+
+    return n;
+}
+
+
+/* the oldest segment held leaves the index; there is one */
+
+static void
+sl_dvr_drop_first(sl_dvr_t *dvr, sl_dvr_drop_t *out)
+{
+    uint32_t       next_init;
+    sl_dvr_seg_t  *ring, *s;
+
+    ring = sl_dvr_ring(dvr);
+    s = &ring[dvr->first_msn % dvr->slots];
+
+    out->msn = s->msn;
+    out->bytes = s->bytes;
+    out->nparts = s->nparts;
+    out->init_id = s->init_id;
+
+    /* init ids only grow: the init is unused once the segment after this
+     * one has another */
+
+    if (dvr->next_msn - dvr->first_msn > 1) {
+        next_init = ring[(dvr->first_msn + 1) % dvr->slots].init_id;
+        out->init_unused = (next_init != s->init_id);
+
+    } else {
+        out->init_unused = dvr->open && dvr->cur.init_id != s->init_id;
+    }
+
+    if (!(s->flags & SL_SEG_INDEPENDENT)) {
+        dvr->dependent--;
+    }
+
+    dvr->bytes -= s->bytes;
+    dvr->first_msn++;
+}
+
+
+size_t
+sl_dvr_copy_size(const sl_dvr_t *dvr)
+{
+    uint64_t  count;
+
+    /* at most slots segments, so count + 1 is below 2^25: no overflow */
+
+    count = dvr->next_msn - dvr->first_msn;
+
+    if (count == 0) {
+        count = 1;
+    }
+
+    return sl_dvr_align(sizeof(sl_dvr_t))
+           + (size_t) (count + 1) * sizeof(sl_dvr_seg_t)
+           + sl_dvr_align((size_t) SL_DVR_PART_SLOTS * dvr->max_parts
+                          * sizeof(sl_dvr_part_t));
+}
+
+
+sl_dvr_t *
+sl_dvr_copy(const sl_dvr_t *dvr, void *block, size_t size)
+{
+    size_t          n;
+    uint32_t        max;
+    uint64_t        msn, s, d;
+    sl_dvr_t       *copy;
+    sl_dvr_seg_t   *from, *to;
+
+    if (size < sl_dvr_copy_size(dvr) || ((uintptr_t) block & 7) != 0) {
+        return NULL;
+    }
+
+    max = (dvr->next_msn > dvr->first_msn)
+          ? (uint32_t) (dvr->next_msn - dvr->first_msn) : 1;
+
+    copy = block;
+    *copy = *dvr;
+
+    copy->max_segments = max;
+    copy->slots = max + 1;
+    copy->seg_off = sl_dvr_align(sizeof(sl_dvr_t));
+    copy->part_off = copy->seg_off
+                     + (uint64_t) copy->slots * sizeof(sl_dvr_seg_t);
+
+    /* the same segments in a smaller ring: runs contiguous in both */
+
+    from = sl_dvr_ring(dvr);
+    to = sl_dvr_ring(copy);
+
+    for (msn = dvr->first_msn; msn < dvr->next_msn; msn += n) {
+        s = msn % dvr->slots;
+        d = msn % copy->slots;
+        n = dvr->next_msn - msn;
+
+        if (n > dvr->slots - s) {
+            n = dvr->slots - s;
+        }
+
+        if (n > copy->slots - d) {
+            n = copy->slots - d;
+        }
+
+        memcpy(&to[d], &from[s], n * sizeof(sl_dvr_seg_t));
+    }
+
+    /* the part ring does not depend on the number of slots */
+
+    memcpy(sl_dvr_part_ring(copy), sl_dvr_part_ring(dvr),
+           (size_t) SL_DVR_PART_SLOTS * dvr->max_parts
+           * sizeof(sl_dvr_part_t));
+
+    return copy;
 }
 
 

@@ -99,11 +99,13 @@ typedef struct {
     uint32_t      open;              /* cur is in progress */
     uint32_t      ended;             /* EXT-X-ENDLIST */
     uint32_t      reserved;
+    uint64_t      bytes;             /* of the closed segments held */
     sl_dvr_seg_t  cur;               /* in progress */
 } sl_dvr_t;
 
 typedef struct {
     uint64_t  msn;                   /* seg-<msn>.m4s can go */
+    uint64_t  bytes;                 /* its size */
     uint32_t  nparts;                /* and part-<msn>.<i>.m4s, i < nparts */
     uint32_t  init_id;
     uint32_t  init_unused;           /* no later segment needs init_id */
@@ -180,6 +182,26 @@ void sl_dvr_resume(sl_dvr_t *dvr);
  */
 size_t sl_dvr_trim(sl_dvr_t *dvr, sl_dvr_drop_t *out, size_t max);
 
+/*
+ * Drops the oldest segments numbered below msn, whatever the window, but
+ * keeps the newest keep closed segments: a disk budget shortens the DVR
+ * of a channel, never its live edge.  As sl_dvr_trim() otherwise.
+ */
+size_t sl_dvr_trim_before(sl_dvr_t *dvr, uint64_t msn, uint64_t keep,
+    sl_dvr_drop_t *out, size_t max);
+
+/*
+ * What the playlists read (the header, the segments held, the part
+ * detail) copied into block, a compact index of sl_dvr_copy_size() bytes
+ * that renders the same playlists: a reader copies under the lock and
+ * renders outside it, so the lock is held for a copy of the segments
+ * (about 50 bytes each), not for the rendering of the whole window.  The
+ * block must be 8-byte aligned; NULL if it is too small.  The copy is for
+ * reading only.
+ */
+size_t sl_dvr_copy_size(const sl_dvr_t *dvr);
+sl_dvr_t *sl_dvr_copy(const sl_dvr_t *dvr, void *block, size_t size);
+
 /* a closed segment held, or the open one; SL_DECLINED if neither */
 int sl_dvr_segment(const sl_dvr_t *dvr, uint64_t msn, sl_dvr_seg_t *seg);
 
@@ -245,7 +267,7 @@ typedef struct {
     uint64_t              bandwidth;
     uint64_t              average_bandwidth;   /* 0: none */
     uint32_t              width;               /* 0: no RESOLUTION */
-    uint32_t              height;
+    uint32_t              height;              /* 0: no RESOLUTION */
     const char           *codecs;              /* NULL: none */
     double                frame_rate;          /* 0: none */
 } sl_hls_variant_t;

@@ -402,6 +402,13 @@ sl_pipeline_video_header(sl_pipeline_t *p, const uint8_t *avcc, size_t len,
         return SL_ERROR;
     }
 
+    /*
+     * The size the SPS states, which the decoder and players go by; the
+     * publisher's metadata (which may hold half of it, or nothing) only
+     * when the SPS cannot be read.
+     */
+    (void) sl_avc_size(avcc, len, &width, &height);
+
     m->a = width;
     m->b = height;
     m->c = fps > 0 && fps <= 240 ? fps : 30;

@@ -433,7 +433,6 @@ sl_hls_master_playlist(const sl_hls_variant_t *v, size_t n,
     for (i = 0; i < n; i++) {
         if (!sl_channel_valid(v[i].name, v[i].name_len)
             || v[i].bandwidth == 0
-            || (v[i].width == 0) != (v[i].height == 0)
             || !(v[i].frame_rate >= 0 && v[i].frame_rate <= 1000))
         {
             return 0;
@@ -467,7 +466,10 @@ sl_hls_master_playlist(const sl_hls_variant_t *v, size_t n,
             sl_out_uint(&o, v[i].average_bandwidth);
         }
 
-        if (v[i].width != 0) {
+        /* the size comes from the publisher's metadata: half of it is
+         * no resolution, not a reason to fail the whole playlist */
+
+        if (v[i].width != 0 && v[i].height != 0) {
             sl_out_lit(&o, ",RESOLUTION=");
             sl_out_uint(&o, v[i].width);
             sl_out_lit(&o, "x");

@@ -22,6 +22,9 @@
 
 static void test_channel_valid(sl_tap_t *t);
 static void test_api_path(sl_tap_t *t);
+static void test_hls_path(sl_tap_t *t);
+static void test_hls_query(sl_tap_t *t);
+static void test_avc_size(sl_tap_t *t);
 static void test_key_valid(sl_tap_t *t);
 static void test_key_digest(sl_tap_t *t);
 static void test_secret_equal(sl_tap_t *t);
@@ -67,6 +70,9 @@ main(void)
 
     test_channel_valid(&t);
     test_api_path(&t);
+    test_hls_path(&t);
+    test_hls_query(&t);
+    test_avc_size(&t);
     test_key_valid(&t);
     test_key_digest(&t);
     test_secret_equal(&t);
@@ -201,6 +207,372 @@ test_api_path(sl_tap_t *t)
     rc = sl_api_path_channel(path, 2 + SL_CHANNEL_MAX, &ch, &len, &err);
     sl_ok(t, rc == SL_ERROR && strstr(err, "long") != NULL,
           "api path: 65-byte name rejected (%s)", err);
+}
+
+
+static void
+test_hls_path(sl_tap_t *t)
+{
+    size_t         i;
+    sl_hls_path_t  p;
+
+    static const struct {
+        const char     *tail;
+        sl_hls_kind_e   kind;
+        const char     *channel;
+        const char     *rendition;
+        uint64_t        msn;
+        uint64_t        part;
+    } cases[] = {
+        { "/main/master.m3u8", SL_HLS_MASTER, "main", NULL, 0, 0 },
+        { "/a-B_9/master.m3u8", SL_HLS_MASTER, "a-B_9", NULL, 0, 0 },
+        { "/main/source/index.m3u8", SL_HLS_MEDIA, "main", "source", 0, 0 },
+        { "/main/360p/part-1764600000.12.m4s", SL_HLS_PART, "main", "360p",
+          1764600000, 12 },
+        { "/main/source/part-0.0.m4s", SL_HLS_PART, "main", "source", 0, 0 },
+        { "/m/s/part-999999999999999999.999999999.m4s", SL_HLS_PART, "m",
+          "s", 999999999999999999ULL, 999999999 },
+
+        /* the static module's (or a 404) */
+        { "", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "main/master.m3u8", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "//master.m3u8", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/../master.m3u8", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/master.m3u8/", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/Master.m3u8", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/index.m3u", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/seg-1.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/init-1.mp4", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/x/index.m3u8", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/so.urce/index.m3u8", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-.1.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1..m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1.2.3.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-01.2.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1.02.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part--1.2.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-+1.2.m4s", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1.2.m4", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1.2.m4s.tmp", SL_HLS_OTHER, NULL, NULL, 0, 0 },
+        { "/main/source/part-1000000000000000000.2.m4s", SL_HLS_OTHER,
+          NULL, NULL, 0, 0 },
+        { "/main/source/part-1.1000000000.m4s", SL_HLS_OTHER, NULL, NULL,
+          0, 0 },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sl_hls_path((const unsigned char *) cases[i].tail,
+                    strlen(cases[i].tail), &p);
+
+        if (cases[i].kind == SL_HLS_OTHER) {
+            sl_ok(t, p.kind == SL_HLS_OTHER, "hls path \"%s\": not ours",
+                  cases[i].tail);
+            continue;
+        }
+
+        sl_ok(t, p.kind == cases[i].kind
+              && p.channel_len == strlen(cases[i].channel)
+              && memcmp(p.channel, cases[i].channel, p.channel_len) == 0
+              && (cases[i].rendition == NULL
+                  || (p.rendition_len == strlen(cases[i].rendition)
+                      && memcmp(p.rendition, cases[i].rendition,
+                                p.rendition_len) == 0))
+              && p.msn == cases[i].msn && p.part == cases[i].part,
+              "hls path \"%s\"", cases[i].tail);
+    }
+}
+
+
+static void
+test_hls_query(sl_tap_t *t)
+{
+    int             rc;
+    size_t          i;
+    const char     *err;
+    sl_hls_query_t  q;
+
+    static const struct {
+        const char  *args;
+        int          rc;
+        int64_t      msn;
+        int64_t      part;
+        unsigned     skip;
+    } cases[] = {
+        { "", SL_OK, -1, -1, 0 },
+        { "_HLS_msn=12", SL_OK, 12, -1, 0 },
+        { "_HLS_msn=12&_HLS_part=3", SL_OK, 12, 3, 0 },
+        { "_HLS_part=3&_HLS_msn=12", SL_OK, 12, 3, 0 },
+        { "_HLS_msn=0&_HLS_part=0&_HLS_skip=YES", SL_OK, 0, 0, 1 },
+        { "_HLS_skip=v2", SL_OK, -1, -1, 1 },
+        { "_hls_msn=7", SL_OK, 7, -1, 0 },
+        { "_HLS_msn=007", SL_OK, 7, -1, 0 },
+        { "_HLS_msn=999999999999999999", SL_OK, 999999999999999999LL, -1,
+          0 },
+        { "a=1&_HLS_msn=5&b", SL_OK, 5, -1, 0 },
+        { "_HLS_msn=5&_HLS_msn=x", SL_OK, 5, -1, 0 },
+        { "x_HLS_msn=5", SL_OK, -1, -1, 0 },
+        { "_HLS_msn", SL_OK, -1, -1, 0 },
+        { "&&&", SL_OK, -1, -1, 0 },
+
+        { "_HLS_part=1", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=x", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=-1", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=+1", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=1 ", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=1000000000000000000", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=1&_HLS_part=y", SL_ERROR, 0, 0, 0 },
+        { "_HLS_msn=1&_HLS_part=1000000000", SL_ERROR, 0, 0, 0 },
+        { "_HLS_skip=NO", SL_ERROR, 0, 0, 0 },
+        { "_HLS_skip=yes", SL_ERROR, 0, 0, 0 },
+        { "_HLS_skip=", SL_ERROR, 0, 0, 0 },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rc = sl_hls_query((const unsigned char *) cases[i].args,
+                          strlen(cases[i].args), &q, &err);
+
+        if (cases[i].rc == SL_ERROR) {
+            sl_ok(t, rc == SL_ERROR && err != NULL,
+                  "hls query \"%s\": 400 (%s)", cases[i].args,
+                  err ? err : "no reason");
+            continue;
+        }
+
+        sl_ok(t, rc == SL_OK && q.msn == cases[i].msn
+              && q.part == cases[i].part && q.skip == cases[i].skip,
+              "hls query \"%s\"", cases[i].args);
+    }
+}
+
+
+/* a bit writer for the SPS made by hand below */
+
+typedef struct {
+    uint8_t  buf[128];
+    size_t   pos;
+} sl_bw_t;
+
+
+static void
+sl_bw_u(sl_bw_t *w, uint32_t v, unsigned n)
+{
+    while (n--) {
+        if ((v >> n) & 1) {
+            w->buf[w->pos / 8] |= (uint8_t) (0x80 >> (w->pos % 8));
+        }
+
+        w->pos++;
+    }
+}
+
+
+static void
+sl_bw_ue(sl_bw_t *w, uint32_t v)
+{
+    unsigned  bits;
+
+    for (bits = 0; ((v + 1) >> bits) > 1; bits++) { /* void */ }
+
+    sl_bw_u(w, 0, bits);
+    sl_bw_u(w, v + 1, bits + 1);
+}
+
+
+static void
+sl_bw_se(sl_bw_t *w, int32_t v)
+{
+    sl_bw_ue(w, v > 0 ? (uint32_t) (2 * v - 1) : (uint32_t) (-2 * v));
+}
+
+
+static size_t
+sl_hex(const char *hex, uint8_t *out)
+{
+    size_t  n;
+
+    for (n = 0; hex[2 * n] && hex[2 * n + 1]; n++) {
+        sscanf(hex + 2 * n, "%2hhx", &out[n]);
+    }
+
+    return n;
+}
+
+
+static void
+test_avc_size(sl_tap_t *t)
+{
+    int       w, h;
+    size_t    i, n;
+    uint8_t   avcc[256];
+    sl_bw_t   bw;
+
+    /* sequence headers of libx264 (ffmpeg -f flv) */
+    static const struct {
+        const char  *what;
+        const char  *hex;
+        int          w, h;
+    } cases[] = {
+        { "320x180 High (bottom crop)",
+          "0164000dffe1001a6764000dacd941419f9f0110000003001000000303c0f1"
+          "42996001000668ebe3cb22c0fdf8f800", 320, 180 },
+        { "1920x1080 Constrained Baseline",
+          "0142c028ffe100196742c028da01e0089f970110000003001000000303c0f1"
+          "832a01000468ce0fc8", 1920, 1080 },
+        { "642x362 (crop on both sides)",
+          "0142c01effe1001a6742c01ed900a42fe224c044000003000400000300f03c"
+          "58b92001000568cb83cb20", 642, 362 },
+        { "320x240 High 4:4:4",
+          "01f4000dffe1001967f4000d919b28283f6022000003000200000300781e28"
+          "532c01000668ebe3c44844fff8f800", 320, 240 },
+        { "720x576 interlaced",
+          "0164001fffe100186764001facd940b424d80880000003008000001e0f8b16"
+          "cb01000668fba3cb22c0fdf8f800", 720, 576 },
+        { "322x182 High 4:2:2",
+          "017a000dffe1001b677a000dbcd941519e222f0110000003001000000303c0"
+          "f142996001000668ebe3cb22c0fef8f800", 322, 182 },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n = sl_hex(cases[i].hex, avcc);
+        w = h = -1;
+        sl_ok(t, sl_avc_size(avcc, n, &w, &h) == SL_OK
+              && w == cases[i].w && h == cases[i].h,
+              "avc size: %s", cases[i].what);
+
+        /* the NAL header byte nginx-rtmp wants (0x67) or not: the same */
+        avcc[8] = 0x27;
+        sl_ok(t, sl_avc_size(avcc, n, &w, &h) == SL_OK
+              && w == cases[i].w && h == cases[i].h,
+              "avc size: %s, SPS NAL byte 0x27", cases[i].what);
+
+        sl_ok(t, sl_avc_size(avcc, 20, &w, &h) == SL_ERROR,
+              "avc size: %s cut short: refused", cases[i].what);
+    }
+
+    /* by hand: scaling lists, pic_order_cnt_type 1, an emulation byte */
+
+    memset(&bw, 0, sizeof(bw));
+    sl_bw_u(&bw, 100, 8);                     /* High */
+    sl_bw_u(&bw, 0, 8);
+    sl_bw_u(&bw, 40, 8);
+    sl_bw_ue(&bw, 0);                         /* sps id */
+    sl_bw_ue(&bw, 1);                         /* 4:2:0 */
+    sl_bw_ue(&bw, 0);
+    sl_bw_ue(&bw, 0);
+    sl_bw_u(&bw, 0, 1);
+    sl_bw_u(&bw, 1, 1);                       /* scaling matrix */
+
+    for (i = 0; i < 8; i++) {
+        if (i == 0) {
+            sl_bw_u(&bw, 1, 1);
+            sl_bw_se(&bw, -8);                /* next 0: the rest default */
+
+        } else if (i == 6) {
+            sl_bw_u(&bw, 1, 1);
+
+            for (n = 0; n < 64; n++) {
+                sl_bw_se(&bw, (n % 2) ? 1 : -1);
+            }
+
+        } else {
+            sl_bw_u(&bw, 0, 1);
+        }
+    }
+
+    sl_bw_ue(&bw, 0);                         /* log2_max_frame_num */
+    sl_bw_ue(&bw, 1);                         /* pic_order_cnt_type 1 */
+    sl_bw_u(&bw, 0, 1);
+    sl_bw_se(&bw, 1);
+    sl_bw_se(&bw, -1);
+    sl_bw_ue(&bw, 2);
+    sl_bw_se(&bw, 3);
+    sl_bw_se(&bw, -3);
+    sl_bw_ue(&bw, 1);                         /* max_num_ref_frames */
+    sl_bw_u(&bw, 0, 1);
+    sl_bw_ue(&bw, 79);                        /* 1280 */
+    sl_bw_ue(&bw, 44);                        /* 720 */
+    sl_bw_u(&bw, 1, 1);
+    sl_bw_u(&bw, 1, 1);
+    sl_bw_u(&bw, 0, 1);                       /* no cropping */
+    sl_bw_u(&bw, 0, 1);                       /* no VUI */
+    sl_bw_u(&bw, 1, 1);                       /* stop bit */
+
+    n = (bw.pos + 7) / 8;
+
+    memset(avcc, 0, sizeof(avcc));
+    avcc[0] = 1;
+    avcc[1] = 100;
+    avcc[3] = 40;
+    avcc[4] = 0xff;
+    avcc[5] = 0xe1;
+    avcc[6] = 0;
+    avcc[7] = (uint8_t) (n + 1);
+    avcc[8] = 0x67;
+    memcpy(avcc + 9, bw.buf, n);
+
+    w = h = -1;
+    sl_ok(t, sl_avc_size(avcc, 9 + n, &w, &h) == SL_OK
+          && w == 1280 && h == 720,
+          "avc size: scaling lists and pic_order_cnt_type 1");
+
+    /*
+     * profile 66, constraints 0, level 0, then a first byte of 02: the
+     * encoder wrote 00 00 03 02, and the 03 is no data
+     */
+    memset(&bw, 0, sizeof(bw));
+    sl_bw_ue(&bw, 63);                        /* sps id: 0000001000000 */
+    sl_bw_ue(&bw, 0);                         /* log2_max_frame_num */
+    sl_bw_ue(&bw, 2);                         /* pic_order_cnt_type 2 */
+    sl_bw_ue(&bw, 1);
+    sl_bw_u(&bw, 0, 1);
+    sl_bw_ue(&bw, 39);                        /* 640 */
+    sl_bw_ue(&bw, 22);                        /* 368, cropped to 360 */
+    sl_bw_u(&bw, 1, 1);
+    sl_bw_u(&bw, 1, 1);
+    sl_bw_u(&bw, 1, 1);                       /* cropping */
+    sl_bw_ue(&bw, 0);
+    sl_bw_ue(&bw, 0);
+    sl_bw_ue(&bw, 0);
+    sl_bw_ue(&bw, 4);
+    sl_bw_u(&bw, 0, 1);
+    sl_bw_u(&bw, 1, 1);
+    n = (bw.pos + 7) / 8;
+
+    avcc[9] = 66;
+    avcc[10] = 0;
+    avcc[11] = 0;
+    avcc[12] = 3;
+    memcpy(avcc + 13, bw.buf, n);
+    avcc[7] = (uint8_t) (n + 5);
+
+    w = h = -1;
+    sl_ok(t, bw.buf[0] == 2 && sl_avc_size(avcc, 13 + n, &w, &h) == SL_OK
+          && w == 640 && h == 360,
+          "avc size: an emulation prevention byte");
+
+    /* not an SPS, not version 1, no SPS, a length past the end */
+    n = sl_hex("0164000dffe1001a6764000dacd941419f9f0110000003001000000303c0f1"
+               "42996001000668ebe3cb22c0fdf8f800", avcc);
+    avcc[8] = 0x68;
+    sl_ok(t, sl_avc_size(avcc, n, &w, &h) == SL_ERROR,
+          "avc size: a PPS where the SPS should be: refused");
+    avcc[8] = 0x67;
+    avcc[0] = 2;
+    sl_ok(t, sl_avc_size(avcc, n, &w, &h) == SL_ERROR,
+          "avc size: version 2 refused");
+    avcc[0] = 1;
+    avcc[5] = 0xe0;
+    sl_ok(t, sl_avc_size(avcc, n, &w, &h) == SL_ERROR,
+          "avc size: no SPS refused");
+    avcc[5] = 0xe1;
+    avcc[7] = 200;
+    sl_ok(t, sl_avc_size(avcc, n, &w, &h) == SL_ERROR,
+          "avc size: an SPS longer than the record refused");
 }
 
 

@@ -53,6 +53,9 @@ static void test_raise(sl_tap_t *t);
 static void test_round_trip(sl_tap_t *t);
 static void test_small_buffer(sl_tap_t *t);
 static void test_relocate(sl_tap_t *t);
+static void test_copy(sl_tap_t *t);
+static void test_trim_before(sl_tap_t *t);
+static int sl_same_copy(sl_dvr_t *dvr);
 static void test_threads(sl_tap_t *t);
 static void test_checker(sl_tap_t *t);
 static void test_checker_info(sl_tap_t *t);
@@ -98,6 +101,8 @@ main(void)
     test_round_trip(&t);
     test_small_buffer(&t);
     test_relocate(&t);
+    test_copy(&t);
+    test_trim_before(&t);
     test_threads(&t);
     test_checker(&t);
     test_checker_info(&t);
@@ -1689,14 +1694,228 @@ test_master(sl_tap_t *t)
           "master: BANDWIDTH 0 refused");
     v[1].bandwidth = 1;
 
+    /* issue 9 case 14: half a size (from the publisher's metadata) is no
+     * RESOLUTION, and the other renditions are still listed */
+
+    v[1].bandwidth = 1200000;
     v[1].height = 0;
-    sl_ok(t, sl_hls_master_playlist(v, 3, buf, sizeof(buf)) == 0,
-          "master: width without height refused");
+    n = sl_hls_master_playlist(v, 3, buf, sizeof(buf) - 1);
+    buf[n < sizeof(buf) ? n : 0] = '\0';
+    sl_ok(t, n > 0 && n < sizeof(buf)
+          && strstr((char *) buf, "BANDWIDTH=1200000,FRAME-RATE=") != NULL
+          && strstr((char *) buf, "RESOLUTION=640") == NULL
+          && strstr((char *) buf, "RESOLUTION=1920x1080") != NULL
+          && strstr((char *) buf, "360p/index.m3u8") != NULL,
+          "master: width without height, no RESOLUTION");
+
+    v[1].width = 0;
     v[1].height = 360;
+    n = sl_hls_master_playlist(v, 3, buf, sizeof(buf) - 1);
+    buf[n < sizeof(buf) ? n : 0] = '\0';
+    sl_ok(t, n > 0 && n < sizeof(buf)
+          && strstr((char *) buf, "BANDWIDTH=1200000,FRAME-RATE=") != NULL
+          && strstr((char *) buf, "x360") == NULL,
+          "master: height without width, no RESOLUTION");
+    v[1].width = 640;
 
     v[1].frame_rate = -1;
     sl_ok(t, sl_hls_master_playlist(v, 3, buf, sizeof(buf)) == 0,
           "master: negative frame rate refused");
+}
+
+
+/*
+ * The copy a reader renders outside the lock (issue 9 case 15): the same
+ * bytes as the index itself, whatever the state of the ring.
+ */
+static void
+test_copy(sl_tap_t *t)
+{
+    int              i, ok;
+    size_t           size;
+    sl_dvr_t        *dvr;
+    uint64_t         block[8];
+    sl_dvr_drop_t    drops[8];
+
+    dvr = sl_new(30, 8, 20000000, 2, 500000);
+
+    sl_ok(t, sl_same_copy(dvr), "copy: an empty index");
+
+    sl_dvr_segment_start(dvr, PDT0, 1, SL_SEG_INDEPENDENT);
+    sl_dvr_part_add(dvr, 500000, 1, SL_PART_INDEPENDENT);
+    sl_ok(t, sl_same_copy(dvr), "copy: a first part");
+
+    sl_dvr_segment_close(dvr, 0, 0, NULL);
+
+    ok = 1;
+
+    /* the ring wraps several times, trimmed by the window */
+
+    for (i = 1; i < 100; i++) {
+        sl_seg(dvr, 0, 4, PDT0 + 2000 * i, 1 + i / 40,
+               (i % 7 == 0) ? SL_SEG_DISCONTINUITY : SL_SEG_INDEPENDENT);
+
+        while (sl_dvr_trim(dvr, drops, 8) == 8) { /* void */ }
+
+        ok = ok && sl_same_copy(dvr);
+    }
+
+    sl_ok(t, ok, "copy: at every step of a wrapping ring");
+
+    sl_dvr_segment_start(dvr, PDT0 + 300000, 3, SL_SEG_INDEPENDENT);
+    sl_dvr_part_add(dvr, 500000, 1, SL_PART_INDEPENDENT);
+    sl_dvr_part_add(dvr, 400000, 1, 0);
+    sl_ok(t, sl_same_copy(dvr), "copy: an open segment with parts");
+
+    sl_dvr_end(dvr);
+    sl_ok(t, sl_same_copy(dvr), "copy: an ended index");
+
+    size = sl_dvr_copy_size(dvr);
+    sl_ok(t, size < sl_dvr_size(30, 8)
+          && sl_dvr_copy(dvr, block, sizeof(block)) == NULL,
+          "copy: smaller than the index, NULL when the block is too small");
+
+    free(dvr);
+
+    /* a ring full to its last slot, without trims (the window is long) */
+
+    dvr = sl_new(10, 0, 3600000000ULL, 2, 0);
+
+    for (i = 0; i < 11; i++) {
+        sl_seg(dvr, 2000000, 0, PDT0 + 2000 * i, 1, SL_SEG_INDEPENDENT);
+    }
+
+    sl_ok(t, dvr->next_msn - dvr->first_msn == 11 && sl_same_copy(dvr),
+          "copy: a full ring");
+
+    free(dvr);
+}
+
+
+/* every kind of playlist, and the last segment and part, as the index */
+
+static int
+sl_same_copy(sl_dvr_t *dvr)
+{
+    int              ok;
+    size_t           i, size;
+    int64_t          p1, p2;
+    uint64_t         m1, m2;
+    sl_dvr_t        *copy;
+    sl_text_t        a, b;
+    unsigned char   *block;
+    sl_hls_opts_t    opts[4];
+
+    size = sl_dvr_copy_size(dvr);
+
+    block = malloc(size + 64);
+    if (block == NULL) {
+        abort();
+    }
+
+    memset(block, CANARY, size + 64);
+
+    copy = sl_dvr_copy(dvr, block, size);
+    if (copy == NULL) {
+        free(block);
+        return 0;
+    }
+
+    memset(opts, 0, sizeof(opts));
+    opts[1].parts = 1;
+    opts[1].block = 1;
+    opts[2] = opts[1];
+    opts[2].can_skip_until_us = 12000000;
+    opts[3] = opts[2];
+    opts[3].skip = 1;
+
+    ok = 1;
+
+    for (i = 0; i < 4; i++) {
+        a = sl_render(dvr, &opts[i]);
+        b = sl_render(copy, &opts[i]);
+        ok = ok && a.len == b.len && memcmp(a.text, b.text, a.len) == 0;
+        free(a.text);
+        free(b.text);
+    }
+
+    if (sl_dvr_last(dvr, &m1, &p1) == SL_OK) {
+        ok = ok && sl_dvr_last(copy, &m2, &p2) == SL_OK
+             && m1 == m2 && p1 == p2;
+
+    } else {
+        ok = ok && sl_dvr_last(copy, &m2, &p2) == SL_DECLINED;
+    }
+
+    for (i = size; i < size + 64; i++) {
+        ok = ok && block[i] == CANARY;
+    }
+
+    free(block);
+
+    return ok;
+}
+
+
+/* a disk budget shortens the DVR (issue 9 case 6) */
+static void
+test_trim_before(sl_tap_t *t)
+{
+    int            i;
+    size_t         n;
+    uint64_t       sum;
+    sl_dvr_t      *dvr;
+    sl_text_t      pl;
+    sl_dvr_drop_t  drops[32];
+
+    dvr = sl_new(64, 4, 3600000000ULL, 2, 500000);
+
+    for (i = 0; i < 20; i++) {
+        /* 1000 bytes a part: 4000 a segment; init 2 from the 11th on */
+        sl_seg(dvr, 0, 4, PDT0 + 2000 * i, (i < 10) ? 1 : 2,
+               SL_SEG_INDEPENDENT);
+    }
+
+    sl_ok(t, dvr->bytes == 20 * 4000, "budget: the bytes held are counted");
+
+    sl_ok(t, sl_dvr_trim(dvr, drops, 32) == 0,
+          "budget: nothing left the window");
+
+    n = sl_dvr_trim_before(dvr, dvr->first_msn + 3, 2, drops, 32);
+    sl_ok(t, n == 3 && drops[0].msn == 0 && drops[2].msn == 2
+          && drops[0].bytes == 4000 && drops[0].nparts == 4
+          && !drops[0].init_unused && dvr->first_msn == 3
+          && dvr->bytes == 17 * 4000,
+          "budget: the oldest segments go, their sizes told");
+
+    n = sl_dvr_trim_before(dvr, 10, 2, drops, 4);
+    sl_ok(t, n == 4 && dvr->first_msn == 7,
+          "budget: at most max at once");
+
+    n = sl_dvr_trim_before(dvr, 10, 2, drops, 32);
+    sl_ok(t, n == 3 && drops[2].msn == 9 && drops[2].init_unused
+          && dvr->first_msn == 10,
+          "budget: the last segment of an init frees the init");
+
+    n = sl_dvr_trim_before(dvr, UINT64_MAX, 4, drops, 32);
+
+    for (sum = 0, i = 0; (size_t) i < n; i++) {
+        sum += drops[i].bytes;
+    }
+
+    sl_ok(t, n == 6 && dvr->next_msn - dvr->first_msn == 4
+          && dvr->bytes == 4 * 4000 && sum == 6 * 4000,
+          "budget: the newest keep segments stay");
+
+    sl_ok(t, sl_dvr_trim_before(dvr, UINT64_MAX, 4, drops, 32) == 0,
+          "budget: nothing more");
+
+    pl = sl_render(dvr, &(sl_hls_opts_t) { .parts = 1, .block = 1 });
+    sl_ok(t, sl_check_ok(t, &pl, NULL, "budget: trimmed playlist"),
+          "budget: the playlist is valid, from the new first segment");
+    free(pl.text);
+
+    free(dvr);
 }
 
 
