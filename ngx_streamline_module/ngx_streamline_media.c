@@ -13,6 +13,7 @@
 
 #include <ftw.h>
 #include <pthread.h>
+#include <sys/file.h>
 #if (NGX_HAVE_SYS_EVENTFD_H)
 #include <sys/eventfd.h>
 #endif
@@ -30,6 +31,8 @@
 #define NGX_STREAMLINE_LIVE      1
 #define NGX_STREAMLINE_ENDED     2
 #define NGX_STREAMLINE_DELETING  3
+
+#define NGX_STREAMLINE_MEDIA_LOCK  ".streamline.lock"
 
 
 typedef struct {
@@ -54,6 +57,7 @@ typedef struct {
     ngx_uint_t                keep;
     ngx_uint_t                running;        /* pipelines not ended */
     ngx_uint_t                generation;
+    uint32_t                  ladder;         /* what shapes the DVR */
     int64_t                   ended_ms;
     int64_t                   grace_ms;
     u_char                    dir[NGX_MAX_PATH];
@@ -65,6 +69,16 @@ typedef struct {
 typedef struct {
     ngx_streamline_media_channel_t    ch[NGX_STREAMLINE_MEDIA_CHANNELS];
 } ngx_streamline_media_shm_t;
+
+
+/* a media path this master owns (fd), or knows another nginx owns (-1) */
+typedef struct ngx_streamline_media_lock_s  ngx_streamline_media_lock_t;
+
+struct ngx_streamline_media_lock_s {
+    ngx_streamline_media_lock_t      *next;
+    ngx_fd_t                          fd;
+    u_char                            path[1];
+};
 
 
 /* a publishing session's pipeline; malloc'ed: it outlives the session */
@@ -83,6 +97,12 @@ struct ngx_streamline_media_s {
 
 static ngx_int_t ngx_streamline_media_init_zone(ngx_shm_zone_t *zone,
     void *data);
+static ngx_uint_t ngx_streamline_media_own(ngx_log_t *log,
+    const u_char *path);
+static uint32_t ngx_streamline_media_ladder(ngx_streamline_media_conf_t *mc);
+static ngx_uint_t ngx_streamline_media_leftovers(const u_char *dir);
+static ngx_int_t ngx_streamline_media_discard(
+    ngx_streamline_media_channel_t *ch);
 static ngx_streamline_media_channel_t *ngx_streamline_media_channel(
     const u_char *name, size_t len, ngx_uint_t create);
 static ngx_streamline_media_rendition_t *ngx_streamline_media_rendition(
@@ -115,6 +135,7 @@ static void ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
 
 
 static ngx_shm_zone_t          *ngx_streamline_media_zone;
+static ngx_streamline_media_lock_t  *ngx_streamline_media_locks;
 static ngx_streamline_media_t  *ngx_streamline_media_running;
 static ngx_event_t              ngx_streamline_media_cleanup_ev;
 static ngx_atomic_t             ngx_streamline_media_finishing;
@@ -194,16 +215,35 @@ ngx_streamline_media_zone_add(ngx_conf_t *cf, ngx_str_t *path)
 }
 
 
+/*
+ * nginx calls this in every process that reads the configuration with
+ * shared memory: the master at start and on each reload, a config test
+ * (nginx -t), the new binary of an upgrade (USR2).  Only the first two
+ * own the media paths; the leftovers of a crashed nginx go only when no
+ * running nginx owns them (see ngx_streamline_media_own), never in a
+ * config test.
+ */
 static ngx_int_t
 ngx_streamline_media_init_zone(ngx_shm_zone_t *zone, void *data)
 {
-    ngx_uint_t                   i;
+    ngx_uint_t                   i, own;
     ngx_str_t                   *path;
     ngx_slab_pool_t             *shpool;
     ngx_streamline_main_conf_t  *smcf;
     ngx_streamline_media_shm_t  *shm;
 
     shpool = (ngx_slab_pool_t *) zone->shm.addr;
+    smcf = zone->data;
+
+    path = smcf->media_paths->elts;
+    for (i = 0; !ngx_test_config && i < smcf->media_paths->nelts; i++) {
+        own = ngx_streamline_media_own(zone->shm.log, path[i].data);
+
+        if (own && data == NULL) {
+            /* in the master, before any worker: nothing here is live */
+            ngx_streamline_media_remove_dir(path[i].data);
+        }
+    }
 
     if (data) {
         /* a reload: the index (and the live channels) carry on */
@@ -211,20 +251,9 @@ ngx_streamline_media_init_zone(ngx_shm_zone_t *zone, void *data)
         return NGX_OK;
     }
 
-    smcf = zone->data;
-
     if (zone->shm.exists) {
         zone->data = shpool->data;
         return NGX_OK;
-    }
-
-    /*
-     * nginx starts: nothing can be live, whatever a crashed nginx left
-     * under the media paths goes (in the master, before any worker)
-     */
-    path = smcf->media_paths->elts;
-    for (i = 0; i < smcf->media_paths->nelts; i++) {
-        ngx_streamline_media_remove_dir(path[i].data);
     }
 
     shm = ngx_slab_calloc(shpool, sizeof(ngx_streamline_media_shm_t));
@@ -241,6 +270,88 @@ ngx_streamline_media_init_zone(ngx_shm_zone_t *zone, void *data)
 }
 
 
+/*
+ * Whether this master has just become the owner of a media path, the
+ * first time it sees the path: only then are its files leftovers.  The
+ * owner holds flock(2) on <path>/.streamline.lock for its whole life.
+ * flock, not fcntl: the workers inherit the same open file, so the lock
+ * lasts while any process of that nginx lives (a master killed alone
+ * included), and a second open in the same master conflicts like any
+ * other.  So a new binary (USR2), a second nginx on the same path, and
+ * this master after a reload that changed the zone all find the path
+ * owned and remove nothing.  A path owned by someone else when first
+ * seen is asked for again at each reload (after an upgrade the new
+ * master gets it once the old one is gone), but never cleaned then: its
+ * files may be this nginx's live streams by that time.
+ */
+static ngx_uint_t
+ngx_streamline_media_own(ngx_log_t *log, const u_char *path)
+{
+    size_t                        len;
+    ngx_fd_t                      fd;
+    ngx_uint_t                    first;
+    ngx_streamline_media_lock_t  *l;
+    u_char                        name[NGX_MAX_PATH];
+
+    len = ngx_strlen(path);
+
+    for (l = ngx_streamline_media_locks; l; l = l->next) {
+        if (ngx_strcmp(l->path, path) == 0) {
+            break;
+        }
+    }
+
+    if (l && l->fd != -1) {
+        return 0;
+    }
+
+    first = (l == NULL);
+
+    if (l == NULL) {
+        /* the master's, for its life: reloads reuse it */
+        l = ngx_alloc(sizeof(ngx_streamline_media_lock_t) + len, log);
+        if (l == NULL) {
+            return 0;
+        }
+
+        ngx_memcpy(l->path, path, len + 1);
+        l->fd = -1;
+        l->next = ngx_streamline_media_locks;
+        ngx_streamline_media_locks = l;
+    }
+
+    if (len + sizeof("/" NGX_STREAMLINE_MEDIA_LOCK) > NGX_MAX_PATH) {
+        return 0;
+    }
+
+    ngx_sprintf(name, "%s/" NGX_STREAMLINE_MEDIA_LOCK "%Z", path);
+
+    fd = open((char *) name, O_RDWR|O_CREAT|O_CLOEXEC, 0600);
+
+    if (fd == -1) {
+        ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
+                      "streamline: open() \"%s\" failed: files under "
+                      "\"%s\" are never removed at start", name, path);
+        return 0;
+    }
+
+    if (flock(fd, LOCK_EX|LOCK_NB) == -1) {
+        if (first) {
+            ngx_log_error(NGX_LOG_NOTICE, log, ngx_errno,
+                          "streamline: \"%s\" belongs to another nginx "
+                          "(a binary upgrade?): its files are kept", path);
+        }
+
+        (void) close(fd);
+        return 0;
+    }
+
+    l->fd = fd;
+
+    return first;
+}
+
+
 /* removes what is inside dir, not dir itself */
 static void
 ngx_streamline_media_remove_dir(const u_char *dir)
@@ -254,7 +365,10 @@ static int
 ngx_streamline_media_rm(const char *path, const struct stat *sb, int type,
     struct FTW *ftw)
 {
-    if (ftw->level == 0) {
+    if (ftw->level == 0
+        || (ftw->level == 1
+            && ngx_strcmp(path + ftw->base, NGX_STREAMLINE_MEDIA_LOCK) == 0))
+    {
         return 0;
     }
 
@@ -476,8 +590,9 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 {
     size_t                             size;
     uint64_t                           first_msn;
-    uint32_t                           first_init, max_segments;
-    ngx_uint_t                         i, resume;
+    const char                        *why;
+    uint32_t                           first_init, max_segments, ladder;
+    ngx_uint_t                         i, resume, leftovers;
     sl_dvr_params_t                    dp;
     ngx_slab_pool_t                   *shpool;
     sl_pipeline_conf_t                 pc;
@@ -503,6 +618,9 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     for (i = 0; i < mc->nrungs; i++) {
         m->rungs[i] = mc->rungs[i];
     }
+
+    ladder = ngx_streamline_media_ladder(mc);
+    leftovers = ngx_streamline_media_leftovers(mc->dir);
 
     shpool = ngx_streamline_media_pool();
     ngx_shmtx_lock(&shpool->mutex);
@@ -533,7 +651,40 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     }
 
     /* published again within the grace: the DVR goes on */
-    resume = ch->state == NGX_STREAMLINE_ENDED;
+    resume = ch->state == NGX_STREAMLINE_ENDED && ch->ladder == ladder;
+
+    if (!resume && (ch->state == NGX_STREAMLINE_ENDED || leftovers)) {
+        /*
+         * A reload changed the ladder (or the segment, part or window)
+         * since the DVR began: its renditions cannot go on, a new DVR
+         * begins.  Or files that no stream of this nginx owns (an earlier
+         * nginx's, e.g. before a binary upgrade) are in the channel's
+         * directory.  They go first, on a thread; the caller retries.
+         */
+        ngx_cpystrn(ch->dir, (u_char *) mc->dir, NGX_MAX_PATH);
+        why = ch->state == NGX_STREAMLINE_ENDED
+              ? "the ladder changed, a new DVR begins"
+              : "removing files that no stream owns";
+
+        if (ngx_streamline_media_discard(ch) != NGX_OK) {
+            ngx_shmtx_unlock(&shpool->mutex);
+            ngx_log_error(NGX_LOG_ERR, mc->log, 0,
+                          "streamline: no media for channel \"%*s\": "
+                          "cannot remove its old files",
+                          mc->channel_len, mc->channel);
+            ngx_free(m);
+            return NULL;
+        }
+
+        ngx_shmtx_unlock(&shpool->mutex);
+        ngx_log_error(NGX_LOG_NOTICE, mc->log, 0,
+                      "streamline: channel \"%*s\": %s",
+                      mc->channel_len, mc->channel, why);
+        ngx_free(m);
+        *rc = NGX_AGAIN;
+        return NULL;
+    }
+
     first_msn = 0;
     first_init = 0;
 
@@ -555,6 +706,7 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 
         ngx_cpystrn(ch->dir, (u_char *) mc->dir, NGX_MAX_PATH);
         ch->nrenditions = 1 + mc->nrungs;
+        ch->ladder = ladder;
 
         max_segments = (uint32_t) (mc->window / ngx_max(mc->segment / 2, 1))
                        + 4;
@@ -620,6 +772,14 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 
     ngx_shmtx_unlock(&shpool->mutex);
 
+    /* the removal of old files took the directory too */
+    if (!resume && ngx_create_dir(mc->dir, 0755) == NGX_FILE_ERROR
+        && ngx_errno != NGX_EEXIST)
+    {
+        ngx_log_error(NGX_LOG_ERR, mc->log, ngx_errno,
+                      "streamline: cannot create \"%s\"", mc->dir);
+    }
+
     ngx_memzero(&pc, sizeof(sl_pipeline_conf_t));
     pc.dir = (char *) mc->dir;
     pc.rendition = "source";
@@ -658,6 +818,76 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     *rc = NGX_OK;
 
     return m;
+}
+
+
+/* what a DVR's renditions and index are made of, as one number */
+static uint32_t
+ngx_streamline_media_ladder(ngx_streamline_media_conf_t *mc)
+{
+    size_t             i;
+    uint32_t           crc;
+    const sl_rung_t   *rung;
+    uint64_t           shape[3];
+    static const char  none[] = "";
+
+    shape[0] = mc->segment;
+    shape[1] = mc->part;
+    shape[2] = mc->window;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, (u_char *) shape, sizeof(shape));
+
+    for (i = 0; i < mc->nrungs; i++) {
+        rung = &mc->rungs[i];
+
+        shape[0] = rung->width;
+        shape[1] = rung->height;
+        shape[2] = rung->bitrate_kbps;
+
+        ngx_crc32_update(&crc, (u_char *) shape, sizeof(shape));
+
+        /* with their NULs: "ab" + "c" is not "a" + "bc" */
+        ngx_crc32_update(&crc, (u_char *) rung->name,
+                         ngx_strlen(rung->name) + 1);
+        ngx_crc32_update(&crc, (u_char *) (rung->preset ? rung->preset
+                                                        : none),
+                         ngx_strlen(rung->preset ? rung->preset : none) + 1);
+        ngx_crc32_update(&crc, (u_char *) (rung->profile ? rung->profile
+                                                         : none),
+                         ngx_strlen(rung->profile ? rung->profile : none)
+                         + 1);
+    }
+
+    ngx_crc32_final(crc);
+
+    return crc;
+}
+
+
+/* a channel directory holds something (a few syscalls: the first entry) */
+static ngx_uint_t
+ngx_streamline_media_leftovers(const u_char *dir)
+{
+    DIR            *d;
+    ngx_uint_t      found;
+    struct dirent  *e;
+
+    d = opendir((const char *) dir);
+    if (d == NULL) {
+        return 0;
+    }
+
+    found = 0;
+
+    while (!found && (e = readdir(d)) != NULL) {
+        found = ngx_strcmp(e->d_name, ".") != 0
+                && ngx_strcmp(e->d_name, "..") != 0;
+    }
+
+    (void) closedir(d);
+
+    return found;
 }
 
 
@@ -973,8 +1203,6 @@ ngx_streamline_media_cleanup_handler(ngx_event_t *ev)
 {
     int64_t                          now;
     ngx_uint_t                       i;
-    pthread_t                        tid;
-    pthread_attr_t                   attr;
     ngx_slab_pool_t                 *shpool;
     ngx_streamline_media_shm_t      *shm;
     ngx_streamline_media_channel_t  *ch;
@@ -994,22 +1222,7 @@ ngx_streamline_media_cleanup_handler(ngx_event_t *ev)
             continue;
         }
 
-        /* removing thousands of files is no work for the event loop */
-        ch->state = NGX_STREAMLINE_DELETING;
-
-        if (pthread_attr_init(&attr) == 0) {
-            (void) pthread_attr_setdetachstate(&attr,
-                                               PTHREAD_CREATE_DETACHED);
-
-            if (pthread_create(&tid, &attr,
-                               ngx_streamline_media_delete_thread, ch)
-                != 0)
-            {
-                ch->state = NGX_STREAMLINE_ENDED;
-            }
-
-            (void) pthread_attr_destroy(&attr);
-        }
+        (void) ngx_streamline_media_discard(ch);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -1017,6 +1230,40 @@ ngx_streamline_media_cleanup_handler(ngx_event_t *ev)
     if (!ngx_exiting) {
         ngx_add_timer(ev, 1000);
     }
+}
+
+
+/*
+ * With the zone locked: the channel's files and index go, on a thread of
+ * their own (removing thousands of files is no work for the event loop).
+ */
+static ngx_int_t
+ngx_streamline_media_discard(ngx_streamline_media_channel_t *ch)
+{
+    pthread_t       tid;
+    ngx_int_t       rc;
+    ngx_uint_t      state;
+    pthread_attr_t  attr;
+
+    if (pthread_attr_init(&attr) != 0) {
+        return NGX_ERROR;
+    }
+
+    state = ch->state;
+    ch->state = NGX_STREAMLINE_DELETING;
+    rc = NGX_OK;
+
+    if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0
+        || pthread_create(&tid, &attr, ngx_streamline_media_delete_thread, ch)
+           != 0)
+    {
+        ch->state = state;
+        rc = NGX_ERROR;
+    }
+
+    (void) pthread_attr_destroy(&attr);
+
+    return rc;
 }
 
 
