@@ -67,6 +67,7 @@ typedef struct {
 
 
 typedef struct {
+    ngx_uint_t                        reloads;  /* that kept this zone */
     ngx_streamline_media_channel_t    ch[NGX_STREAMLINE_MEDIA_CHANNELS];
 } ngx_streamline_media_shm_t;
 
@@ -135,6 +136,7 @@ static void ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
 
 
 static ngx_shm_zone_t          *ngx_streamline_media_zone;
+static ngx_uint_t               ngx_streamline_media_reloads;
 static ngx_streamline_media_lock_t  *ngx_streamline_media_locks;
 static ngx_streamline_media_t  *ngx_streamline_media_running;
 static ngx_event_t              ngx_streamline_media_cleanup_ev;
@@ -246,8 +248,14 @@ ngx_streamline_media_init_zone(ngx_shm_zone_t *zone, void *data)
     }
 
     if (data) {
-        /* a reload: the index (and the live channels) carry on */
+        /*
+         * A reload: the index (and the live channels) carry on.  Before
+         * the old workers are asked to quit, they learn that new ones
+         * share the zone (see ngx_streamline_media_cleanup_handler).
+         */
         zone->data = data;
+        shm = data;
+        shm->reloads++;
         return NGX_OK;
     }
 
@@ -384,6 +392,7 @@ void
 ngx_streamline_media_init_process(ngx_cycle_t *cycle)
 {
     ngx_connection_t            *c;
+    ngx_streamline_media_shm_t  *shm;
     ngx_streamline_main_conf_t  *smcf;
 
     smcf = (ngx_streamline_main_conf_t *)
@@ -395,6 +404,9 @@ ngx_streamline_media_init_process(ngx_cycle_t *cycle)
     if (ngx_streamline_media_zone == NULL) {
         return;
     }
+
+    shm = ngx_streamline_media_zone->data;
+    ngx_streamline_media_reloads = shm->reloads;
 
     /* libav* messages (to stderr) only when something is wrong */
     av_log_set_level(AV_LOG_ERROR);
@@ -1229,6 +1241,21 @@ ngx_streamline_media_cleanup_handler(ngx_event_t *ev)
 
     if (!ngx_exiting) {
         ngx_add_timer(ev, 1000);
+        return;
+    }
+
+    /*
+     * This worker shuts down gracefully (within a second of being told).
+     * After a reload, newer workers share this zone: the publishers stay
+     * here until they leave, viewers see no change.  Otherwise (nginx -s
+     * quit, the old workers of a binary upgrade, a reload that replaced
+     * the zone) nobody else can serve these channels, and a publisher
+     * like OBS never leaves by itself: its session ends now, cleanly
+     * (ENDLIST, idle), and an encoder that reconnects finds the new
+     * nginx, if any.
+     */
+    if (shm->reloads == ngx_streamline_media_reloads) {
+        ngx_rtmp_streamline_drop_publishers((ngx_cycle_t *) ngx_cycle);
     }
 }
 
