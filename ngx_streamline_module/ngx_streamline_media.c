@@ -26,6 +26,7 @@
 
 #define NGX_STREAMLINE_MEDIA_CHANNELS  64
 #define NGX_STREAMLINE_MEDIA_RUNGS     (1 + SL_PIPELINE_MAX_RUNGS)
+#define NGX_STREAMLINE_MEDIA_WORKERS   256
 
 #define NGX_STREAMLINE_FREE      0
 #define NGX_STREAMLINE_LIVE      1
@@ -67,7 +68,8 @@ typedef struct {
 
 
 typedef struct {
-    ngx_uint_t                        reloads;  /* that kept this zone */
+    /* workers that use this zone and accept connections, by pid */
+    ngx_pid_t                         workers[NGX_STREAMLINE_MEDIA_WORKERS];
     ngx_streamline_media_channel_t    ch[NGX_STREAMLINE_MEDIA_CHANNELS];
 } ngx_streamline_media_shm_t;
 
@@ -128,6 +130,9 @@ static void *ngx_streamline_media_delete_thread(void *arg);
 static int ngx_streamline_media_rm(const char *path, const struct stat *sb,
     int type, struct FTW *ftw);
 static void ngx_streamline_media_remove_dir(const u_char *dir);
+static ngx_slab_pool_t *ngx_streamline_media_pool(void);
+static void ngx_streamline_media_accepting(ngx_uint_t on);
+static ngx_uint_t ngx_streamline_media_successor(void);
 static void ngx_streamline_media_notify(void);
 static void ngx_streamline_media_notified(ngx_event_t *ev);
 static void ngx_streamline_media_notify_close(void *data);
@@ -136,7 +141,6 @@ static void ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
 
 
 static ngx_shm_zone_t          *ngx_streamline_media_zone;
-static ngx_uint_t               ngx_streamline_media_reloads;
 static ngx_streamline_media_lock_t  *ngx_streamline_media_locks;
 static ngx_streamline_media_t  *ngx_streamline_media_running;
 static ngx_event_t              ngx_streamline_media_cleanup_ev;
@@ -248,14 +252,8 @@ ngx_streamline_media_init_zone(ngx_shm_zone_t *zone, void *data)
     }
 
     if (data) {
-        /*
-         * A reload: the index (and the live channels) carry on.  Before
-         * the old workers are asked to quit, they learn that new ones
-         * share the zone (see ngx_streamline_media_cleanup_handler).
-         */
+        /* a reload: the index (and the live channels) carry on */
         zone->data = data;
-        shm = data;
-        shm->reloads++;
         return NGX_OK;
     }
 
@@ -392,7 +390,6 @@ void
 ngx_streamline_media_init_process(ngx_cycle_t *cycle)
 {
     ngx_connection_t            *c;
-    ngx_streamline_media_shm_t  *shm;
     ngx_streamline_main_conf_t  *smcf;
 
     smcf = (ngx_streamline_main_conf_t *)
@@ -405,8 +402,7 @@ ngx_streamline_media_init_process(ngx_cycle_t *cycle)
         return;
     }
 
-    shm = ngx_streamline_media_zone->data;
-    ngx_streamline_media_reloads = shm->reloads;
+    ngx_streamline_media_accepting(1);
 
     /* libav* messages (to stderr) only when something is wrong */
     av_log_set_level(AV_LOG_ERROR);
@@ -454,6 +450,10 @@ ngx_streamline_media_exit_process(ngx_cycle_t *cycle)
     ngx_streamline_media_t      *m;
     ngx_streamline_main_conf_t  *smcf;
 
+    if (ngx_streamline_media_zone) {
+        ngx_streamline_media_accepting(0);
+    }
+
     while ((m = ngx_streamline_media_running) != NULL) {
         sl_pipeline_stop(m->pipeline);
         m->pipeline = NULL;
@@ -482,6 +482,69 @@ ngx_streamline_media_exit_process(ngx_cycle_t *cycle)
 
         ngx_close_connection(c);
     }
+}
+
+
+/*
+ * A worker's slot in the zone, while it accepts connections: an old
+ * worker that shuts down learns from them whether newer workers (of a
+ * reload) carry its channels on.
+ */
+static void
+ngx_streamline_media_accepting(ngx_uint_t on)
+{
+    ngx_uint_t                   i;
+    ngx_slab_pool_t             *shpool;
+    ngx_streamline_media_shm_t  *shm;
+
+    shpool = ngx_streamline_media_pool();
+    shm = ngx_streamline_media_zone->data;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; i < NGX_STREAMLINE_MEDIA_WORKERS; i++) {
+        if (!on && shm->workers[i] == ngx_pid) {
+            shm->workers[i] = 0;
+            break;
+        }
+
+        /* a free slot, or a worker that died without saying so */
+        if (on && (shm->workers[i] == 0
+                   || (kill(shm->workers[i], 0) == -1 && errno == ESRCH)))
+        {
+            shm->workers[i] = ngx_pid;
+            break;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+/* another worker accepts connections with this zone */
+static ngx_uint_t
+ngx_streamline_media_successor(void)
+{
+    ngx_uint_t                   i, found;
+    ngx_pid_t                    pid;
+    ngx_slab_pool_t             *shpool;
+    ngx_streamline_media_shm_t  *shm;
+
+    shpool = ngx_streamline_media_pool();
+    shm = ngx_streamline_media_zone->data;
+    found = 0;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; !found && i < NGX_STREAMLINE_MEDIA_WORKERS; i++) {
+        pid = shm->workers[i];
+        found = pid != 0 && pid != ngx_pid
+                && (kill(pid, 0) == 0 || errno != ESRCH);
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return found;
 }
 
 
@@ -1239,22 +1302,26 @@ ngx_streamline_media_cleanup_handler(ngx_event_t *ev)
 
     ngx_shmtx_unlock(&shpool->mutex);
 
+    /* cancelable: it never keeps an exiting worker */
+    ngx_add_timer(ev, 1000);
+
     if (!ngx_exiting) {
-        ngx_add_timer(ev, 1000);
         return;
     }
 
     /*
-     * This worker shuts down gracefully (within a second of being told).
-     * After a reload, newer workers share this zone: the publishers stay
-     * here until they leave, viewers see no change.  Otherwise (nginx -s
+     * This worker shuts down gracefully (seen within a second).  After a
+     * reload, newer workers share this zone: the publishers stay here
+     * until they leave, viewers see no change.  Once none does (nginx -s
      * quit, the old workers of a binary upgrade, a reload that replaced
-     * the zone) nobody else can serve these channels, and a publisher
-     * like OBS never leaves by itself: its session ends now, cleanly
-     * (ENDLIST, idle), and an encoder that reconnects finds the new
-     * nginx, if any.
+     * the zone, or the newer workers stopping in their turn), nobody
+     * else can serve these channels, and a publisher like OBS never
+     * leaves by itself: its session ends now, cleanly (ENDLIST, idle),
+     * and an encoder that reconnects finds the new nginx, if any.
      */
-    if (shm->reloads == ngx_streamline_media_reloads) {
+    ngx_streamline_media_accepting(0);
+
+    if (!ngx_streamline_media_successor()) {
         ngx_rtmp_streamline_drop_publishers((ngx_cycle_t *) ngx_cycle);
     }
 }
