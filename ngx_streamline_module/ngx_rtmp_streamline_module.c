@@ -990,9 +990,13 @@ next:
 }
 
 
-/* ends this worker's publishing sessions, as if the publishers left */
+/*
+ * Ends this worker's publishing sessions: as if the publishers left, or,
+ * at exit (the event loop is gone), by closing their connections only:
+ * the exit writes their idle states and releases their owner locks.
+ */
 void
-ngx_rtmp_streamline_drop_publishers(ngx_cycle_t *cycle)
+ngx_rtmp_streamline_drop_publishers(ngx_cycle_t *cycle, ngx_uint_t at_exit)
 {
     ngx_uint_t                  i;
     ngx_connection_t           *c;
@@ -1021,7 +1025,12 @@ ngx_rtmp_streamline_drop_publishers(ngx_cycle_t *cycle)
                       "newer worker takes over, the publisher is "
                       "disconnected", ctx->channel);
 
-        ngx_rtmp_finalize_session(s);
+        if (at_exit) {
+            ngx_close_connection(&c[i]);
+
+        } else {
+            ngx_rtmp_finalize_session(s);
+        }
     }
 }
 

@@ -145,7 +145,8 @@ ngx_streamline_media_t *ngx_streamline_media_start(
     ngx_streamline_media_conf_t *mc, ngx_int_t *rc);
 sl_pipeline_t *ngx_streamline_media_pipeline(ngx_streamline_media_t *m);
 /* a worker that stops for good: its publishing sessions end */
-void ngx_rtmp_streamline_drop_publishers(ngx_cycle_t *cycle);
+void ngx_rtmp_streamline_drop_publishers(ngx_cycle_t *cycle,
+    ngx_uint_t at_exit);
 void ngx_streamline_media_finish(ngx_streamline_media_t *m);
 /* a playlist request's LL-HLS parameters, and what a wait needs */
 typedef struct {

@@ -1322,7 +1322,7 @@ ngx_streamline_media_cleanup_handler(ngx_event_t *ev)
     ngx_streamline_media_accepting(0);
 
     if (!ngx_streamline_media_successor()) {
-        ngx_rtmp_streamline_drop_publishers((ngx_cycle_t *) ngx_cycle);
+        ngx_rtmp_streamline_drop_publishers((ngx_cycle_t *) ngx_cycle, 0);
     }
 }
 

@@ -24,8 +24,12 @@ use Streamline::Media;
 
 my $t = Streamline::Test->new;
 $t->start_redis;
+# nginx gives a new binary only the variables that "env" names: the
+# sanitizer runtimes must reach it too
 my $conf = media_conf(app => 'streamline_segment 1s;
-            streamline_dvr_window 120s;');
+            streamline_dvr_window 120s;',
+    main => $ENV{SANITIZE}
+        ? 'env LD_PRELOAD; env ASAN_OPTIONS; env UBSAN_OPTIONS;' : '');
 $t->write_conf($conf);
 my $dir = $t->testdir;
 my $media = media_dir($t);
@@ -173,6 +177,7 @@ ok($pub->alive, 'the publisher streams on');
 
 my %oldgen = map { $_ => 1 } children_of($oldmaster);
 my @files = glob("$media/main/source/{init-*.mp4,seg-*.m4s}");
+cmp_ok(scalar @files, '>=', 4, 'the DVR on disk before USR2');
 kill 'USR2', $oldmaster;
 my $newmaster;
 ok(wait_for(sub {

@@ -7,7 +7,8 @@
 #    on SIGTERM, what docker stop sends (the Dockerfile keeps Docker's
 #    default stop signal);
 #  - nginx -s quit (SIGQUIT, graceful): the worker ends its publishers,
-#    since no newer worker takes over.
+#    since no newer worker takes over;
+#  - TERM after a reload, while the old worker still holds the publisher.
 
 use strict;
 use warnings;
@@ -38,7 +39,7 @@ sub spawn {
 # publishes with key until live and packaged, stops $proc with $signal:
 # how long it took, whether the channel went idle
 sub live_then_stop {
-    my ($name, $proc, $key, $signal) = @_;
+    my ($name, $proc, $key, $signal, $before) = @_;
     my $pub = publish_media($t, $key, @light);
     ok(wait_for(sub { ($t->api_status // '') eq 'live' }, 20),
        "$name: live") or diag $pub->stderr;
@@ -46,15 +47,15 @@ sub live_then_stop {
            my (undef, $pl) = get_media($t, 'main', 'source');
            $pl && @{$pl->{segments}} >= 1 }, 30),
        "$name: packaged");
+    $before->() if $before;
     my $events = $t->subscribe('streamline:events');
 
+    ok($pub->alive, "$name: the broadcaster streams when the stop begins");
     my $t0 = time;
     kill $signal, $proc->pid;
     my $stopped = wait_for(sub { !$proc->alive }, $STOP);
     ok($stopped, sprintf "$name: SIG$signal stops within $STOP s "
         . '(took %.1f s)', time - $t0);
-    ok($pub->alive || ($pub->{ended} // 0) > $t0 + 0.1,
-       "$name: while the broadcaster streamed");
     ok(wait_for(sub { grep { /"status":"idle"/ } $events->messages }, 5),
        "$name: idle announced") or diag join "\n", $events->messages;
     $pub->stop;
@@ -133,5 +134,14 @@ $t->run;
 live_then_stop('nginx -s quit', $t->nginx, $key, 'QUIT');
 is($t->redis('EXISTS', 'streamline:owner:main'), 0,
    'quit: owner lock released');
+
+# TERM while the old worker of a reload still holds the publisher (it
+# shuts down gracefully): the session ends as if the publisher left, no
+# alert about a connection left open
+$t->run;
+live_then_stop('reload, then TERM', $t->nginx, $key, 'TERM',
+    sub { ok(scalar $t->reload, 'reloaded') });
+is($t->redis('EXISTS', 'streamline:owner:main'), 0,
+   'reload, then TERM: owner lock released');
 
 done_testing;
