@@ -335,9 +335,12 @@ ngx_streamline_media_own(ngx_log_t *log, const u_char *path)
     fd = open((char *) name, O_RDWR|O_CREAT|O_CLOEXEC, 0600);
 
     if (fd == -1) {
-        ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
-                      "streamline: open() \"%s\" failed: files under "
-                      "\"%s\" are never removed at start", name, path);
+        if (first) {
+            ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
+                          "streamline: open() \"%s\" failed: files under "
+                          "\"%s\" are never removed at start", name, path);
+        }
+
         return 0;
     }
 
@@ -900,11 +903,11 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 static uint32_t
 ngx_streamline_media_ladder(ngx_streamline_media_conf_t *mc)
 {
-    size_t             i;
-    uint32_t           crc;
-    const sl_rung_t   *rung;
-    uint64_t           shape[3];
-    static const char  none[] = "";
+    size_t            i, j;
+    uint32_t          crc;
+    uint64_t          shape[3];
+    const char       *text[3];
+    const sl_rung_t  *rung;
 
     shape[0] = mc->segment;
     shape[1] = mc->part;
@@ -922,16 +925,15 @@ ngx_streamline_media_ladder(ngx_streamline_media_conf_t *mc)
 
         ngx_crc32_update(&crc, (u_char *) shape, sizeof(shape));
 
+        text[0] = rung->name;
+        text[1] = rung->preset ? rung->preset : "";
+        text[2] = rung->profile ? rung->profile : "";
+
         /* with their NULs: "ab" + "c" is not "a" + "bc" */
-        ngx_crc32_update(&crc, (u_char *) rung->name,
-                         ngx_strlen(rung->name) + 1);
-        ngx_crc32_update(&crc, (u_char *) (rung->preset ? rung->preset
-                                                        : none),
-                         ngx_strlen(rung->preset ? rung->preset : none) + 1);
-        ngx_crc32_update(&crc, (u_char *) (rung->profile ? rung->profile
-                                                         : none),
-                         ngx_strlen(rung->profile ? rung->profile : none)
-                         + 1);
+        for (j = 0; j < 3; j++) {
+            ngx_crc32_update(&crc, (u_char *) text[j],
+                             ngx_strlen(text[j]) + 1);
+        }
     }
 
     ngx_crc32_final(crc);
