@@ -34,6 +34,9 @@
 #define NGX_STREAMLINE_DELETING  3
 
 #define NGX_STREAMLINE_MEDIA_LOCK  ".streamline.lock"
+#define NGX_STREAMLINE_MEDIA_LIVE  ".streamline.live"
+#define NGX_STREAMLINE_MEDIA_SNAP  ".streamline.dvr"
+#define NGX_STREAMLINE_MEDIA_MAGIC 0x31445653     /* "SVD1" */
 
 
 typedef struct {
@@ -74,6 +77,25 @@ typedef struct {
 } ngx_streamline_media_shm_t;
 
 
+/*
+ * A channel's DVR index on disk, written by a worker whose zone dies with
+ * it (the old workers of a binary upgrade), read by the next nginx that
+ * starts the channel: <dir>/.streamline.dvr is this header, then the
+ * renditions' index blocks.  Only the binary that wrote it or one with the
+ * same layout takes it (the sizes are checked); any other starts anew.
+ */
+typedef struct {
+    uint32_t                          magic;
+    uint32_t                          size;          /* of this header */
+    uint32_t                          ladder;
+    uint32_t                          nrenditions;
+    uint64_t                          dvr_size;      /* of each block */
+    int64_t                           ended_ms;
+    uint64_t                          keep;
+    ngx_streamline_media_rendition_t  r[NGX_STREAMLINE_MEDIA_RUNGS];
+} ngx_streamline_media_snap_t;
+
+
 /* a media path this master owns (fd), or knows another nginx owns (-1) */
 typedef struct ngx_streamline_media_lock_s  ngx_streamline_media_lock_t;
 
@@ -94,6 +116,7 @@ struct ngx_streamline_media_s {
     ngx_log_t                        *log;
     sl_rung_t                         rungs[SL_PIPELINE_MAX_RUNGS];
     size_t                            nrungs;
+    ngx_fd_t                          live;     /* flock: the stream runs */
     u_char                            names[SL_PIPELINE_MAX_RUNGS][64];
 };
 
@@ -104,6 +127,16 @@ static ngx_uint_t ngx_streamline_media_own(ngx_log_t *log,
     const u_char *path);
 static uint32_t ngx_streamline_media_ladder(ngx_streamline_media_conf_t *mc);
 static ngx_uint_t ngx_streamline_media_leftovers(const u_char *dir);
+static uint32_t ngx_streamline_media_max_segments(
+    ngx_streamline_media_conf_t *mc);
+static ngx_fd_t ngx_streamline_media_open_live(const u_char *dir,
+    ngx_uint_t create);
+static ngx_streamline_media_snap_t *ngx_streamline_media_snap_read(
+    ngx_streamline_media_conf_t *mc, uint32_t ladder);
+static ngx_int_t ngx_streamline_media_snap_load(
+    ngx_streamline_media_channel_t *ch, ngx_streamline_media_snap_t *snap);
+static void ngx_streamline_media_snap_write(
+    ngx_streamline_media_channel_t *ch, ngx_log_t *log);
 static ngx_int_t ngx_streamline_media_discard(
     ngx_streamline_media_channel_t *ch);
 static ngx_streamline_media_channel_t *ngx_streamline_media_channel(
@@ -666,11 +699,15 @@ ngx_streamline_media_rendition(ngx_streamline_media_channel_t *ch,
 ngx_streamline_media_t *
 ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 {
+    u_char                            *p;
     size_t                             size;
+    ngx_fd_t                           fd;
     uint64_t                           first_msn;
     const char                        *why;
     uint32_t                           first_init, max_segments, ladder;
-    ngx_uint_t                         i, resume, leftovers;
+    ngx_uint_t                         i, resume, leftovers, busy;
+    u_char                             snap_path[NGX_MAX_PATH];
+    ngx_streamline_media_snap_t       *snap;
     sl_dvr_params_t                    dp;
     ngx_slab_pool_t                   *shpool;
     sl_pipeline_conf_t                 pc;
@@ -692,6 +729,7 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     /* the threads log after the session (and its log) may be gone */
     m->log = ngx_cycle->log;
     m->nrungs = mc->nrungs;
+    m->live = NGX_INVALID_FILE;
 
     for (i = 0; i < mc->nrungs; i++) {
         m->rungs[i] = mc->rungs[i];
@@ -699,6 +737,26 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 
     ladder = ngx_streamline_media_ladder(mc);
     leftovers = ngx_streamline_media_leftovers(mc->dir);
+    busy = 0;
+    snap = NULL;
+
+    if (leftovers) {
+        /*
+         * Someone's files: a stream of another nginx (the old binary of
+         * an upgrade) may still be ending there, and may leave its DVR
+         * index to carry on (a small file, read once a publish)
+         */
+        fd = ngx_streamline_media_open_live(mc->dir, 0);
+
+        if (fd != NGX_INVALID_FILE) {
+            busy = flock(fd, LOCK_SH|LOCK_NB) == -1;
+            (void) close(fd);
+        }
+
+        if (!busy) {
+            snap = ngx_streamline_media_snap_read(mc, ladder);
+        }
+    }
 
     shpool = ngx_streamline_media_pool();
     ngx_shmtx_lock(&shpool->mutex);
@@ -710,17 +768,34 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
         ngx_log_error(NGX_LOG_ERR, mc->log, 0,
                       "streamline: no media for channel \"%*s\": too many "
                       "channels", mc->channel_len, mc->channel);
+        ngx_free(snap);
         ngx_free(m);
         return NULL;
     }
 
+    if (ch->state == NGX_STREAMLINE_FREE && snap) {
+        /* the DVR of the previous nginx goes on, as within the grace */
+        if (ngx_streamline_media_snap_load(ch, snap) == NGX_OK) {
+            ngx_cpystrn(ch->dir, (u_char *) mc->dir, NGX_MAX_PATH);
+            ch->grace_ms = mc->grace;
+            ngx_log_error(NGX_LOG_NOTICE, mc->log, 0,
+                          "streamline: channel \"%*s\": the DVR of the "
+                          "previous nginx goes on",
+                          mc->channel_len, mc->channel);
+        }
+    }
+
+    ngx_free(snap);
+
     if (ch->state == NGX_STREAMLINE_LIVE
-        || ch->state == NGX_STREAMLINE_DELETING)
+        || ch->state == NGX_STREAMLINE_DELETING
+        || (ch->state == NGX_STREAMLINE_FREE && busy))
     {
         /*
          * The previous stream's pipeline still writes its last segment
-         * (a publisher that reconnects at once), or its DVR is being
-         * removed: the caller tries again a moment later.
+         * (a publisher that reconnects at once, here or to the new binary
+         * of an upgrade), or its DVR is being removed: the caller tries
+         * again a moment later.
          */
         ngx_shmtx_unlock(&shpool->mutex);
         ngx_free(m);
@@ -786,8 +861,7 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
         ch->nrenditions = 1 + mc->nrungs;
         ch->ladder = ladder;
 
-        max_segments = (uint32_t) (mc->window / ngx_max(mc->segment / 2, 1))
-                       + 4;
+        max_segments = ngx_streamline_media_max_segments(mc);
 
         ngx_memzero(&dp, sizeof(sl_dvr_params_t));
         dp.max_segments = max_segments;
@@ -856,6 +930,22 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     {
         ngx_log_error(NGX_LOG_ERR, mc->log, ngx_errno,
                       "streamline: cannot create \"%s\"", mc->dir);
+    }
+
+    if (resume) {
+        /* taken (or left by this nginx's earlier stream): not for later */
+        p = ngx_snprintf(snap_path, sizeof(snap_path) - 1,
+                         "%s/" NGX_STREAMLINE_MEDIA_SNAP, mc->dir);
+        *p = '\0';
+        (void) unlink((char *) snap_path);
+    }
+
+    /* held while the stream runs: another nginx leaves the files alone */
+    m->live = ngx_streamline_media_open_live(mc->dir, 1);
+
+    if (m->live != NGX_INVALID_FILE && flock(m->live, LOCK_EX|LOCK_NB) == -1) {
+        (void) close(m->live);
+        m->live = NGX_INVALID_FILE;
     }
 
     ngx_memzero(&pc, sizeof(sl_pipeline_conf_t));
@@ -965,6 +1055,239 @@ ngx_streamline_media_leftovers(const u_char *dir)
     (void) closedir(d);
 
     return found;
+}
+
+
+static uint32_t
+ngx_streamline_media_max_segments(ngx_streamline_media_conf_t *mc)
+{
+    return (uint32_t) (mc->window / ngx_max(mc->segment / 2, 1)) + 4;
+}
+
+
+static ngx_fd_t
+ngx_streamline_media_open_live(const u_char *dir, ngx_uint_t create)
+{
+    u_char  path[NGX_MAX_PATH], *p;
+
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_MEDIA_LIVE,
+                     dir);
+    *p = '\0';
+
+    return open((char *) path,
+                create ? O_RDWR|O_CREAT|O_CLOEXEC : O_RDONLY|O_CLOEXEC, 0644);
+}
+
+
+/* the index the previous nginx left, if this nginx can take it on */
+static ngx_streamline_media_snap_t *
+ngx_streamline_media_snap_read(ngx_streamline_media_conf_t *mc,
+    uint32_t ladder)
+{
+    u_char                       *p, *end;
+    size_t                        size, n;
+    ssize_t                       got;
+    ngx_fd_t                      fd;
+    uint64_t                      dvr_size;
+    ngx_uint_t                    i;
+    struct stat                   st;
+    const sl_dvr_t               *dvr;
+    ngx_streamline_media_snap_t  *snap;
+    u_char                        path[NGX_MAX_PATH];
+
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_MEDIA_SNAP,
+                     mc->dir);
+    *p = '\0';
+
+    fd = open((char *) path, O_RDONLY|O_CLOEXEC);
+    if (fd == -1) {
+        return NULL;
+    }
+
+    n = 1 + mc->nrungs;
+    dvr_size = sl_dvr_size(ngx_streamline_media_max_segments(mc),
+                           SL_PIPELINE_MAX_PARTS);
+    size = sizeof(ngx_streamline_media_snap_t) + n * dvr_size;
+
+    if (fstat(fd, &st) == -1 || (size_t) st.st_size != size
+        || dvr_size == 0)
+    {
+        (void) close(fd);
+        return NULL;
+    }
+
+    snap = ngx_alloc(size, mc->log);
+    if (snap == NULL) {
+        (void) close(fd);
+        return NULL;
+    }
+
+    p = (u_char *) snap;
+    end = p + size;
+
+    while (p < end) {
+        got = read(fd, p, end - p);
+        if (got <= 0) {
+            break;
+        }
+
+        p += got;
+    }
+
+    (void) close(fd);
+
+    if (p != end || snap->magic != NGX_STREAMLINE_MEDIA_MAGIC
+        || snap->size != sizeof(ngx_streamline_media_snap_t)
+        || snap->ladder != ladder || snap->nrenditions != n
+        || snap->dvr_size != dvr_size
+        || (!snap->keep
+            && ngx_streamline_now_ms() > snap->ended_ms + (int64_t) mc->grace))
+    {
+        ngx_free(snap);
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        dvr = (sl_dvr_t *) ((u_char *) (snap + 1) + i * dvr_size);
+
+        if (dvr->max_segments != ngx_streamline_media_max_segments(mc)
+            || dvr->max_parts != SL_PIPELINE_MAX_PARTS || !dvr->ended
+            || snap->r[i].name_len >= sizeof(snap->r[i].name))
+        {
+            ngx_free(snap);
+            return NULL;
+        }
+    }
+
+    return snap;
+}
+
+
+/* with the zone locked: the record of a channel becomes the snapshot's */
+static ngx_int_t
+ngx_streamline_media_snap_load(ngx_streamline_media_channel_t *ch,
+    ngx_streamline_media_snap_t *snap)
+{
+    ngx_uint_t        i;
+    ngx_slab_pool_t  *shpool;
+
+    shpool = ngx_streamline_media_pool();
+
+    for (i = 0; i < snap->nrenditions; i++) {
+        ch->r[i] = snap->r[i];
+        ch->r[i].dvr = ngx_slab_alloc_locked(shpool, snap->dvr_size);
+
+        if (ch->r[i].dvr == NULL) {
+            while (i--) {
+                ngx_slab_free_locked(shpool, ch->r[i].dvr);
+                ch->r[i].dvr = NULL;
+            }
+
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ch->r[i].dvr,
+                   (u_char *) (snap + 1) + i * snap->dvr_size,
+                   snap->dvr_size);
+    }
+
+    ch->nrenditions = snap->nrenditions;
+    ch->ladder = snap->ladder;
+    ch->keep = snap->keep;
+    ch->ended_ms = snap->ended_ms;
+    ch->running = 0;
+    ch->state = NGX_STREAMLINE_ENDED;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The channel's index to disk, for the nginx that comes next: on the
+ * thread that ended the stream (or at exit), not with the zone locked.
+ */
+static void
+ngx_streamline_media_snap_write(ngx_streamline_media_channel_t *ch,
+    ngx_log_t *log)
+{
+    u_char                       *p, *end;
+    size_t                        size;
+    ssize_t                       n;
+    uint64_t                      dvr_size;
+    ngx_fd_t                      fd;
+    ngx_uint_t                    i;
+    ngx_slab_pool_t              *shpool;
+    ngx_streamline_media_snap_t  *snap;
+    u_char                        tmp[NGX_MAX_PATH], path[NGX_MAX_PATH];
+
+    shpool = ngx_streamline_media_pool();
+    ngx_shmtx_lock(&shpool->mutex);
+
+    if (ch->state != NGX_STREAMLINE_ENDED || ch->nrenditions == 0
+        || ch->r[0].dvr == NULL)
+    {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return;
+    }
+
+    dvr_size = sl_dvr_size(ch->r[0].dvr->max_segments,
+                           ch->r[0].dvr->max_parts);
+    size = sizeof(ngx_streamline_media_snap_t) + ch->nrenditions * dvr_size;
+
+    snap = ngx_alloc(size, log);
+    if (snap == NULL) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return;
+    }
+
+    ngx_memzero(snap, sizeof(ngx_streamline_media_snap_t));
+    snap->magic = NGX_STREAMLINE_MEDIA_MAGIC;
+    snap->size = sizeof(ngx_streamline_media_snap_t);
+    snap->ladder = ch->ladder;
+    snap->nrenditions = ch->nrenditions;
+    snap->dvr_size = dvr_size;
+    snap->ended_ms = ch->ended_ms;
+    snap->keep = ch->keep;
+
+    for (i = 0; i < ch->nrenditions; i++) {
+        snap->r[i] = ch->r[i];
+        snap->r[i].dvr = NULL;
+        ngx_memcpy((u_char *) (snap + 1) + i * dvr_size, ch->r[i].dvr,
+                   dvr_size);
+    }
+
+    p = ngx_snprintf(tmp, sizeof(tmp) - 1, "%s/" NGX_STREAMLINE_MEDIA_SNAP
+                     ".tmp", ch->dir);
+    *p = '\0';
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_MEDIA_SNAP,
+                     ch->dir);
+    *p = '\0';
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    fd = open((char *) tmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644);
+
+    if (fd != -1) {
+        p = (u_char *) snap;
+        end = p + size;
+
+        while (p < end && (n = write(fd, p, end - p)) > 0) {
+            p += n;
+        }
+
+        if (close(fd) == 0 && p == end
+            && rename((char *) tmp, (char *) path) == 0)
+        {
+            ngx_free(snap);
+            return;
+        }
+    }
+
+    ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                  "streamline: cannot write \"%s\", the next nginx starts "
+                  "the channel's DVR anew", path);
+    (void) unlink((char *) tmp);
+    ngx_free(snap);
 }
 
 
@@ -1241,7 +1564,7 @@ ngx_streamline_media_end(void *data, const sl_pipeline_stats_t *st)
 static void
 ngx_streamline_media_ended(ngx_streamline_media_t *m)
 {
-    ngx_uint_t                       i;
+    ngx_uint_t                       i, ended;
     ngx_slab_pool_t                 *shpool;
     ngx_streamline_media_channel_t  *ch = m->ch;
 
@@ -1255,6 +1578,8 @@ ngx_streamline_media_ended(ngx_streamline_media_t *m)
     shpool = ngx_streamline_media_pool();
     ngx_shmtx_lock(&shpool->mutex);
 
+    ended = 0;
+
     if (ch->generation == m->generation && ch->state == NGX_STREAMLINE_LIVE)
     {
         for (i = 0; i < ch->nrenditions; i++) {
@@ -1264,11 +1589,26 @@ ngx_streamline_media_ended(ngx_streamline_media_t *m)
         ch->state = NGX_STREAMLINE_ENDED;
         ch->running = 0;
         ch->ended_ms = ngx_streamline_now_ms();
+        ended = 1;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
 
     ngx_streamline_media_notify();
+
+    /*
+     * A worker that stops with nobody to carry its zone on (the old
+     * workers of a binary upgrade, a stop): the index goes to disk, and a
+     * publish of the channel within the grace on the next nginx (the new
+     * binary) continues the DVR.  A fresh start removes it with the rest.
+     */
+    if (ended && ngx_exiting && !ngx_streamline_media_successor()) {
+        ngx_streamline_media_snap_write(ch, m->log);
+    }
+
+    if (m->live != NGX_INVALID_FILE) {
+        (void) close(m->live);
+    }
 
     ngx_free(m);
 }

@@ -9,8 +9,9 @@
 #    workers keep serving the stream and the state stays live; WINCH
 #    makes the old worker end its publisher (no newer worker shares its
 #    zone), and the broadcaster that reconnects (OBS does) gets a working
-#    stream from the new binary.  The new binary has a zone of its own: the
-#    old DVR cannot follow (see README, Failure behaviour).
+#    stream from the new binary, which continues the DVR from the index the
+#    old worker left on disk (its zone is its own, it cannot inherit the
+#    old one).
 
 use strict;
 use warnings;
@@ -197,10 +198,13 @@ like($t->read_file($t->error_log), qr/belongs to another nginx/,
 
 # the old worker still packages and serves the stream
 my $t1 = time;
+ok(wait_for(sub { my @now = glob("$media/main/source/{init-*.mp4,seg-*.m4s}");
+                  @now > @files }, 10),
+   'USR2: the old worker packages on');
 ok(wait_for(sub {
-       grep { $oldgen{$_->[2]} && $_->[3] =~ /^seg-/ && $_->[1] == 200 }
+       grep { $oldgen{$_->[2]} && $_->[3] =~ /index/ && $_->[1] == 200 }
            requests($t1, time) }, 10),
-   'USR2: the old worker serves new segments');
+   'USR2: the old workers serve the playlist');
 @bad = grep { $oldgen{$_->[2]} } failed(requests($t1, time));
 ok(!@bad, 'USR2: no request to the old workers failed');
 is($t->api_status, 'live', 'USR2: the API says live');
@@ -227,7 +231,14 @@ ok(wait_for(sub {
    'WINCH: the reconnected broadcaster plays through the new binary')
     or diag $pub->stderr;
 is($t->api_status, 'live', 'WINCH: live again');
-ok(!grep({ -e } @files), "the old stream's files went when the new began");
+# the old worker left its index on disk, the new binary carries it on
+my $after = wait_playlist($t, 'main', 'source',
+    sub { $_[0]{discontinuities} }, 10);
+ok($after && $after->{discontinuities} == 1
+   && $after->{segments}[0]{msn} <= $dvr->{segments}[0]{msn},
+   'WINCH: the new binary continues the DVR after a discontinuity')
+    or diag $after && $after->{text};
+dvr_intact('binary upgrade');
 
 kill 'QUIT', $oldmaster;
 ok(wait_for(sub { !kill 0, $oldmaster }, 10), 'QUIT: the old master exits');
