@@ -1175,6 +1175,7 @@ ngx_streamline_media_snap_load(ngx_streamline_media_channel_t *ch,
 
     for (i = 0; i < snap->nrenditions; i++) {
         ch->r[i] = snap->r[i];
+        ch->r[i].codecs[sizeof(ch->r[i].codecs) - 1] = '\0';
         ch->r[i].dvr = ngx_slab_alloc_locked(shpool, snap->dvr_size);
 
         if (ch->r[i].dvr == NULL) {
