@@ -138,8 +138,9 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
     CMD ["streamline-entrypoint", "health"]
 
 # Stop signal: Docker's default SIGTERM, nginx's fast shutdown: each worker
-# ends its streams and sets their channels idle before it exits.  nginx's
-# graceful SIGQUIT would wait for every publisher to leave, which outlasts
-# "docker stop"'s grace period and ends in SIGKILL anyway.
+# ends its streams and sets their channels idle before it exits, in a
+# second or two while OBS streams (t/32-stop.t runs this entrypoint with
+# it).  SIGQUIT (graceful) ends the streams too, but waits for the HTTP
+# requests in flight.
 ENTRYPOINT ["streamline-entrypoint"]
 CMD []

@@ -1037,6 +1037,51 @@ next:
 }
 
 
+/*
+ * Ends this worker's publishing sessions: as if the publishers left, or,
+ * at exit (the event loop is gone), by closing their connections only:
+ * the exit writes their idle states and releases their owner locks.
+ */
+void
+ngx_rtmp_streamline_drop_publishers(ngx_cycle_t *cycle, ngx_uint_t at_exit)
+{
+    ngx_uint_t                  i;
+    ngx_connection_t           *c;
+    ngx_rtmp_session_t         *s;
+    ngx_rtmp_streamline_ctx_t  *ctx;
+
+    c = cycle->connections;
+
+    for (i = 0; i < cycle->connection_n; i++) {
+        if (c[i].fd == (ngx_socket_t) -1 || c[i].listening == NULL
+            || c[i].listening->handler != ngx_rtmp_init_connection
+            || c[i].destroyed || c[i].data == NULL)
+        {
+            continue;
+        }
+
+        s = c[i].data;
+        ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
+
+        if (ctx == NULL || !(ctx->live || ctx->accepted || ctx->claim)) {
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_NOTICE, c[i].log, 0,
+                      "streamline: channel \"%s\": nginx stops and no "
+                      "newer worker takes over, the publisher is "
+                      "disconnected", ctx->channel);
+
+        if (at_exit) {
+            ngx_close_connection(&c[i]);
+
+        } else {
+            ngx_rtmp_finalize_session(s);
+        }
+    }
+}
+
+
 /* the media pipeline of a live channel */
 
 static void

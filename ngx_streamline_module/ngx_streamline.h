@@ -169,6 +169,9 @@ ngx_streamline_media_t *ngx_streamline_media_start(
 ngx_int_t ngx_streamline_media_room(const ngx_str_t *path, off_t max_size,
     off_t min_free, const u_char *channel, size_t len, ngx_log_t *log);
 sl_pipeline_t *ngx_streamline_media_pipeline(ngx_streamline_media_t *m);
+/* a worker that stops for good: its publishing sessions end */
+void ngx_rtmp_streamline_drop_publishers(ngx_cycle_t *cycle,
+    ngx_uint_t at_exit);
 void ngx_streamline_media_finish(ngx_streamline_media_t *m);
 /* a playlist request's LL-HLS parameters, and what a wait needs */
 typedef struct {

@@ -14,6 +14,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <sys/statvfs.h>
+#include <sys/file.h>
 #if (NGX_HAVE_SYS_EVENTFD_H)
 #include <sys/eventfd.h>
 #endif
@@ -26,6 +27,7 @@
 
 #define NGX_STREAMLINE_MEDIA_CHANNELS  64
 #define NGX_STREAMLINE_MEDIA_RUNGS     (1 + SL_PIPELINE_MAX_RUNGS)
+#define NGX_STREAMLINE_MEDIA_WORKERS   256
 
 /* lines the pipeline threads leave for the event loop to log */
 #define NGX_STREAMLINE_MEDIA_LOGS      64
@@ -39,6 +41,11 @@
 #define NGX_STREAMLINE_LIVE      1
 #define NGX_STREAMLINE_ENDED     2
 #define NGX_STREAMLINE_DELETING  3
+
+#define NGX_STREAMLINE_MEDIA_LOCK  ".streamline.lock"
+#define NGX_STREAMLINE_MEDIA_LIVE  ".streamline.live"
+#define NGX_STREAMLINE_MEDIA_SNAP  ".streamline.dvr"
+#define NGX_STREAMLINE_MEDIA_MAGIC 0x31445653     /* "SVD1" */
 
 
 typedef struct {
@@ -63,6 +70,7 @@ typedef struct {
     ngx_uint_t                keep;
     ngx_uint_t                running;        /* pipelines not ended */
     ngx_uint_t                generation;
+    uint32_t                  ladder;         /* what shapes the DVR */
     int64_t                   ended_ms;
     int64_t                   grace_ms;
     /*
@@ -86,6 +94,8 @@ typedef struct {
 
 
 typedef struct {
+    /* workers that use this zone and accept connections, by pid */
+    ngx_pid_t                         workers[NGX_STREAMLINE_MEDIA_WORKERS];
     ngx_streamline_media_channel_t    ch[NGX_STREAMLINE_MEDIA_CHANNELS];
 } ngx_streamline_media_shm_t;
 
@@ -108,6 +118,35 @@ typedef struct {
 } ngx_streamline_media_line_t;
 
 
+/*
+ * A channel's DVR index on disk, written by a worker whose zone dies with
+ * it (the old workers of a binary upgrade), read by the next nginx that
+ * starts the channel: <dir>/.streamline.dvr is this header, then the
+ * renditions' index blocks.  Only the binary that wrote it or one with the
+ * same layout takes it (the sizes are checked); any other starts anew.
+ */
+typedef struct {
+    uint32_t                          magic;
+    uint32_t                          size;          /* of this header */
+    uint32_t                          ladder;
+    uint32_t                          nrenditions;
+    uint64_t                          dvr_size;      /* of each block */
+    int64_t                           ended_ms;
+    uint64_t                          keep;
+    ngx_streamline_media_rendition_t  r[NGX_STREAMLINE_MEDIA_RUNGS];
+} ngx_streamline_media_snap_t;
+
+
+/* a media path this master owns (fd), or knows another nginx owns (-1) */
+typedef struct ngx_streamline_media_lock_s  ngx_streamline_media_lock_t;
+
+struct ngx_streamline_media_lock_s {
+    ngx_streamline_media_lock_t      *next;
+    ngx_fd_t                          fd;
+    u_char                            path[1];
+};
+
+
 /* a publishing session's pipeline; malloc'ed: it outlives the session */
 struct ngx_streamline_media_s {
     ngx_streamline_media_t           *next;     /* this worker's list */
@@ -117,6 +156,7 @@ struct ngx_streamline_media_s {
     ngx_uint_t                        generation;
     sl_rung_t                         rungs[SL_PIPELINE_MAX_RUNGS];
     size_t                            nrungs;
+    ngx_fd_t                          live;     /* flock: the stream runs */
     u_char                            names[SL_PIPELINE_MAX_RUNGS][64];
     u_char                            names_file[NGX_MAX_PATH];
 };
@@ -124,6 +164,22 @@ struct ngx_streamline_media_s {
 
 static ngx_int_t ngx_streamline_media_init_zone(ngx_shm_zone_t *zone,
     void *data);
+static ngx_uint_t ngx_streamline_media_own(ngx_log_t *log,
+    const u_char *path);
+static uint32_t ngx_streamline_media_ladder(ngx_streamline_media_conf_t *mc);
+static ngx_uint_t ngx_streamline_media_leftovers(const u_char *dir);
+static uint32_t ngx_streamline_media_max_segments(
+    ngx_streamline_media_conf_t *mc);
+static ngx_fd_t ngx_streamline_media_open_live(const u_char *dir,
+    ngx_uint_t create);
+static ngx_streamline_media_snap_t *ngx_streamline_media_snap_read(
+    ngx_streamline_media_conf_t *mc, uint32_t ladder);
+static ngx_int_t ngx_streamline_media_snap_load(
+    ngx_streamline_media_channel_t *ch, ngx_streamline_media_snap_t *snap);
+static void ngx_streamline_media_snap_write(
+    ngx_streamline_media_channel_t *ch);
+static ngx_int_t ngx_streamline_media_discard(
+    ngx_streamline_media_channel_t *ch);
 static ngx_streamline_media_channel_t *ngx_streamline_media_channel(
     const u_char *name, size_t len, ngx_uint_t create);
 static ngx_streamline_media_rendition_t *ngx_streamline_media_rendition(
@@ -152,6 +208,9 @@ static void *ngx_streamline_media_delete_thread(void *arg);
 static int ngx_streamline_media_rm(const char *path, const struct stat *sb,
     int type, struct FTW *ftw);
 static void ngx_streamline_media_remove_dir(const u_char *dir);
+static ngx_slab_pool_t *ngx_streamline_media_pool(void);
+static void ngx_streamline_media_accepting(ngx_uint_t on);
+static ngx_uint_t ngx_streamline_media_successor(void);
 static void ngx_streamline_media_notify(void);
 static void ngx_streamline_media_notified(ngx_event_t *ev);
 static void ngx_streamline_media_notify_close(void *data);
@@ -161,7 +220,6 @@ static ngx_uint_t ngx_streamline_media_orphaned(
     ngx_streamline_media_channel_t *ch);
 static void ngx_streamline_media_orphan_end(
     ngx_streamline_media_channel_t *ch);
-static void ngx_streamline_media_delete(ngx_streamline_media_channel_t *ch);
 static void ngx_streamline_media_budget(ngx_streamline_media_t *m);
 static off_t ngx_streamline_media_used(const u_char *root, size_t len);
 static off_t ngx_streamline_media_avail(const char *path);
@@ -171,6 +229,7 @@ static ngx_int_t ngx_streamline_media_master(ngx_pool_t *pool,
 
 
 static ngx_shm_zone_t          *ngx_streamline_media_zone;
+static ngx_streamline_media_lock_t  *ngx_streamline_media_locks;
 static ngx_streamline_media_t  *ngx_streamline_media_running;
 static ngx_event_t              ngx_streamline_media_cleanup_ev;
 static ngx_event_t              ngx_streamline_media_log_ev;
@@ -270,16 +329,35 @@ ngx_streamline_media_zone_add(ngx_conf_t *cf, ngx_str_t *path)
 }
 
 
+/*
+ * nginx calls this in every process that reads the configuration with
+ * shared memory: the master at start and on each reload, a config test
+ * (nginx -t), the new binary of an upgrade (USR2).  Only the first two
+ * own the media paths; the leftovers of a crashed nginx go only when no
+ * running nginx owns them (see ngx_streamline_media_own), never in a
+ * config test.
+ */
 static ngx_int_t
 ngx_streamline_media_init_zone(ngx_shm_zone_t *zone, void *data)
 {
-    ngx_uint_t                   i;
+    ngx_uint_t                   i, own;
     ngx_str_t                   *path;
     ngx_slab_pool_t             *shpool;
     ngx_streamline_main_conf_t  *smcf;
     ngx_streamline_media_shm_t  *shm;
 
     shpool = (ngx_slab_pool_t *) zone->shm.addr;
+    smcf = zone->data;
+
+    path = smcf->media_paths->elts;
+    for (i = 0; !ngx_test_config && i < smcf->media_paths->nelts; i++) {
+        own = ngx_streamline_media_own(zone->shm.log, path[i].data);
+
+        if (own && data == NULL) {
+            /* in the master, before any worker: nothing here is live */
+            ngx_streamline_media_remove_dir(path[i].data);
+        }
+    }
 
     if (data) {
         /* a reload: the index (and the live channels) carry on */
@@ -287,20 +365,9 @@ ngx_streamline_media_init_zone(ngx_shm_zone_t *zone, void *data)
         return NGX_OK;
     }
 
-    smcf = zone->data;
-
     if (zone->shm.exists) {
         zone->data = shpool->data;
         return NGX_OK;
-    }
-
-    /*
-     * nginx starts: nothing can be live, whatever a crashed nginx left
-     * under the media paths goes (in the master, before any worker)
-     */
-    path = smcf->media_paths->elts;
-    for (i = 0; i < smcf->media_paths->nelts; i++) {
-        ngx_streamline_media_remove_dir(path[i].data);
     }
 
     shm = ngx_slab_calloc(shpool, sizeof(ngx_streamline_media_shm_t));
@@ -314,6 +381,91 @@ ngx_streamline_media_init_zone(ngx_shm_zone_t *zone, void *data)
     ngx_sprintf(shpool->log_ctx, " in streamline_media_zone%Z");
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether this master has just become the owner of a media path, the
+ * first time it sees the path: only then are its files leftovers.  The
+ * owner holds flock(2) on <path>/.streamline.lock for its whole life.
+ * flock, not fcntl: the workers inherit the same open file, so the lock
+ * lasts while any process of that nginx lives (a master killed alone
+ * included), and a second open in the same master conflicts like any
+ * other.  So a new binary (USR2), a second nginx on the same path, and
+ * this master after a reload that changed the zone all find the path
+ * owned and remove nothing.  A path owned by someone else when first
+ * seen is asked for again at each reload (after an upgrade the new
+ * master gets it once the old one is gone), but never cleaned then: its
+ * files may be this nginx's live streams by that time.
+ */
+static ngx_uint_t
+ngx_streamline_media_own(ngx_log_t *log, const u_char *path)
+{
+    size_t                        len;
+    ngx_fd_t                      fd;
+    ngx_uint_t                    first;
+    ngx_streamline_media_lock_t  *l;
+    u_char                        name[NGX_MAX_PATH];
+
+    len = ngx_strlen(path);
+
+    for (l = ngx_streamline_media_locks; l; l = l->next) {
+        if (ngx_strcmp(l->path, path) == 0) {
+            break;
+        }
+    }
+
+    if (l && l->fd != -1) {
+        return 0;
+    }
+
+    first = (l == NULL);
+
+    if (l == NULL) {
+        /* the master's, for its life: reloads reuse it */
+        l = ngx_alloc(sizeof(ngx_streamline_media_lock_t) + len, log);
+        if (l == NULL) {
+            return 0;
+        }
+
+        ngx_memcpy(l->path, path, len + 1);
+        l->fd = -1;
+        l->next = ngx_streamline_media_locks;
+        ngx_streamline_media_locks = l;
+    }
+
+    if (len + sizeof("/" NGX_STREAMLINE_MEDIA_LOCK) > NGX_MAX_PATH) {
+        return 0;
+    }
+
+    ngx_sprintf(name, "%s/" NGX_STREAMLINE_MEDIA_LOCK "%Z", path);
+
+    fd = open((char *) name, O_RDWR|O_CREAT|O_CLOEXEC, 0600);
+
+    if (fd == -1) {
+        if (first) {
+            ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
+                          "streamline: open() \"%s\" failed: files under "
+                          "\"%s\" are never removed at start", name, path);
+        }
+
+        return 0;
+    }
+
+    if (flock(fd, LOCK_EX|LOCK_NB) == -1) {
+        if (first) {
+            ngx_log_error(NGX_LOG_NOTICE, log, ngx_errno,
+                          "streamline: \"%s\" belongs to another nginx "
+                          "(a binary upgrade?): its files are kept", path);
+        }
+
+        (void) close(fd);
+        return 0;
+    }
+
+    l->fd = fd;
+
+    return first;
 }
 
 
@@ -332,7 +484,10 @@ ngx_streamline_media_rm(const char *path, const struct stat *sb, int type,
 {
     size_t  len;
 
-    if (ftw->level == 0) {
+    if (ftw->level == 0
+        || (ftw->level == 1
+            && ngx_strcmp(path + ftw->base, NGX_STREAMLINE_MEDIA_LOCK) == 0))
+    {
         return 0;
     }
 
@@ -368,6 +523,8 @@ ngx_streamline_media_init_process(ngx_cycle_t *cycle)
     if (ngx_streamline_media_zone == NULL) {
         return;
     }
+
+    ngx_streamline_media_accepting(1);
 
     /* libav* messages (to stderr) only when something is wrong */
     av_log_set_level(AV_LOG_ERROR);
@@ -421,6 +578,10 @@ ngx_streamline_media_exit_process(ngx_cycle_t *cycle)
     ngx_streamline_media_t      *m;
     ngx_streamline_main_conf_t  *smcf;
 
+    if (ngx_streamline_media_zone) {
+        ngx_streamline_media_accepting(0);
+    }
+
     while ((m = ngx_streamline_media_running) != NULL) {
         sl_pipeline_stop(m->pipeline);
         m->pipeline = NULL;
@@ -451,6 +612,69 @@ ngx_streamline_media_exit_process(ngx_cycle_t *cycle)
 
         ngx_close_connection(c);
     }
+}
+
+
+/*
+ * A worker's slot in the zone, while it accepts connections: an old
+ * worker that shuts down learns from them whether newer workers (of a
+ * reload) carry its channels on.
+ */
+static void
+ngx_streamline_media_accepting(ngx_uint_t on)
+{
+    ngx_uint_t                   i;
+    ngx_slab_pool_t             *shpool;
+    ngx_streamline_media_shm_t  *shm;
+
+    shpool = ngx_streamline_media_pool();
+    shm = ngx_streamline_media_zone->data;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; i < NGX_STREAMLINE_MEDIA_WORKERS; i++) {
+        if (!on && shm->workers[i] == ngx_pid) {
+            shm->workers[i] = 0;
+            break;
+        }
+
+        /* a free slot, or a worker that died without saying so */
+        if (on && (shm->workers[i] == 0
+                   || (kill(shm->workers[i], 0) == -1 && errno == ESRCH)))
+        {
+            shm->workers[i] = ngx_pid;
+            break;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+/* another worker accepts connections with this zone */
+static ngx_uint_t
+ngx_streamline_media_successor(void)
+{
+    ngx_uint_t                   i, found;
+    ngx_pid_t                    pid;
+    ngx_slab_pool_t             *shpool;
+    ngx_streamline_media_shm_t  *shm;
+
+    shpool = ngx_streamline_media_pool();
+    shm = ngx_streamline_media_zone->data;
+    found = 0;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; !found && i < NGX_STREAMLINE_MEDIA_WORKERS; i++) {
+        pid = shm->workers[i];
+        found = pid != 0 && pid != ngx_pid
+                && (kill(pid, 0) == 0 || errno != ESRCH);
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return found;
 }
 
 
@@ -569,11 +793,16 @@ ngx_streamline_media_rendition(ngx_streamline_media_channel_t *ch,
 ngx_streamline_media_t *
 ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 {
+    u_char                            *p;
     size_t                             size;
+    ngx_fd_t                           fd;
     uint64_t                           first_msn, names_msn;
-    uint32_t                           first_init, max_segments;
+    const char                        *why;
+    uint32_t                           first_init, max_segments, ladder;
     unsigned                           names_init;
-    ngx_uint_t                         i, resume;
+    ngx_uint_t                         i, resume, leftovers, busy;
+    u_char                             snap_path[NGX_MAX_PATH];
+    ngx_streamline_media_snap_t       *snap;
     sl_dvr_params_t                    dp;
     ngx_slab_pool_t                   *shpool;
     sl_pipeline_conf_t                 pc;
@@ -593,6 +822,7 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     }
 
     m->nrungs = mc->nrungs;
+    m->live = NGX_INVALID_FILE;
 
     /* a small read on the loop, once a publish, before the zone lock */
     *ngx_snprintf(m->names_file, NGX_MAX_PATH - 1, "%s.names", mc->dir) =
@@ -610,6 +840,29 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
         m->rungs[i] = mc->rungs[i];
     }
 
+    ladder = ngx_streamline_media_ladder(mc);
+    leftovers = ngx_streamline_media_leftovers(mc->dir);
+    busy = 0;
+    snap = NULL;
+
+    if (leftovers) {
+        /*
+         * Someone's files: a stream of another nginx (the old binary of
+         * an upgrade) may still be ending there, and may leave its DVR
+         * index to carry on (a small file, read once a publish)
+         */
+        fd = ngx_streamline_media_open_live(mc->dir, 0);
+
+        if (fd != NGX_INVALID_FILE) {
+            busy = flock(fd, LOCK_SH|LOCK_NB) == -1;
+            (void) close(fd);
+        }
+
+        if (!busy) {
+            snap = ngx_streamline_media_snap_read(mc, ladder);
+        }
+    }
+
     shpool = ngx_streamline_media_pool();
     ngx_shmtx_lock(&shpool->mutex);
 
@@ -620,6 +873,7 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
         ngx_log_error(NGX_LOG_ERR, mc->log, 0,
                       "streamline: no media for channel \"%*s\": too many "
                       "channels", mc->channel_len, mc->channel);
+        ngx_free(snap);
         ngx_free(m);
         return NULL;
     }
@@ -635,17 +889,33 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
             ngx_streamline_media_orphan_end(ch);
 
         } else {
-            ngx_streamline_media_delete(ch);
+            (void) ngx_streamline_media_discard(ch);
         }
     }
 
+    if (ch->state == NGX_STREAMLINE_FREE && snap) {
+        /* the DVR of the previous nginx goes on, as within the grace */
+        if (ngx_streamline_media_snap_load(ch, snap) == NGX_OK) {
+            ngx_cpystrn(ch->dir, (u_char *) mc->dir, NGX_MAX_PATH);
+            ch->grace_ms = mc->grace;
+            ngx_log_error(NGX_LOG_NOTICE, mc->log, 0,
+                          "streamline: channel \"%*s\": the DVR of the "
+                          "previous nginx goes on",
+                          mc->channel_len, mc->channel);
+        }
+    }
+
+    ngx_free(snap);
+
     if (ch->state == NGX_STREAMLINE_LIVE
-        || ch->state == NGX_STREAMLINE_DELETING)
+        || ch->state == NGX_STREAMLINE_DELETING
+        || (ch->state == NGX_STREAMLINE_FREE && busy))
     {
         /*
          * The previous stream's pipeline still writes its last segment
-         * (a publisher that reconnects at once), or its DVR is being
-         * removed: the caller tries again a moment later.
+         * (a publisher that reconnects at once, here or to the new binary
+         * of an upgrade), or its DVR is being removed: the caller tries
+         * again a moment later.
          */
         ngx_shmtx_unlock(&shpool->mutex);
         ngx_free(m);
@@ -654,7 +924,40 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     }
 
     /* published again within the grace: the DVR goes on */
-    resume = ch->state == NGX_STREAMLINE_ENDED;
+    resume = ch->state == NGX_STREAMLINE_ENDED && ch->ladder == ladder;
+
+    if (!resume && (ch->state == NGX_STREAMLINE_ENDED || leftovers)) {
+        /*
+         * A reload changed the ladder (or the segment, part or window)
+         * since the DVR began: its renditions cannot go on, a new DVR
+         * begins.  Or files that no stream of this nginx owns (an earlier
+         * nginx's, e.g. before a binary upgrade) are in the channel's
+         * directory.  They go first, on a thread; the caller retries.
+         */
+        ngx_cpystrn(ch->dir, (u_char *) mc->dir, NGX_MAX_PATH);
+        why = ch->state == NGX_STREAMLINE_ENDED
+              ? "the ladder changed, a new DVR begins"
+              : "removing files that no stream owns";
+
+        if (ngx_streamline_media_discard(ch) != NGX_OK) {
+            ngx_shmtx_unlock(&shpool->mutex);
+            ngx_log_error(NGX_LOG_ERR, mc->log, 0,
+                          "streamline: no media for channel \"%*s\": "
+                          "cannot remove its old files",
+                          mc->channel_len, mc->channel);
+            ngx_free(m);
+            return NULL;
+        }
+
+        ngx_shmtx_unlock(&shpool->mutex);
+        ngx_log_error(NGX_LOG_NOTICE, mc->log, 0,
+                      "streamline: channel \"%*s\": %s",
+                      mc->channel_len, mc->channel, why);
+        ngx_free(m);
+        *rc = NGX_AGAIN;
+        return NULL;
+    }
+
     first_msn = 0;
     first_init = 0;
 
@@ -680,9 +983,9 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 
         ngx_cpystrn(ch->dir, (u_char *) mc->dir, NGX_MAX_PATH);
         ch->nrenditions = 1 + mc->nrungs;
+        ch->ladder = ladder;
 
-        max_segments = (uint32_t) (mc->window / ngx_max(mc->segment / 2, 1))
-                       + 4;
+        max_segments = ngx_streamline_media_max_segments(mc);
 
         ngx_memzero(&dp, sizeof(sl_dvr_params_t));
         dp.max_segments = max_segments;
@@ -754,6 +1057,30 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 
     ngx_shmtx_unlock(&shpool->mutex);
 
+    /* the removal of old files took the directory too */
+    if (!resume && ngx_create_dir(mc->dir, 0755) == NGX_FILE_ERROR
+        && ngx_errno != NGX_EEXIST)
+    {
+        ngx_log_error(NGX_LOG_ERR, mc->log, ngx_errno,
+                      "streamline: cannot create \"%s\"", mc->dir);
+    }
+
+    if (resume) {
+        /* taken (or left by this nginx's earlier stream): not for later */
+        p = ngx_snprintf(snap_path, sizeof(snap_path) - 1,
+                         "%s/" NGX_STREAMLINE_MEDIA_SNAP, mc->dir);
+        *p = '\0';
+        (void) unlink((char *) snap_path);
+    }
+
+    /* held while the stream runs: another nginx leaves the files alone */
+    m->live = ngx_streamline_media_open_live(mc->dir, 1);
+
+    if (m->live != NGX_INVALID_FILE && flock(m->live, LOCK_EX|LOCK_NB) == -1) {
+        (void) close(m->live);
+        m->live = NGX_INVALID_FILE;
+    }
+
     ngx_memzero(&pc, sizeof(sl_pipeline_conf_t));
     pc.dir = (char *) mc->dir;
     pc.rendition = "source";
@@ -794,6 +1121,315 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     *rc = NGX_OK;
 
     return m;
+}
+
+
+/* what a DVR's renditions and index are made of, as one number */
+static uint32_t
+ngx_streamline_media_ladder(ngx_streamline_media_conf_t *mc)
+{
+    size_t            i, j;
+    uint32_t          crc;
+    uint64_t          shape[3];
+    const char       *text[3];
+    const sl_rung_t  *rung;
+
+    shape[0] = mc->segment;
+    shape[1] = mc->part;
+    shape[2] = mc->window;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, (u_char *) shape, sizeof(shape));
+
+    for (i = 0; i < mc->nrungs; i++) {
+        rung = &mc->rungs[i];
+
+        shape[0] = rung->width;
+        shape[1] = rung->height;
+        shape[2] = rung->bitrate_kbps;
+
+        ngx_crc32_update(&crc, (u_char *) shape, sizeof(shape));
+
+        text[0] = rung->name;
+        text[1] = rung->preset ? rung->preset : "";
+        text[2] = rung->profile ? rung->profile : "";
+
+        /* with their NULs: "ab" + "c" is not "a" + "bc" */
+        for (j = 0; j < 3; j++) {
+            ngx_crc32_update(&crc, (u_char *) text[j],
+                             ngx_strlen(text[j]) + 1);
+        }
+    }
+
+    ngx_crc32_final(crc);
+
+    return crc;
+}
+
+
+/* a channel directory holds something (a few syscalls: the first entry) */
+static ngx_uint_t
+ngx_streamline_media_leftovers(const u_char *dir)
+{
+    DIR            *d;
+    ngx_uint_t      found;
+    struct dirent  *e;
+
+    d = opendir((const char *) dir);
+    if (d == NULL) {
+        return 0;
+    }
+
+    found = 0;
+
+    while (!found && (e = readdir(d)) != NULL) {
+        found = ngx_strcmp(e->d_name, ".") != 0
+                && ngx_strcmp(e->d_name, "..") != 0;
+    }
+
+    (void) closedir(d);
+
+    return found;
+}
+
+
+static uint32_t
+ngx_streamline_media_max_segments(ngx_streamline_media_conf_t *mc)
+{
+    return (uint32_t) (mc->window / ngx_max(mc->segment / 2, 1)) + 4;
+}
+
+
+static ngx_fd_t
+ngx_streamline_media_open_live(const u_char *dir, ngx_uint_t create)
+{
+    u_char  path[NGX_MAX_PATH], *p;
+
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_MEDIA_LIVE,
+                     dir);
+    *p = '\0';
+
+    return open((char *) path,
+                create ? O_RDWR|O_CREAT|O_CLOEXEC : O_RDONLY|O_CLOEXEC, 0644);
+}
+
+
+/* the index the previous nginx left, if this nginx can take it on */
+static ngx_streamline_media_snap_t *
+ngx_streamline_media_snap_read(ngx_streamline_media_conf_t *mc,
+    uint32_t ladder)
+{
+    u_char                       *p, *end;
+    size_t                        size, n;
+    ssize_t                       got;
+    ngx_fd_t                      fd;
+    uint64_t                      dvr_size;
+    ngx_uint_t                    i;
+    struct stat                   st;
+    const sl_dvr_t               *dvr;
+    ngx_streamline_media_snap_t  *snap;
+    u_char                        path[NGX_MAX_PATH];
+
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_MEDIA_SNAP,
+                     mc->dir);
+    *p = '\0';
+
+    fd = open((char *) path, O_RDONLY|O_CLOEXEC);
+    if (fd == -1) {
+        return NULL;
+    }
+
+    n = 1 + mc->nrungs;
+    dvr_size = sl_dvr_size(ngx_streamline_media_max_segments(mc),
+                           SL_PIPELINE_MAX_PARTS);
+    size = sizeof(ngx_streamline_media_snap_t) + n * dvr_size;
+
+    if (fstat(fd, &st) == -1 || (size_t) st.st_size != size
+        || dvr_size == 0)
+    {
+        (void) close(fd);
+        return NULL;
+    }
+
+    snap = ngx_alloc(size, mc->log);
+    if (snap == NULL) {
+        (void) close(fd);
+        return NULL;
+    }
+
+    p = (u_char *) snap;
+    end = p + size;
+
+    while (p < end) {
+        got = read(fd, p, end - p);
+        if (got <= 0) {
+            break;
+        }
+
+        p += got;
+    }
+
+    (void) close(fd);
+
+    if (p != end || snap->magic != NGX_STREAMLINE_MEDIA_MAGIC
+        || snap->size != sizeof(ngx_streamline_media_snap_t)
+        || snap->ladder != ladder || snap->nrenditions != n
+        || snap->dvr_size != dvr_size
+        || (!snap->keep
+            && ngx_streamline_now_ms() > snap->ended_ms + (int64_t) mc->grace))
+    {
+        ngx_free(snap);
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        dvr = (sl_dvr_t *) ((u_char *) (snap + 1) + i * dvr_size);
+
+        if (dvr->max_segments != ngx_streamline_media_max_segments(mc)
+            || dvr->max_parts != SL_PIPELINE_MAX_PARTS || !dvr->ended
+            || snap->r[i].name_len >= sizeof(snap->r[i].name))
+        {
+            ngx_free(snap);
+            return NULL;
+        }
+    }
+
+    return snap;
+}
+
+
+/* with the zone locked: the record of a channel becomes the snapshot's */
+static ngx_int_t
+ngx_streamline_media_snap_load(ngx_streamline_media_channel_t *ch,
+    ngx_streamline_media_snap_t *snap)
+{
+    ngx_uint_t        i;
+    ngx_slab_pool_t  *shpool;
+
+    shpool = ngx_streamline_media_pool();
+
+    for (i = 0; i < snap->nrenditions; i++) {
+        ch->r[i] = snap->r[i];
+        ch->r[i].codecs[sizeof(ch->r[i].codecs) - 1] = '\0';
+        ch->r[i].dvr = ngx_slab_alloc_locked(shpool, snap->dvr_size);
+
+        if (ch->r[i].dvr == NULL) {
+            while (i--) {
+                ngx_slab_free_locked(shpool, ch->r[i].dvr);
+                ch->r[i].dvr = NULL;
+            }
+
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ch->r[i].dvr,
+                   (u_char *) (snap + 1) + i * snap->dvr_size,
+                   snap->dvr_size);
+    }
+
+    ch->nrenditions = snap->nrenditions;
+    ch->ladder = snap->ladder;
+    ch->keep = snap->keep;
+    ch->ended_ms = snap->ended_ms;
+    ch->running = 0;
+    ch->state = NGX_STREAMLINE_ENDED;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The channel's index to disk, for the nginx that comes next: on the
+ * thread that ended the stream (or at exit), not with the zone locked.
+ */
+static void
+ngx_streamline_media_snap_write(ngx_streamline_media_channel_t *ch)
+{
+    ngx_err_t                     err;
+    u_char                       *p, *end;
+    size_t                        size;
+    ssize_t                       n;
+    uint64_t                      dvr_size;
+    ngx_fd_t                      fd;
+    ngx_uint_t                    i;
+    ngx_slab_pool_t              *shpool;
+    ngx_streamline_media_snap_t  *snap;
+    u_char                        tmp[NGX_MAX_PATH], path[NGX_MAX_PATH];
+
+    shpool = ngx_streamline_media_pool();
+    ngx_shmtx_lock(&shpool->mutex);
+
+    if (ch->state != NGX_STREAMLINE_ENDED || ch->nrenditions == 0
+        || ch->r[0].dvr == NULL)
+    {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return;
+    }
+
+    dvr_size = sl_dvr_size(ch->r[0].dvr->max_segments,
+                           ch->r[0].dvr->max_parts);
+    size = sizeof(ngx_streamline_media_snap_t) + ch->nrenditions * dvr_size;
+
+    /* maybe on a pipeline thread: no ngx_alloc, whose failure logs */
+    snap = malloc(size);
+    if (snap == NULL) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        ngx_streamline_media_thread_log(NGX_LOG_ERR,
+                      "streamline: no memory to save the DVR index of "
+                      "channel \"%*s\", the next nginx starts it anew",
+                      ch->name_len, ch->name);
+        return;
+    }
+
+    ngx_memzero(snap, sizeof(ngx_streamline_media_snap_t));
+    snap->magic = NGX_STREAMLINE_MEDIA_MAGIC;
+    snap->size = sizeof(ngx_streamline_media_snap_t);
+    snap->ladder = ch->ladder;
+    snap->nrenditions = ch->nrenditions;
+    snap->dvr_size = dvr_size;
+    snap->ended_ms = ch->ended_ms;
+    snap->keep = ch->keep;
+
+    for (i = 0; i < ch->nrenditions; i++) {
+        snap->r[i] = ch->r[i];
+        snap->r[i].dvr = NULL;
+        ngx_memcpy((u_char *) (snap + 1) + i * dvr_size, ch->r[i].dvr,
+                   dvr_size);
+    }
+
+    p = ngx_snprintf(tmp, sizeof(tmp) - 1, "%s/" NGX_STREAMLINE_MEDIA_SNAP
+                     ".tmp", ch->dir);
+    *p = '\0';
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_MEDIA_SNAP,
+                     ch->dir);
+    *p = '\0';
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    fd = open((char *) tmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644);
+
+    if (fd != -1) {
+        p = (u_char *) snap;
+        end = p + size;
+
+        while (p < end && (n = write(fd, p, end - p)) > 0) {
+            p += n;
+        }
+
+        if (close(fd) == 0 && p == end
+            && rename((char *) tmp, (char *) path) == 0)
+        {
+            free(snap);
+            return;
+        }
+    }
+
+    err = ngx_errno;
+    ngx_streamline_media_thread_log(NGX_LOG_ERR,
+                  "streamline: cannot write \"%s\" (%d), the next nginx "
+                  "starts the channel's DVR anew", path, err);
+    (void) unlink((char *) tmp);
+    free(snap);
 }
 
 
@@ -1392,7 +2028,7 @@ ngx_streamline_media_end(void *data, const sl_pipeline_stats_t *st)
 static void
 ngx_streamline_media_ended(ngx_streamline_media_t *m)
 {
-    ngx_uint_t                       i;
+    ngx_uint_t                       i, ended;
     ngx_slab_pool_t                 *shpool;
     ngx_streamline_media_channel_t  *ch = m->ch;
 
@@ -1406,6 +2042,8 @@ ngx_streamline_media_ended(ngx_streamline_media_t *m)
     shpool = ngx_streamline_media_pool();
     ngx_shmtx_lock(&shpool->mutex);
 
+    ended = 0;
+
     if (ch->generation == m->generation && ch->state == NGX_STREAMLINE_LIVE)
     {
         for (i = 0; i < ch->nrenditions; i++) {
@@ -1415,11 +2053,26 @@ ngx_streamline_media_ended(ngx_streamline_media_t *m)
         ch->state = NGX_STREAMLINE_ENDED;
         ch->running = 0;
         ch->ended_ms = ngx_streamline_now_ms();
+        ended = 1;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
 
     ngx_streamline_media_notify();
+
+    /*
+     * A worker that stops with nobody to carry its zone on (the old
+     * workers of a binary upgrade, a stop): the index goes to disk, and a
+     * publish of the channel within the grace on the next nginx (the new
+     * binary) continues the DVR.  A fresh start removes it with the rest.
+     */
+    if (ended && ngx_exiting && !ngx_streamline_media_successor()) {
+        ngx_streamline_media_snap_write(ch);
+    }
+
+    if (m->live != NGX_INVALID_FILE) {
+        (void) close(m->live);
+    }
 
     ngx_free(m);
 }
@@ -1448,7 +2101,7 @@ ngx_streamline_media_cleanup_handler(ngx_event_t *ev)
 
         if (ngx_streamline_media_orphaned(ch)) {
             if (ch->state == NGX_STREAMLINE_DELETING) {
-                ngx_streamline_media_delete(ch);
+                (void) ngx_streamline_media_discard(ch);
                 continue;
             }
 
@@ -1475,7 +2128,7 @@ ngx_streamline_media_cleanup_handler(ngx_event_t *ev)
             continue;
         }
 
-        ngx_streamline_media_delete(ch);
+        (void) ngx_streamline_media_discard(ch);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -1507,9 +2160,65 @@ ngx_streamline_media_cleanup_handler(ngx_event_t *ev)
         ngx_streamline_media_notify();
     }
 
+    /* cancelable: it never keeps an exiting worker */
+    ngx_add_timer(ev, 1000);
+
     if (!ngx_exiting) {
-        ngx_add_timer(ev, 1000);
+        return;
     }
+
+    /*
+     * This worker shuts down gracefully (seen within a second).  After a
+     * reload, newer workers share this zone: the publishers stay here
+     * until they leave, viewers see no change.  Once none does (nginx -s
+     * quit, the old workers of a binary upgrade, a reload that replaced
+     * the zone, or the newer workers stopping in their turn), nobody
+     * else can serve these channels, and a publisher like OBS never
+     * leaves by itself: its session ends now, cleanly (ENDLIST, idle),
+     * and an encoder that reconnects finds the new nginx, if any.
+     */
+    ngx_streamline_media_accepting(0);
+
+    if (!ngx_streamline_media_successor()) {
+        ngx_rtmp_streamline_drop_publishers((ngx_cycle_t *) ngx_cycle, 0);
+    }
+}
+
+
+/*
+ * With the zone locked: the channel's files and index go, on a thread of
+ * their own (removing thousands of files is no work for the event loop).
+ */
+static ngx_int_t
+ngx_streamline_media_discard(ngx_streamline_media_channel_t *ch)
+{
+    pthread_t       tid;
+    ngx_int_t       rc;
+    ngx_uint_t      state;
+    pthread_attr_t  attr;
+
+    if (pthread_attr_init(&attr) != 0) {
+        return NGX_ERROR;
+    }
+
+    /* who deletes: if it dies, another worker deletes again */
+    state = ch->state;
+    ch->state = NGX_STREAMLINE_DELETING;
+    ch->pid = ngx_pid;
+    ch->pid_start = ngx_streamline_process_start();
+    rc = NGX_OK;
+
+    if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0
+        || pthread_create(&tid, &attr, ngx_streamline_media_delete_thread, ch)
+           != 0)
+    {
+        ch->state = state;
+        rc = NGX_ERROR;
+    }
+
+    (void) pthread_attr_destroy(&attr);
+
+    return rc;
 }
 
 
@@ -1579,34 +2288,6 @@ ngx_streamline_media_orphan_end(ngx_streamline_media_channel_t *ch)
     ch->generation++;
 }
 
-
-/* called with the zone locked: the files go, on a thread of this worker */
-static void
-ngx_streamline_media_delete(ngx_streamline_media_channel_t *ch)
-{
-    pthread_t       tid;
-    pthread_attr_t  attr;
-
-    /* removing thousands of files is no work for the event loop */
-    ch->state = NGX_STREAMLINE_DELETING;
-    ch->pid = ngx_pid;
-    ch->pid_start = ngx_streamline_process_start();
-
-    if (pthread_attr_init(&attr) != 0) {
-        ch->state = NGX_STREAMLINE_ENDED;
-        return;
-    }
-
-    (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-
-    if (pthread_create(&tid, &attr, ngx_streamline_media_delete_thread, ch)
-        != 0)
-    {
-        ch->state = NGX_STREAMLINE_ENDED;
-    }
-
-    (void) pthread_attr_destroy(&attr);
-}
 
 
 static void *

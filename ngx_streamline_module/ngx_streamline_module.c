@@ -288,6 +288,14 @@ ngx_streamline_init_process(ngx_cycle_t *cycle)
 void
 ngx_streamline_exit_process(ngx_cycle_t *cycle)
 {
+    /*
+     * Terminated while shutting down gracefully (TERM after a reload that
+     * left a publisher here): nginx alerts about connections left open.
+     */
+    if (ngx_exiting) {
+        ngx_rtmp_streamline_drop_publishers(cycle, 1);
+    }
+
     /* first the media: its last segments, then the idle states */
     ngx_streamline_media_exit_process(cycle);
     ngx_streamline_redis_exit(cycle);

@@ -29,10 +29,14 @@ for port in "$RTMP_PORT" "$HTTP_PORT" "$REDIS_PORT"; do
     fi
 done
 
+# nginx's fast shutdown (TERM), as Ctrl-C (INT to the whole group) and
+# docker stop do: each worker ends its streams (last segments, ENDLIST)
+# and writes its channels' idle states before it exits, in a second or
+# two whoever is publishing.
 redis_pid= nginx_pid=
 stop() {
     trap - INT TERM EXIT
-    [ -n "$nginx_pid" ] && kill -QUIT "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    [ -n "$nginx_pid" ] && kill -TERM "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
     [ -n "$redis_pid" ] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
     echo "streamline stopped"
 }
