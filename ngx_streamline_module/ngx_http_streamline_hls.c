@@ -18,6 +18,13 @@
  * group whose generation changed is checked in the order its requests
  * came, a batch an event loop iteration; a playlist is rendered once for
  * the identical requests of a batch, into a pool they all reference.
+ *
+ * A playlist (or the next part) of a channel that this worker's zone does
+ * not have, but another nginx streams (the old binary of an upgrade:
+ * both accept connections until WINCH) or has just ended, leaving its
+ * DVR index for the publisher's reconnect here, waits the same way (on
+ * the zone's generation, NGX_STREAMLINE_ELSEWHERE_MS at most, then 503
+ * with Retry-After) for the channel to come to this zone.
  */
 
 #include <ngx_config.h>
@@ -54,8 +61,10 @@ typedef struct {
     size_t                     rendition_len;
     uint64_t                   part_msn;
     uint64_t                   part_index;
+    size_t                     after_channel;  /* the URI's, in bytes */
     unsigned                   is_part:1;
     unsigned                   waiting:1;
+    unsigned                   elsewhere:1;    /* waits for the channel */
 } ngx_http_streamline_wait_t;
 
 
@@ -93,6 +102,8 @@ static ngx_int_t ngx_http_streamline_memo_add(ngx_http_streamline_memo_t *memo,
 static ngx_int_t ngx_http_streamline_memo_send(ngx_http_request_t *r,
     ngx_http_streamline_memo_t *memo, ngx_http_streamline_memo_entry_t *e);
 static void ngx_http_streamline_shared_unref(void *data);
+static ngx_int_t ngx_http_streamline_hls_coming(
+    ngx_http_streamline_wait_t *w);
 static ngx_int_t ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w);
 static ngx_int_t ngx_http_streamline_hls_group(ngx_http_streamline_wait_t *w);
 static ngx_int_t ngx_http_streamline_hls_regroup(
@@ -151,6 +162,7 @@ ngx_http_streamline_hls_handler(ngx_http_request_t *r)
     w->channel_len = path.channel_len;
     ngx_memcpy(w->channel, path.channel, path.channel_len);
     w->rendition_len = path.rendition_len;
+    w->after_channel = tail + len - (path.channel + path.channel_len);
 
     if (path.rendition_len) {
         ngx_memcpy(w->rendition, path.rendition, path.rendition_len);
@@ -166,6 +178,11 @@ ngx_http_streamline_hls_handler(ngx_http_request_t *r)
         rc = ngx_streamline_media_part_ready(w->channel, w->channel_len,
                                              w->rendition, w->rendition_len,
                                              path.msn, path.part, &w->req);
+
+        if (rc == NGX_DECLINED) {
+            rc = ngx_http_streamline_hls_coming(w);
+        }
+
         if (rc != NGX_AGAIN) {
             /* there (or never to be): the static module answers */
             return NGX_DECLINED;
@@ -243,6 +260,14 @@ ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
                                              w->rendition, w->rendition_len,
                                              w->part_msn, w->part_index,
                                              &w->req);
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (rc == NGX_DECLINED && w->elsewhere) {
+            rc = ngx_http_streamline_hls_coming(w);
+        }
+
         if (rc == NGX_AGAIN) {
             return NGX_AGAIN;
         }
@@ -328,12 +353,71 @@ ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
                                               "_HLS_msn too far ahead");
 
     case NGX_DECLINED:
-        return ngx_http_streamline_hls_status(r, NGX_HTTP_NOT_FOUND,
-                                              "no such playlist");
+        rc = ngx_http_streamline_hls_coming(w);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_streamline_hls_status(r, NGX_HTTP_NOT_FOUND,
+                                                  "no such playlist");
+        }
+
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
 
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+}
+
+
+/*
+ * Nothing of the channel in this zone: NGX_AGAIN when the request is to
+ * wait for it (see ngx_streamline_media_coming); its directory is where
+ * the location maps the URI, up to the channel's name.  A part that is
+ * on disk is the static module's, whoever wrote it.
+ */
+static ngx_int_t
+ngx_http_streamline_hls_coming(ngx_http_streamline_wait_t *w)
+{
+    size_t               root;
+    ngx_int_t            rc;
+    ngx_str_t            path;
+    ngx_file_info_t      fi;
+    ngx_http_request_t  *r = w->request;
+
+    if (w->elsewhere) {
+        return ngx_streamline_media_coming(w->channel, w->channel_len, NULL,
+                                           &w->req);
+    }
+
+    if (ngx_http_map_uri_to_path(r, &path, &root, 0) == NULL) {
+        return NGX_ERROR;
+    }
+
+    path.len--;     /* without the NUL */
+
+    if (path.len < w->after_channel
+        || (w->is_part && ngx_file_info(path.data, &fi) != NGX_FILE_ERROR))
+    {
+        return NGX_DECLINED;
+    }
+
+    path.data[path.len - w->after_channel] = '\0';
+
+    rc = ngx_streamline_media_coming(w->channel, w->channel_len, path.data,
+                                     &w->req);
+
+    if (rc == NGX_AGAIN) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "streamline: hls: channel \"%*s\" is another "
+                      "nginx's: the request waits for it here",
+                      w->channel_len, w->channel);
+        w->elsewhere = 1;
+    }
+
+    return rc;
 }
 
 
@@ -464,7 +548,9 @@ ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w)
     w->timer.handler = ngx_http_streamline_hls_expired;
     w->timer.data = w;
     w->timer.log = r->connection->log;
-    ngx_add_timer(&w->timer, 3 * ngx_max(w->req.target_ms, 1000));
+    ngx_add_timer(&w->timer, w->elsewhere
+                             ? NGX_STREAMLINE_ELSEWHERE_MS
+                             : 3 * ngx_max(w->req.target_ms, 1000));
 
     if (!ngx_http_streamline_tick_ev.timer_set) {
         ngx_http_streamline_tick_ev.handler = ngx_http_streamline_hls_tick;
@@ -701,6 +787,7 @@ ngx_http_streamline_hls_expired(ngx_event_t *ev)
     ngx_http_streamline_wait_t  *w = ev->data;
 
     ngx_int_t            rc;
+    ngx_table_elt_t     *h;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
@@ -711,6 +798,20 @@ ngx_http_streamline_hls_expired(ngx_event_t *ev)
 
     rc = ngx_http_streamline_hls_status(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                         "not available in time");
+
+    if (w->elsewhere) {
+        /* the channel did not come (yet): not a 404, ask again soon */
+        h = ngx_list_push(&r->headers_out.headers);
+
+        if (h == NULL) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        } else {
+            h->hash = 1;
+            ngx_str_set(&h->key, "Retry-After");
+            ngx_str_set(&h->value, "1");
+        }
+    }
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
 }

@@ -196,6 +196,16 @@ ngx_int_t ngx_streamline_media_playlist(ngx_pool_t *pool,
 ngx_int_t ngx_streamline_media_part_ready(const u_char *channel,
     size_t channel_len, const u_char *rendition, size_t rendition_len,
     uint64_t msn, uint64_t part, ngx_streamline_hls_req_t *req);
+/*
+ * A request for a channel of another nginx (the old binary of an upgrade)
+ * waits this long at most for it to come here, and an index that nginx
+ * left this recently means its publisher is expected back: under hls.js's
+ * playlist timeout (10 s), above an encoder's usual reconnect delay.
+ */
+#define NGX_STREAMLINE_ELSEWHERE_MS  8000
+/* NGX_AGAIN: the request waits for the channel (dir NULL: held already) */
+ngx_int_t ngx_streamline_media_coming(const u_char *channel, size_t len,
+    const u_char *dir, ngx_streamline_hls_req_t *req);
 
 ngx_int_t ngx_http_streamline_location_tail(ngx_http_request_t *r,
     u_char **tail, size_t *len);

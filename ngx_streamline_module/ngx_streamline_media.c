@@ -96,6 +96,8 @@ typedef struct {
 typedef struct {
     /* workers that use this zone and accept connections, by pid */
     ngx_pid_t                         workers[NGX_STREAMLINE_MEDIA_WORKERS];
+    /* changes when a channel starts, ends or gets a part */
+    uint64_t                          gen;
     ngx_streamline_media_channel_t    ch[NGX_STREAMLINE_MEDIA_CHANNELS];
 } ngx_streamline_media_shm_t;
 
@@ -212,6 +214,7 @@ static ngx_slab_pool_t *ngx_streamline_media_pool(void);
 static void ngx_streamline_media_accepting(ngx_uint_t on);
 static ngx_uint_t ngx_streamline_media_successor(void);
 static void ngx_streamline_media_notify(void);
+static void ngx_streamline_media_changed(void);
 static void ngx_streamline_media_notified(ngx_event_t *ev);
 static void ngx_streamline_media_notify_close(void *data);
 static void ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
@@ -707,6 +710,19 @@ ngx_streamline_media_notify(void)
 }
 
 
+/*
+ * With the zone locked: requests that wait for a channel this zone did
+ * not know (ngx_streamline_media_coming) look again.
+ */
+static void
+ngx_streamline_media_changed(void)
+{
+    ngx_streamline_media_shm_t  *shm = ngx_streamline_media_zone->data;
+
+    shm->gen++;
+}
+
+
 static void
 ngx_streamline_media_notified(ngx_event_t *ev)
 {
@@ -1038,6 +1054,7 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     }
 
     ch->state = NGX_STREAMLINE_LIVE;
+    ngx_streamline_media_changed();
     ch->keep = mc->keep;
     ch->grace_ms = mc->grace;
     ch->max_size = mc->max_size;
@@ -1557,6 +1574,7 @@ ngx_streamline_media_part(void *data, const sl_segment_info_t *seg)
         && r->dvr->open && r->dvr->cur.msn == seg->msn)
     {
         (void) ngx_streamline_media_add_part(r, &seg->parts[seg->nparts - 1]);
+        ngx_streamline_media_changed();
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -2053,6 +2071,7 @@ ngx_streamline_media_ended(ngx_streamline_media_t *m)
         ch->state = NGX_STREAMLINE_ENDED;
         ch->running = 0;
         ch->ended_ms = ngx_streamline_now_ms();
+        ngx_streamline_media_changed();
         ended = 1;
     }
 
@@ -2286,6 +2305,7 @@ ngx_streamline_media_orphan_end(ngx_streamline_media_channel_t *ch)
     ch->running = 0;
     ch->ended_ms = ngx_streamline_now_ms();
     ch->generation++;
+    ngx_streamline_media_changed();
 }
 
 
@@ -2715,4 +2735,94 @@ ngx_streamline_media_part_ready(const u_char *channel, size_t channel_len,
     ngx_shmtx_unlock(&shpool->mutex);
 
     return rc;
+}
+
+
+/*
+ * What a request for a channel that this zone has nothing to play of
+ * may wait for (NGX_AGAIN) rather than get a 404 (NGX_DECLINED).  With
+ * dir (the channel's directory; a request not held yet): the channel is
+ * not in this zone, and another nginx streams it (it holds the flock on
+ * its .streamline.live: the old binary of an upgrade, until WINCH) or
+ * has just ended it leaving its index (the old binary after WINCH: the
+ * publisher is expected to reconnect here).  One open and flock, maybe a
+ * stat, on the event loop, for a channel this zone does not know: a
+ * local disk answers at once.  Without dir (a request held already): the
+ * channel is still not here, or is starting here (no segment yet, its
+ * old files being removed).  req->gen is then the zone's generation.
+ */
+ngx_int_t
+ngx_streamline_media_coming(const u_char *channel, size_t len,
+    const u_char *dir, ngx_streamline_hls_req_t *req)
+{
+    u_char                          *p, path[NGX_MAX_PATH];
+    ngx_fd_t                         fd;
+    ngx_int_t                        rc;
+    ngx_err_t                        err;
+    struct stat                      st;
+    ngx_slab_pool_t                 *shpool;
+    ngx_streamline_media_shm_t      *shm;
+    ngx_streamline_media_channel_t  *ch;
+
+    if (ngx_streamline_media_zone == NULL) {
+        return NGX_DECLINED;
+    }
+
+    shpool = ngx_streamline_media_pool();
+    shm = ngx_streamline_media_zone->data;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    ch = ngx_streamline_media_channel(channel, len, 0);
+
+    if (ch == NULL) {
+        rc = NGX_AGAIN;
+
+    } else if (ch->state == NGX_STREAMLINE_DELETING
+               || (ch->state == NGX_STREAMLINE_LIVE
+                   && (ch->r[0].dvr == NULL || !ch->r[0].dvr->started)))
+    {
+        rc = NGX_BUSY;
+
+    } else {
+        rc = NGX_DECLINED;
+    }
+
+    req->gen = &shm->gen;
+    req->seen = shm->gen;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (dir == NULL) {
+        return rc == NGX_DECLINED ? NGX_DECLINED : NGX_AGAIN;
+    }
+
+    if (rc != NGX_AGAIN) {
+        return NGX_DECLINED;
+    }
+
+    fd = ngx_streamline_media_open_live(dir, 0);
+
+    if (fd != NGX_INVALID_FILE) {
+        rc = flock(fd, LOCK_SH|LOCK_NB) == -1 ? NGX_AGAIN : NGX_DECLINED;
+        err = ngx_errno;
+        (void) close(fd);
+
+        if (rc == NGX_AGAIN && err == EWOULDBLOCK) {
+            return NGX_AGAIN;
+        }
+    }
+
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_MEDIA_SNAP,
+                     dir);
+    *p = '\0';
+
+    if (stat((char *) path, &st) == 0
+        && (int64_t) st.st_mtime * 1000 + NGX_STREAMLINE_ELSEWHERE_MS
+           > ngx_streamline_now_ms())
+    {
+        return NGX_AGAIN;
+    }
+
+    return NGX_DECLINED;
 }

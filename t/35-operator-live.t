@@ -11,7 +11,10 @@
 #    zone), and the broadcaster that reconnects (OBS does) gets a working
 #    stream from the new binary, which continues the DVR from the index the
 #    old worker left on disk (its zone is its own, it cannot inherit the
-#    old one).
+#    old one).  All along no request fails: the new binary's workers hold
+#    the playlists of the channel that the old ones stream (both accept
+#    connections until WINCH), and after WINCH until the publisher is
+#    back, then answer them from the continued DVR.
 
 use strict;
 use warnings;
@@ -90,8 +93,9 @@ my $dvr = wait_playlist($t, 'main', 'source',
     sub { @{$_[0]{segments}} >= 3 }, 20);
 ok($dvr, 'live, 3 segments') or diag $pub->stderr;
 
-# the viewer: the playlist, each new segment, the master playlist and the
-# API, one connection a request; one line a request: time status worker path
+# the viewer: the playlist, each new segment, its newest part, the master
+# playlist and the API, one connection a request; one line a request:
+# time status worker path seconds [ENDLIST]
 my $log = "$dir/viewer.log";
 my $viewer = fork // die "fork: $!";
 if ($viewer == 0) {
@@ -109,15 +113,20 @@ sub viewer {
     while (1) {
         for my $path ('/hls/main/master.m3u8', '/hls/main/source/index.m3u8',
                       '/api/stream') {
-            my $r = $t->get($path, timeout => 5);
-            printf $fh "%.3f %d %s %s\n", time, $r->{status},
-                $r->{headers}{'x-worker'} // '-', $path;
+            # longer than a playlist may be held
+            my $r = $t->get($path, timeout => 15);
+            printf $fh "%.3f %d %s %s %.3f%s\n", time, $r->{status},
+                $r->{headers}{'x-worker'} // '-', $path, $r->{elapsed},
+                $r->{body} =~ /^#EXT-X-ENDLIST/m ? ' ENDLIST' : '';
             next unless $path =~ /index/ && $r->{status} == 200;
-            for my $seg (@{parse_media($r->{body})->{segments}}) {
-                next if $seen{$seg->{uri}}++;
-                my $s = $t->get("/hls/main/source/$seg->{uri}");
-                printf $fh "%.3f %d %s %s\n", time, $s->{status},
-                    $s->{headers}{'x-worker'} // '-', $seg->{uri};
+            my @get = grep { !$seen{$_}++ }
+                map { $_->{uri} } @{parse_media($r->{body})->{segments}};
+            my @parts = $r->{body} =~ /^#EXT-X-PART:.*URI="([^"]+)"/mg;
+            push @get, $parts[-1] if @parts;
+            for my $uri (@get) {
+                my $s = $t->get("/hls/main/source/$uri");
+                printf $fh "%.3f %d %s %s %.3f\n", time, $s->{status},
+                    $s->{headers}{'x-worker'} // '-', $uri, $s->{elapsed};
             }
         }
         sleep 0.2;
@@ -179,6 +188,7 @@ ok($pub->alive, 'the publisher streams on');
 my %oldgen = map { $_ => 1 } children_of($oldmaster);
 my @files = glob("$media/main/source/{init-*.mp4,seg-*.m4s}");
 cmp_ok(scalar @files, '>=', 4, 'the DVR on disk before USR2');
+my $tu = time;
 kill 'USR2', $oldmaster;
 my $newmaster;
 ok(wait_for(sub {
@@ -201,23 +211,25 @@ my $t1 = time;
 ok(wait_for(sub { my @now = glob("$media/main/source/{init-*.mp4,seg-*.m4s}");
                   @now > @files }, 10),
    'USR2: the old worker packages on');
+# both generations accept until WINCH: the new one has nothing of the
+# old one's stream (its zone is its own) and holds its playlists; here,
+# a request that lands there is given up after a second
 ok(wait_for(sub {
-       grep { $oldgen{$_->[2]} && $_->[3] =~ /index/ && $_->[1] == 200 }
-           requests($t1, time) }, 10),
+       my $r = $t->get('/hls/main/source/index.m3u8', timeout => 1);
+       $r->{status} == 200 && $oldgen{$r->{headers}{'x-worker'} // ''} }, 10),
    'USR2: the old workers serve the playlist');
-@bad = grep { $oldgen{$_->[2]} } failed(requests($t1, time));
-ok(!@bad, 'USR2: no request to the old workers failed');
+ok(wait_for(sub { $t->read_file($t->error_log)
+                  =~ /channel "main" is another nginx's: the request waits/ },
+            10),
+   'USR2: the new workers hold the channel\'s playlists');
+# a few seconds of both, as an operator who checks the new binary first
+sleep $tu + 4 - time if time < $tu + 4;
+@bad = failed(requests($tu, time));
+ok(!@bad, 'USR2: no request failed')
+    or diag join "\n", map { "@$_" } @bad[0 .. ($#bad < 9 ? $#bad : 9)];
 is($t->api_status, 'live', 'USR2: the API says live');
 is(json_decode($t->redis('GET', 'streamline:state:main'))->{status}, 'live',
    'USR2: the state stays live');
-
-# both generations accept until WINCH: the new one knows nothing of the
-# old one's stream (its own zone) and answers 404 for its playlists
-my @usr2 = requests($t1, time);
-my %usr2gen = map { $_ => 1 } @newworkers;
-diag sprintf 'between USR2 and WINCH: %d requests, %d failed, %d of them '
-    . 'at the new binary\'s workers', scalar @usr2, scalar failed(@usr2),
-    scalar grep { $usr2gen{$_->[2]} } failed(@usr2);
 
 # WINCH: the old workers stop; OBS reconnects to the new ones
 kill 'WINCH', $oldmaster;
@@ -247,6 +259,22 @@ sleep 2;
 @bad = failed(requests($t3, time));
 ok(!@bad, 'the new binary alone: no request fails')
     or diag join "\n", map { "@$_" } @bad[0 .. ($#bad < 9 ? $#bad : 9)];
+
+# the whole upgrade as the viewer saw it
+my @upgrade = requests($tu, time);
+@bad = failed(@upgrade);
+ok(!@bad, 'USR2 to QUIT: no request failed')
+    or diag join "\n", map { "@$_" } @bad[0 .. ($#bad < 9 ? $#bad : 9)];
+my @ended = grep { ($_->[5] // '') eq 'ENDLIST' } @upgrade;
+ok(!@ended, 'USR2 to QUIT: no playlist ended')
+    or diag join "\n", map { "@$_" } @ended;
+my %newer = map { $_ => 1 } @newworkers, keys %newgen;
+my @held = sort { $b->[4] <=> $a->[4] }
+    grep { $newer{$_->[2]} && $_->[3] =~ /m3u8$/ && $_->[4] > 0.5 } @upgrade;
+diag sprintf 'USR2 to QUIT: %d requests, %d playlists held by the new '
+    . 'binary over 0.5 s, the longest %.1f s, from USR2 to the publisher\'s '
+    . 'return %.1f s', scalar @upgrade, scalar @held,
+    @held ? $held[0][4] : 0, $t2 - $tu;
 
 kill 'TERM', $viewer;
 $pub->stop;
