@@ -21,6 +21,8 @@ use warnings;
 
 use Test::More;
 use POSIX ();
+use Fcntl qw(:flock);
+use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 use lib 't/lib';
 use Streamline::Test;
@@ -93,25 +95,34 @@ my $dvr = wait_playlist($t, 'main', 'source',
     sub { @{$_[0]{segments}} >= 3 }, 20);
 ok($dvr, 'live, 3 segments') or diag $pub->stderr;
 
-# the viewer: the playlist, each new segment, its newest part, the master
-# playlist and the API, one connection a request; one line a request:
+# the viewers (two, so that one asks while the other waits): the
+# playlist, each new segment, its newest part, the master playlist and the
+# API, one connection a request; one line a request:
 # time status worker path seconds [ENDLIST]
 my $log = "$dir/viewer.log";
-my $viewer = fork // die "fork: $!";
-if ($viewer == 0) {
-    # the child never returns: END blocks are the parent's
-    eval { viewer() };
-    POSIX::_exit(0);
+my @viewers;
+for my $first ('/hls/main/master.m3u8', '/hls/main/source/index.m3u8') {
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        # the child never returns: END blocks are the parent's
+        eval { viewer($first) };
+        POSIX::_exit(0);
+    }
+    push @viewers, $pid;
+    $t->_track(Streamline::Test::Proc->new(pid => $pid, what => 'viewer'));
+    sleep 0.1;
 }
-$t->_track(Streamline::Test::Proc->new(pid => $viewer, what => 'viewer'));
 
 sub viewer {
+    my ($first) = @_;
     $SIG{TERM} = sub { POSIX::_exit(0) };
     open my $fh, '>>', $log or return;
     select((select($fh), $| = 1)[0]);
     my %seen;
     while (1) {
-        for my $path ('/hls/main/master.m3u8', '/hls/main/source/index.m3u8',
+        for my $path ($first, grep({ $_ ne $first }
+                                   '/hls/main/master.m3u8',
+                                   '/hls/main/source/index.m3u8'),
                       '/api/stream') {
             # longer than a playlist may be held
             my $r = $t->get($path, timeout => 15);
@@ -141,6 +152,30 @@ sub requests {
 }
 
 sub failed { grep { $_->[1] != 200 } @_ }
+
+# a request on a kept-alive connection: (status, worker, body)
+sub again {
+    my ($s, $path) = @_;
+    my ($data, $len) = ('', undef);
+    my $ok = eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm 5;
+        print $s "GET $path HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        while ($data !~ /\r\n\r\n/
+               || length($data) < index($data, "\r\n\r\n") + 4 + $len) {
+            sysread($s, $data, 65536, length $data) or die "closed\n";
+            $len = $1 if $data =~ /^Content-Length:\s*(\d+)/mi;
+            $len //= 0;
+        }
+        alarm 0;
+        1;
+    };
+    return (599, '-', $@) unless $ok;
+    my ($head, $body) = split /\r\n\r\n/, $data, 2;
+    my ($status) = $head =~ m{^HTTP/1\.1 (\d+)};
+    my ($worker) = $head =~ /^X-Worker:\s*(\d+)/mi;
+    return ($status // 599, $worker // '-', $body);
+}
 
 sub dvr_intact {
     my ($what) = @_;
@@ -188,6 +223,13 @@ ok($pub->alive, 'the publisher streams on');
 my %oldgen = map { $_ => 1 } children_of($oldmaster);
 my @files = glob("$media/main/source/{init-*.mp4,seg-*.m4s}");
 cmp_ok(scalar @files, '>=', 4, 'the DVR on disk before USR2');
+# a connection that an old worker accepted: nginx hands the new ones to the
+# newest workers (every one after USR2, as seen in this test)
+my $kept = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+    PeerPort => $t->port('HTTP'), Proto => 'tcp', Timeout => 5)
+    or die "connect: $!";
+my ($st, $w) = again($kept, '/hls/main/source/index.m3u8');
+ok($st == 200 && $oldgen{$w}, 'a connection to an old worker');
 my $tu = time;
 kill 'USR2', $oldmaster;
 my $newmaster;
@@ -211,19 +253,18 @@ my $t1 = time;
 ok(wait_for(sub { my @now = glob("$media/main/source/{init-*.mp4,seg-*.m4s}");
                   @now > @files }, 10),
    'USR2: the old worker packages on');
+($st, $w) = again($kept, '/hls/main/source/index.m3u8');
+ok($st == 200 && $oldgen{$w}, 'USR2: the old workers serve the playlist');
+close $kept;
+
 # both generations accept until WINCH: the new one has nothing of the
-# old one's stream (its zone is its own) and holds its playlists; here,
-# a request that lands there is given up after a second
-ok(wait_for(sub {
-       my $r = $t->get('/hls/main/source/index.m3u8', timeout => 1);
-       $r->{status} == 200 && $oldgen{$r->{headers}{'x-worker'} // ''} }, 10),
-   'USR2: the old workers serve the playlist');
+# old one's stream (its zone is its own) and holds its playlists
 ok(wait_for(sub { $t->read_file($t->error_log)
                   =~ /channel "main" is another nginx's: the request waits/ },
             10),
    'USR2: the new workers hold the channel\'s playlists');
 # a few seconds of both, as an operator who checks the new binary first
-sleep $tu + 4 - time if time < $tu + 4;
+sleep $tu + 3 - time if time < $tu + 3;
 @bad = failed(requests($tu, time));
 ok(!@bad, 'USR2: no request failed')
     or diag join "\n", map { "@$_" } @bad[0 .. ($#bad < 9 ? $#bad : 9)];
@@ -234,8 +275,35 @@ is(json_decode($t->redis('GET', 'streamline:state:main'))->{status}, 'live',
 # WINCH: the old workers stop; OBS reconnects to the new ones
 kill 'WINCH', $oldmaster;
 ok(defined $pub->wait(10), 'WINCH: the old worker ends the publisher');
+ok(wait_for(sub {
+       open my $fh, '<', "$media/main/.streamline.live" or return 0;
+       flock $fh, LOCK_SH|LOCK_NB }, 10),
+   'WINCH: the old worker\'s stream is over');
+
+# the encoder's reconnect delay (OBS waits a few seconds): a playlist
+# asked meanwhile, when nobody streams, waits for the publisher's return
+my $gap = "$dir/gap.log";
+my $asker = fork // die "fork: $!";
+if ($asker == 0) {
+    my $r = $t->get('/hls/main/source/index.m3u8', timeout => 15);
+    open my $fh, '>', $gap or POSIX::_exit(1);
+    printf $fh "%d %.3f %s\n", $r->{status}, $r->{elapsed},
+        $r->{body} =~ /^#EXT-X-ENDLIST/m ? 'ended' : 'live';
+    close $fh;
+    POSIX::_exit(0);
+}
+my $ask = $t->_track(
+    Streamline::Test::Proc->new(pid => $asker, what => 'asker'));
+sleep 1;
 $pub = publish_media($t, $key, @light);
 my $t2 = time;
+$ask->wait(20);
+my ($gap_status, $gap_wait, $gap_state) =
+    split ' ', $t->read_file($gap) // '';
+is($gap_status // 0, 200,
+   'WINCH: a playlist asked before the publisher is back waits for it');
+cmp_ok($gap_wait // 0, '>', 0.5, 'WINCH: held until then');
+is($gap_state // '', 'live', 'WINCH: and is live');
 my %newgen = map { $_ => 1 } children_of($newmaster);
 ok(wait_for(sub {
        grep { $newgen{$_->[2]} && $_->[3] =~ /^seg-/ && $_->[1] == 200 }
@@ -273,10 +341,11 @@ my @held = sort { $b->[4] <=> $a->[4] }
     grep { $newer{$_->[2]} && $_->[3] =~ /m3u8$/ && $_->[4] > 0.5 } @upgrade;
 diag sprintf 'USR2 to QUIT: %d requests, %d playlists held by the new '
     . 'binary over 0.5 s, the longest %.1f s, from USR2 to the publisher\'s '
-    . 'return %.1f s', scalar @upgrade, scalar @held,
-    @held ? $held[0][4] : 0, $t2 - $tu;
+    . 'return %.1f s; asked before that return: held %.1f s',
+    scalar @upgrade, scalar @held, @held ? $held[0][4] : 0, $t2 - $tu,
+    $gap_wait // 0;
 
-kill 'TERM', $viewer;
+kill 'TERM', @viewers;
 $pub->stop;
 
 my @left = ($newmaster, children_of($newmaster));
