@@ -2758,7 +2758,7 @@ ngx_streamline_media_coming(const u_char *channel, size_t len,
     u_char                          *p, path[NGX_MAX_PATH];
     ngx_fd_t                         fd;
     ngx_int_t                        rc;
-    ngx_err_t                        err;
+    ngx_uint_t                       busy;
     struct stat                      st;
     ngx_slab_pool_t                 *shpool;
     ngx_streamline_media_shm_t      *shm;
@@ -2776,13 +2776,13 @@ ngx_streamline_media_coming(const u_char *channel, size_t len,
     ch = ngx_streamline_media_channel(channel, len, 0);
 
     if (ch == NULL) {
-        rc = NGX_AGAIN;
+        rc = NGX_AGAIN;         /* not here */
 
     } else if (ch->state == NGX_STREAMLINE_DELETING
                || (ch->state == NGX_STREAMLINE_LIVE
                    && (ch->r[0].dvr == NULL || !ch->r[0].dvr->started)))
     {
-        rc = NGX_BUSY;
+        rc = NGX_BUSY;          /* starting here */
 
     } else {
         rc = NGX_DECLINED;
@@ -2804,11 +2804,10 @@ ngx_streamline_media_coming(const u_char *channel, size_t len,
     fd = ngx_streamline_media_open_live(dir, 0);
 
     if (fd != NGX_INVALID_FILE) {
-        rc = flock(fd, LOCK_SH|LOCK_NB) == -1 ? NGX_AGAIN : NGX_DECLINED;
-        err = ngx_errno;
+        busy = flock(fd, LOCK_SH|LOCK_NB) == -1 && ngx_errno == EWOULDBLOCK;
         (void) close(fd);
 
-        if (rc == NGX_AGAIN && err == EWOULDBLOCK) {
+        if (busy) {
             return NGX_AGAIN;
         }
     }
