@@ -96,7 +96,7 @@ typedef struct {
 typedef struct {
     /* workers that use this zone and accept connections, by pid */
     ngx_pid_t                         workers[NGX_STREAMLINE_MEDIA_WORKERS];
-    /* changes when a channel starts, ends or gets a part */
+    /* changes when a channel starts, ends or begins a segment */
     uint64_t                          gen;
     ngx_streamline_media_channel_t    ch[NGX_STREAMLINE_MEDIA_CHANNELS];
 } ngx_streamline_media_shm_t;
@@ -712,7 +712,8 @@ ngx_streamline_media_notify(void)
 
 /*
  * With the zone locked: requests that wait for a channel this zone did
- * not know (ngx_streamline_media_coming) look again.
+ * not know (ngx_streamline_media_coming) look again.  Not every part:
+ * they wait for a channel to start, end, or begin a segment.
  */
 static void
 ngx_streamline_media_changed(void)
@@ -1574,7 +1575,11 @@ ngx_streamline_media_part(void *data, const sl_segment_info_t *seg)
         && r->dvr->open && r->dvr->cur.msn == seg->msn)
     {
         (void) ngx_streamline_media_add_part(r, &seg->parts[seg->nparts - 1]);
-        ngx_streamline_media_changed();
+
+        if (seg->nparts == 1) {
+            /* a segment begins: the first makes a channel playable */
+            ngx_streamline_media_changed();
+        }
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
