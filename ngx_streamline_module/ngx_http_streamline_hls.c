@@ -812,6 +812,7 @@ ngx_http_streamline_hls_expired(ngx_event_t *ev)
             ngx_str_set(&h->value, "1");
         }
     }
+
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
 }
