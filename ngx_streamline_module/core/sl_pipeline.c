@@ -201,6 +201,7 @@ struct sl_pipeline_s {
     int64_t               shift[2];    /* after timestamp jumps */
     int64_t               last_dts[2];
     int                   have_dts[2];
+    int                   headerless[2]; /* no header yet: logged once */
     uint64_t              msn;
     int64_t               cut_ms;      /* where the current segment began */
     int                   skip_to_key; /* the ladder dropped a frame */
@@ -628,7 +629,16 @@ sl_pipeline_handle(sl_pipeline_t *p, sl_msg_t *m)
     video = m->video;
 
     if (video ? p->vhdr.data == NULL : p->ahdr.data == NULL) {
-        /* no sequence header yet: nothing could decode this */
+        /*
+         * no sequence header yet: nothing could decode this; said once a
+         * track, or a publisher that never sends one leaves no trace
+         */
+        if (!p->headerless[video]) {
+            p->headerless[video] = 1;
+            sl_pipeline_log(p, 1, "%s packets before any sequence header "
+                            "are dropped", video ? "video" : "audio");
+        }
+
         free(m);
         return;
     }
