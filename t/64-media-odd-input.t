@@ -13,7 +13,8 @@
 #           few seconds in: 2147483.5 s -> 0): no crash, segments keep
 #           coming, no absurd durations
 #   nohdr   H.264 + AAC without their sequence headers: no crash, nothing
-#           to play, the publisher is not cut off
+#           to play, the publisher is not cut off, one line a track says
+#           why
 #   late    the same, the headers sent 3 s in: playable from there on
 # ffmpeg always sends the sequence headers: the last two are an FLV that
 # ffmpeg made, published tag by tag by Streamline::RTMP without them.
@@ -326,6 +327,16 @@ ok(!$case{nohdr}{status}{source}
     or diag "@{$case{nohdr}{status}{source}}";
 is((get_master($t, 'nohdr'))[0]{status}, 404, 'nohdr: master 404');
 is((get_media($t, 'nohdr', 'source'))[0]{status}, 404, 'nohdr: source 404');
+# and the log says why, once a track (the packets before the headers of
+# "late" were dropped as well)
+for my $name (qw(nohdr late)) {
+    for my $track (qw(video audio)) {
+        my $line = "$track packets before any sequence header are dropped";
+        my @l = $t->log_lines(qr/\[error\].*channel "$name": \Q$line\E/);
+        is(scalar @l, 1, "$name: one \"$line\" line")
+            or diag join "\n", @l;
+    }
+}
 
 # the headers come late: playable from the first keyframe after them
 check_playable('late', video => 1, audio => 1);

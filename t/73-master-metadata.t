@@ -13,12 +13,11 @@
 use strict;
 use warnings;
 
-use POSIX ();
 use Test::More;
 use lib 't/lib';
 use Streamline::Test;
 use Streamline::Media;
-use Streamline::Rtmp;
+use Streamline::RTMP;
 
 my $t = Streamline::Test->new;
 $t->start_redis;
@@ -54,20 +53,12 @@ for my $case (['width', width => 320], ['height', height => 180]) {
     my $key = random_key($ch);
     $t->add_key($ch => $key);
 
-    my $p = Streamline::Rtmp->connect(port => $t->port('RTMP'));
-    ok($p->publish($key), "$ch: published") or diag $p->error;
-    $p->metadata(@meta, framerate => 30, videocodecid => 7,
-                 audiocodecid => 10);
+    my $pub = Streamline::RTMP::publish_flv($t, $key, $flv,
+        metadata => [@meta, framerate => 30, videocodecid => 7,
+                     audiocodecid => 10],
+        patch => \&patch);
 
     # the master is asked for while the stream goes on
-    my $pid = fork // BAIL_OUT("fork: $!");
-    if ($pid == 0) {
-        $p->play_flv($flv, patch => \&patch);
-        $p->close;
-        POSIX::_exit(0);
-    }
-    $p->close;
-
     my ($r, $m);
     ok(wait_for(sub { ($r, $m) = get_master($t, $ch); $r->{status} != 404 },
                 20), "$ch: the master is there");
@@ -80,7 +71,8 @@ for my $case (['width', width => 320], ['height', height => 180]) {
     my ($mr) = get_media($t, $ch, 'source');
     is($mr->{status}, 200, "$ch: its media playlist plays");
 
-    waitpid($pid, 0);
+    is($pub->wait(20), 0, "$ch: the whole file was published")
+        or diag $pub->stderr;
 }
 
 done_testing;

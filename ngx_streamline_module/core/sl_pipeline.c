@@ -201,6 +201,7 @@ struct sl_pipeline_s {
     int64_t               shift[2];    /* after timestamp jumps */
     int64_t               last_dts[2];
     int                   have_dts[2];
+    int                   headerless[2]; /* no header yet: logged once */
     uint64_t              msn;
     int64_t               cut_ms;      /* where the current segment began */
     int                   skip_to_key; /* the ladder dropped a frame */
@@ -260,6 +261,8 @@ static void sl_out_fail(sl_out_t *o, const char *what, const char *path,
     int err);
 static int sl_names_use(sl_pipeline_t *p, uint64_t msn, unsigned init_id);
 static void sl_names_end(sl_pipeline_t *p);
+static int sl_file_replace(const char *path, const void *data, size_t len,
+    int durable);
 
 static int sl_header_set(sl_header_t *h, const uint8_t *data, size_t len,
     int a, int b);
@@ -628,7 +631,16 @@ sl_pipeline_handle(sl_pipeline_t *p, sl_msg_t *m)
     video = m->video;
 
     if (video ? p->vhdr.data == NULL : p->ahdr.data == NULL) {
-        /* no sequence header yet: nothing could decode this */
+        /*
+         * no sequence header yet: nothing could decode this; said once a
+         * track, or a publisher that never sends one leaves no trace
+         */
+        if (!p->headerless[video]) {
+            p->headerless[video] = 1;
+            sl_pipeline_log(p, 1, "%s packets before any sequence header "
+                            "are dropped", video ? "video" : "audio");
+        }
+
         free(m);
         return;
     }
@@ -1635,50 +1647,20 @@ sl_out_flush_fragment(sl_out_t *o, int64_t end_ms)
 static int
 sl_out_write_part(sl_out_t *o)
 {
-    int      fd, err;
-    char     path[4200], tmp[4300];
-    size_t   off, len;
-    ssize_t  n;
+    int     err;
+    char    path[4200];
+    size_t  len;
 
     snprintf(path, sizeof(path), "%s/part-%llu.%zu.m4s", o->dir,
              (unsigned long long) o->seg.msn, o->seg.nparts - 1);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 
     len = o->part_len;
     o->part_len = 0;
 
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        sl_out_fail(o, "create", tmp, errno);
-        return SL_ERROR;
-    }
-
-    err = 0;
-
-    for (off = 0; off < len; off += n) {
-        n = write(fd, o->part_buf + off, len - off);
-
-        if (n < 0) {
-            if (errno == EINTR) {
-                n = 0;
-                continue;
-            }
-
-            err = errno;
-            break;
-        }
-    }
-
-    if (close(fd) != 0 && err == 0) {
-        err = errno;
-    }
-
-    if (err == 0 && rename(tmp, path) != 0) {
-        err = errno;
-    }
+    /* not synced: a part is played within seconds or not at all */
+    err = sl_file_replace(path, o->part_buf, len, 0);
 
     if (err) {
-        unlink(tmp);
         sl_out_fail(o, "write", path, err);
         return SL_ERROR;
     }
@@ -2005,32 +1987,66 @@ sl_pipeline_names_load(const char *path, uint64_t *msn, unsigned *init_id)
 }
 
 
-/* write, sync, rename: after a crash the file holds one or the other */
+/* synced: after a crash the file holds the old numbers or the new */
 int
 sl_pipeline_names_store(const char *path, uint64_t msn, unsigned init_id)
 {
-    int     fd, err, len;
-    char    tmp[4200], buf[64];
+    int   err, len;
+    char  buf[64];
 
     len = snprintf(buf, sizeof(buf), "%llu %u\n", (unsigned long long) msn,
                    init_id);
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int) sizeof(tmp)) {
-        errno = ENAMETOOLONG;
+    err = sl_file_replace(path, buf, len, 1);
+
+    if (err) {
+        errno = err;
         return SL_ERROR;
+    }
+
+    return SL_OK;
+}
+
+
+/*
+ * The file at path becomes data whole, or stays as it was: written under
+ * a temporary name, synced first if durable, renamed over it.  Returns 0
+ * or the errno of the step that failed.
+ */
+static int
+sl_file_replace(const char *path, const void *data, size_t len, int durable)
+{
+    int      fd, err;
+    char     tmp[4300];
+    size_t   off;
+    ssize_t  n;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int) sizeof(tmp)) {
+        return ENAMETOOLONG;
     }
 
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        return SL_ERROR;
+        return errno;
     }
 
     err = 0;
 
-    if (write(fd, buf, len) != len) {
-        err = errno ? errno : ENOSPC;
+    for (off = 0; off < len; off += n) {
+        n = write(fd, (const uint8_t *) data + off, len - off);
 
-    } else if (fsync(fd) != 0) {
+        if (n < 0) {
+            if (errno == EINTR) {
+                n = 0;
+                continue;
+            }
+
+            err = errno;
+            break;
+        }
+    }
+
+    if (err == 0 && durable && fsync(fd) != 0) {
         err = errno;
     }
 
@@ -2044,11 +2060,9 @@ sl_pipeline_names_store(const char *path, uint64_t msn, unsigned init_id)
 
     if (err) {
         unlink(tmp);
-        errno = err;
-        return SL_ERROR;
     }
 
-    return SL_OK;
+    return err;
 }
 
 

@@ -74,7 +74,7 @@ static void
 fuzz_reply(const redisReply *r)
 {
     int            rc;
-    size_t         len, owner_len;
+    size_t         i, len, owner_len;
     sl_state_t     st;
     const char    *owner;
     unsigned char  ch[SL_CHANNEL_MAX + 1];
@@ -104,8 +104,8 @@ fuzz_reply(const redisReply *r)
 
     if (owner != NULL) {
         /* it points into the reply: reading it all must be fine */
-        for (len = 0; len <= owner_len; len++) {
-            sum += (unsigned char) owner[len];       /* NUL ended too */
+        for (i = 0; i <= owner_len; i++) {
+            sum += (unsigned char) owner[i];       /* NUL ended too */
         }
     }
 
@@ -141,8 +141,8 @@ fuzz_reply(const redisReply *r)
     }
 
     if (owner != NULL) {
-        for (len = 0; len <= owner_len; len++) {
-            sum += (unsigned char) owner[len];       /* NUL ended too */
+        for (i = 0; i <= owner_len; i++) {
+            sum += (unsigned char) owner[i];       /* NUL ended too */
         }
     }
 

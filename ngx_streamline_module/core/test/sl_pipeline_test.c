@@ -498,7 +498,8 @@ test_sps_change(sl_tap_t *t)
 /*
  * Audio alone first, then a video sequence header and inter frames (found
  * by fuzz_pipeline): the ladder, started without a decoder, must not hand
- * them to one.
+ * them to one.  Before it, audio and video packets before their sequence
+ * headers: a line for each track, not one for each packet.
  */
 static void
 test_video_late(sl_tap_t *t)
@@ -523,10 +524,20 @@ test_video_late(sl_tap_t *t)
     }
 
     p = start(&rec, dir, rungs, 1, 1000, 250);
+
+    /* packets before their sequence header: dropped, said once a track */
+    for (ms = 0; ms < 100; ms += 21) {
+        push_audio(p, ms);
+        sl_pipeline_push(p, 1, ms, 0, 1, 1795658595000LL + ms, asc,
+                         sizeof(asc));
+    }
+
     sl_pipeline_audio_header(p, asc, sizeof(asc), 48000, 2);
 
-    for (ms = 0; ms < 1500; ms += 21) {
+    for ( /* void */ ; ms < 1500; ms += 21) {
         push_audio(p, ms);
+        sl_pipeline_push(p, 1, ms, 0, 1, 1795658595000LL + ms, asc,
+                         sizeof(asc));
     }
 
     sl_pipeline_video_header(p, g.avcc, g.avcc_len, 160, 90, 30);
@@ -544,6 +555,11 @@ test_video_late(sl_tap_t *t)
 
     sl_ok(t, rec.nsegs >= 2, "video late: no crash, %zu segments",
           rec.nsegs);
+    sl_ok(t, count_logs(&rec, "video packets before any sequence header "
+                        "are dropped") == 1
+             && count_logs(&rec, "audio packets before any sequence header "
+                           "are dropped") == 1,
+          "video late: the packets before the headers are said once a track");
 }
 
 

@@ -1,20 +1,26 @@
 package Streamline::RTMP;
 
-# An RTMP publisher for what ffmpeg will not send: the tags of an FLV file
-# (made by ffmpeg) published as they are, paced by their timestamps like
-# "ffmpeg -re", with the sequence headers withheld.  Core Perl only.
+# An RTMP publisher for what ffmpeg will not send.  It publishes the audio
+# and video tags of an FLV file (made by ffmpeg) as they are, paced by
+# their timestamps like "ffmpeg -re", and can
+#   - withhold the sequence headers: for good, or until a later keyframe,
+#   - send an onMetaData of the caller's first (a width without a height),
+#   - change a tag on its way (a byte of the SPS).
+# Core Perl only.
 #
 #   my $pub = Streamline::RTMP::publish_flv($t, $key, $flv,
-#       headers_at => undef);     # never send the sequence headers
-#   my $pub = Streamline::RTMP::publish_flv($t, $key, $flv,
-#       headers_at => 3);         # withhold them until the first video
+#       headers_at => undef,      # never send the sequence headers
+#       headers_at => 3,          # withhold them until the first video
 #                                 # keyframe from 3 s of media on
+#       metadata => [width => 320, framerate => 30],   # in this order
+#       patch => sub { my ($type, $body) = @_; ... });  # new body, or undef
 #   $pub->alive; $pub->wait(10); $pub->exit_code; $pub->stderr;
 #
+# Without headers_at the tags go as they are in the file, headers and all.
 # The publisher is a child process (a Streamline::Test::Publisher): the
 # plain RTMP handshake, connect, createStream, publish; it sends media only
-# once the server answered NetStream.Publish.Start, then every audio and
-# video tag, and exits 0 at the end of the file (2 if the publish was
+# once the server answered NetStream.Publish.Start, then the metadata, then
+# the tags, and exits 0 at the end of the file (2 if the publish was
 # refused, 3 if the connection broke).
 
 use strict;
@@ -26,7 +32,7 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 
 # FLV tag types, which are also the RTMP message types
-use constant { AUDIO => 8, VIDEO => 9 };
+use constant { AUDIO => 8, VIDEO => 9, DATA => 18 };
 
 sub publish_flv {
     my ($t, $key, $flv, %o) = @_;
@@ -91,11 +97,14 @@ sub is_video_key {
 sub _num { "\x00" . pack('d>', $_[0]) }
 sub _str { "\x02" . pack('n', length $_[0]) . $_[0] }
 sub _null { "\x05" }
+
+# keys in the order given; a value that looks like a number is one
 sub _obj {
     my (@kv) = @_;
     my $o = "\x03";
     while (my ($k, $v) = splice @kv, 0, 2) {
-        $o .= pack('n', length $k) . $k . $v;
+        $o .= pack('n', length $k) . $k
+            . ($v =~ /^-?\d+(?:\.\d+)?$/ ? _num($v) : _str($v));
     }
     return $o . "\x00\x00\x09";
 }
@@ -127,6 +136,13 @@ sub _send {
         die "send: $!\n" unless defined $n;
         substr($data, 0, $n, '');
     }
+}
+
+# a tag on the published stream (message stream 1: nginx-rtmp gives every
+# connection that one)
+sub _send_tag {
+    my ($s, $type, $ms, $body) = @_;
+    _send($s, _message($type == VIDEO ? 6 : 4, $type, 1, $ms, $body));
 }
 
 # what the server sent so far (read without blocking)
@@ -162,11 +178,10 @@ sub _run {
     my $tc = "rtmp://127.0.0.1:$port/$app";
     _send($s, _message(2, 1, 0, 0, pack('N', $CHUNK)));
     _send($s, _message(3, 20, 0, 0, _str('connect') . _num(1)
-        . _obj(app => _str($app), type => _str('nonprivate'),
-               flashVer => _str('FMLE/3.0 (compatible; streamline-test)'),
-               tcUrl => _str($tc))));
+        . _obj(app => $app, type => 'nonprivate',
+               flashVer => 'FMLE/3.0 (compatible; streamline-test)',
+               tcUrl => $tc)));
     _send($s, _message(3, 20, 0, 0, _str('createStream') . _num(2) . _null));
-    # nginx-rtmp gives every connection message stream 1
     _send($s, _message(8, 20, 1, 0, _str('publish') . _num(3) . _null
         . _str($key) . _str('live')));
 
@@ -177,25 +192,29 @@ sub _run {
         _drain($s, $sel, \$in, 0.1);
     }
 
+    _send($s, _message(4, DATA, 1, 0, _str('@setDataFrame')
+        . _str('onMetaData') . _obj(@{$o->{metadata}})))
+        if $o->{metadata};
+
+    my $hold = exists $o->{headers_at};
     my @held;
-    my $sent_headers = 0;
     my $start = time;
     for my $tag (@$tags) {
         my ($type, $ms, $body) = @$tag;
-        if (is_header($tag)) {
-            push @held, $tag;
+        $body = $o->{patch}->($type, $body) // $body if $o->{patch};
+        if ($hold && is_header($tag)) {
+            push @held, [$type, $ms, $body];
             next;
         }
-        if (!$sent_headers && defined $o->{headers_at}
+        if ($hold && defined $o->{headers_at}
             && $ms >= $o->{headers_at} * 1000 && is_video_key($tag))
         {
-            _send($s, _message($_->[0] == VIDEO ? 6 : 4, $_->[0], 1, $ms,
-                               $_->[2])) for @held;
-            $sent_headers = 1;
+            _send_tag($s, $_->[0], $ms, $_->[2]) for @held;
+            $hold = 0;
         }
         my $due = $start + $ms / 1000 - time;
         sleep $due if $due > 0;
-        _send($s, _message($type == VIDEO ? 6 : 4, $type, 1, $ms, $body));
+        _send_tag($s, $type, $ms, $body);
         $in = '';
         _drain($s, $sel, \$in);
     }
