@@ -92,10 +92,18 @@ wait_live() {           # seconds; prints how long it took
     echo "never"; return 1
 }
 
+holder() {              # the worker holding the publisher's connection
+    ss -tnpH state established "( sport = :$rtmp )" \
+        | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2
+}
+
 sample() {              # label: a line per nginx process
-    local p role
+    local p role h
+    h=$(holder)
     for p in $nginx_pid $(pgrep -P "$nginx_pid"); do
-        [ "$p" = "$nginx_pid" ] && role=master || role=worker
+        if [ "$p" = "$nginx_pid" ]; then role=master
+        elif [ "$p" = "$h" ]; then role=publisher-worker
+        else role=worker; fi
         printf '%s,%s,%s,%s,%s,%s\n' "$1" "$(date +%s)" "$role" "$p" \
             "$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null)" \
             "$(ls "/proc/$p/fd" 2>/dev/null | wc -l)" >> "$dir/samples.csv"
@@ -108,6 +116,11 @@ publisher &
 pub_pid=$!
 pids+=($pub_pid)
 first=$(wait_live 30) || { echo "soak: the channel never went live" >&2; exit 1; }
+# viewers come once there is something to play (the page waits the same way)
+for _ in $(seq 100); do
+    curl -sf -o /dev/null "http://127.0.0.1:$http/hls/main/master.m3u8" && break
+    sleep 0.1
+done
 perl "$top/bench/soak_viewers.pl" "$http" main "$viewers" "$dir/viewers.txt" &
 viewers_pid=$!
 pids+=($viewers_pid)
@@ -130,8 +143,7 @@ redis_start
 echo "$(date +%s) redis back" >> "$dir/events.log"
 
 at $((secs / 2))
-worker=$(ss -tnpH state established "( sport = :$rtmp )" \
-         | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+worker=$(holder)
 before=$(lives)
 echo "$(date +%s) SIGKILL worker $worker (holds the publisher)" >> "$dir/events.log"
 kill -KILL "$worker"
@@ -162,8 +174,13 @@ final=$(state)
 endlist=$(curl -s "http://127.0.0.1:$http/hls/main/source/index.m3u8" | grep -c ENDLIST || true)
 
 # transitions: what the workers logged, what Redis holds, in order
-grep -o 'channel "main" is \(live\|idle\)' "$dir/logs/error.log" \
-    | awk '{print $4}' > "$dir/logged.txt"
+# (an orphaned stream's idle is written by whichever worker finds it: its
+# worker died, or the API saw the dead owner's live state)
+grep -o 'channel "main" is \(live\|idle\)\|channel "main": its worker [0-9]* died, the stream ended\|channel "main": the live state of the stale owner' \
+    "$dir/logs/error.log" \
+    | sed -e 's/.* is live$/live/' -e 's/.* is idle$/idle/' \
+          -e 's/.*the stream ended$/idle/' -e 's/.*stale owner$/idle/' \
+    > "$dir/logged.txt"
 redis-cli -p "$rport" --raw xrange streamline:history - + \
     | awk 'prev == "status" {print} {prev = $0}' > "$dir/history.txt"
 logged=$(wc -l < "$dir/logged.txt")
@@ -180,10 +197,14 @@ report() {
     echo "  transitions logged $logged, in streamline:history $stored, same order: $same"
     echo "  final state $final; ENDLIST in the source playlist: $endlist"
     echo "  publisher sessions: $(grep -c start "$dir/publisher.log")"
-    echo "  processes (rss kB, open fds), a minute in -> at the end:"
+    echo "  processes (rss kB, open fds), a minute in -> at the end (the"
+    echo "  worker that holds the publisher changes with the kill):"
     awk -F, '$1 == "start" || $1 == "end"' "$dir/samples.csv" \
-        | awk -F, '{k = $3 " " $4; v[k] = v[k] sprintf(" %s: %s kB %s fds", $1, $5, $6)}
+        | awk -F, '{v[$3] = v[$3] sprintf(" %s: pid %s %s kB %s fds;", $1, $4, $5, $6)}
                    END {for (k in v) print "    " k v[k]}' | sort
+    awk -F, 'NR > 1 && $5 != "" {if ($5 > r[$3]) r[$3] = $5; if ($6 > f[$3]) f[$3] = $6}
+             END {for (k in r) printf "    %s: at most %s kB, %s fds, over the run\n", k, r[k], f[k]}' \
+        "$dir/samples.csv" | sort
     echo "  viewers: $(grep -c '^failure' "$dir/viewers.txt") failed requests, $(grep -c '^stall' "$dir/viewers.txt") stalls"
     sed 's/^/    /' "$dir/viewers.txt" | head -40
     if [ -n "$alerts" ]; then echo "  ALERTS:"; echo "$alerts" | sed 's/^/    /'
