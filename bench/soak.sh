@@ -36,12 +36,14 @@ redis_start() {
 }
 redis_start
 soak_cleanup() {
-    touch "$dir/stop" 2>/dev/null || true
+    local rc=$? keep=${KEEP:-}
+    set +e
+    touch "$dir/stop" 2>/dev/null
     [ -f "$dir/ffmpeg.pid" ] && kill -INT "$(cat "$dir/ffmpeg.pid")" 2>/dev/null
-    local keep=${KEEP:-}
     KEEP=1 bench_cleanup
     kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
     [ -n "$keep" ] || rm -rf "$dir"
+    exit $rc
 }
 trap soak_cleanup EXIT
 REDIS_PORT=$rport "$top/scripts/streamline-key" set main "$key" >/dev/null
