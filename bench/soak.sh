@@ -16,7 +16,8 @@
 # end (and every minute in samples.csv), viewer requests by status with
 # every failure, how long the broadcaster was refused after the kill, and
 # alerts.  Results go to stdout and bench/results/soak.txt (RESULTS=).
-# KEEP=1 keeps the temp dir.  VIEWERS (default 10).
+# KEEP=1 keeps the temp dir.  VIEWERS (default 10).  DVR_WINDOW (default
+# the shipped 4h): a window a run can fill, to see whether memory levels.
 set -euo pipefail
 
 secs=${1:-1800}
@@ -52,9 +53,12 @@ REDIS_PORT=$rport "$top/scripts/streamline-key" set main "$key" >/dev/null
     RTMP_PORT="127.0.0.1:$rtmp" HTTP_PORT="127.0.0.1:$http" \
     REDIS_ADDR="127.0.0.1:$rport" PREFIX="$dir" MODULES="$build/modules" \
     HTML="$top/html/dist" ORIGIN_SECRET_LINE=""
-# the transitions are logged at info
+# the transitions are logged at info; DVR_WINDOW (e.g. 2m) lets a short
+# run fill the window, to tell memory that follows the window from a leak
 sed -i -e 's|^error_log \(.*\) notice;|error_log \1 info;|' \
-       -e 's|^worker_processes auto;|worker_processes 2;|' "$dir/nginx.conf"
+       -e 's|^worker_processes auto;|worker_processes 2;|' \
+       -e "s|streamline_dvr_window 4h;|streamline_dvr_window ${DVR_WINDOW:-4h};|" \
+       "$dir/nginx.conf"
 "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" -g 'daemon off;' &
 nginx_pid=$!
 pids+=($nginx_pid)
@@ -192,7 +196,7 @@ alerts=$(grep -E '\[(alert|emerg)\]|Sanitizer' "$dir/logs/error.log" \
          | grep -v "worker process $worker exited on signal 9" || true)
 
 report() {
-    echo "soak: $secs s, one channel, origin.conf ladder, 2 workers, $viewers viewers"
+    echo "soak: $secs s, one channel, origin.conf ladder, 2 workers, $viewers viewers, DVR window ${DVR_WINDOW:-4h}"
     echo "  commit     $(git -C "$top" rev-parse --short HEAD)"
     echo "  first live ${first} s after the publisher started"
     sed 's/^/  event      /' "$dir/events.log"
