@@ -1440,10 +1440,13 @@ sl_out_open(sl_out_t *o, const AVCodecParameters *vpar,
     /*
      * Not "cmaf": it rebases composition offsets per track, which would
      * show the B-frame-less ladder 1-2 frames earlier than the source.
+     * "skip_trailer": no trailer is written, and without it the muxer
+     * keeps an index entry (tfra) per fragment and track for the whole
+     * stream, 1 MB an hour per rendition.
      */
     opts = NULL;
     av_dict_set(&opts, "movflags",
-                "frag_custom+empty_moov+default_base_moof", 0);
+                "frag_custom+empty_moov+default_base_moof+skip_trailer", 0);
 
     rc = avformat_write_header(oc, &opts);
     av_dict_free(&opts);

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,11 @@
 #include <libavutil/cpu.h>
 #include <libavutil/log.h>
 #include <libavutil/opt.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+/* <sanitizer/allocator_interface.h>, which not every compiler ships */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
 
 #include "sl_core.h"
 #include "sl_media.h"
@@ -54,6 +60,7 @@ typedef struct {
     pthread_mutex_t   lock;
     seg_t             segs[MAX_SEGS];
     size_t            nsegs;
+    uint64_t          seen;            /* segments, past MAX_SEGS too */
     char              logs[MAX_LOGS][512];
     size_t            nlogs;
     const char       *names;
@@ -77,6 +84,8 @@ typedef struct {
     int               flat;            /* luma of every pixel, -1: a pattern */
     uint8_t           avcc[1024];
     size_t            avcc_len;
+    uint8_t         **capture;         /* gen_encode() */
+    size_t           *capture_len;
 } gen_t;
 
 
@@ -90,6 +99,7 @@ static void test_video_late(sl_tap_t *t);
 static void test_write_errors(sl_tap_t *t);
 static void test_bounds(sl_tap_t *t);
 static void test_names(sl_tap_t *t);
+static void test_long_run(sl_tap_t *t);
 
 static sl_pipeline_t *start(rec_t *rec, const char *dir,
     const sl_rung_t *rungs, size_t nrungs, int64_t segment_ms,
@@ -103,6 +113,8 @@ static int gen_open_fmt(gen_t *g, int w, int h, int gop, int global,
     enum AVPixelFormat fmt);
 static void gen_close(gen_t *g);
 static int gen_push(gen_t *g, sl_pipeline_t *p, int64_t ms);
+static int gen_encode(gen_t *g, int64_t ms, uint8_t **out, size_t *out_len);
+static long long heap_in_use(void);
 static void push_audio(sl_pipeline_t *p, int64_t ms);
 static size_t annexb_to_avcc(const uint8_t *in, size_t len, uint8_t *out,
     size_t size);
@@ -144,6 +156,7 @@ main(void)
     test_write_errors(&t);
     test_bounds(&t);
     test_names(&t);
+    test_long_run(&t);
 
     rm_dirs();
 
@@ -981,6 +994,119 @@ start(rec_t *rec, const char *dir, const sl_rung_t *rungs, size_t nrungs,
 }
 
 
+/*
+ * Hours of streaming must not grow the heap: 24 minutes of a stream, fed
+ * as fast as the pipeline takes it (one segment ahead), with the heap in
+ * use measured after 4 minutes and at the end.
+ */
+static void
+test_long_run(sl_tap_t *t)
+{
+    int             i, n;
+    char           *dir;
+    gen_t           g;
+    rec_t           rec;
+    size_t          len[30];
+    int64_t         s, ms, audio;
+    uint64_t        want;
+    uint8_t        *pkt[30];
+    long long       early, late;
+    sl_pipeline_t  *p;
+
+    dir = tmp_dir();
+    memset(&rec, 0, sizeof(rec));
+    pthread_mutex_init(&rec.lock, NULL);
+
+    if (gen_open(&g, 160, 90, 30, 1) != 0) {
+        sl_ok(t, 0, "long run: libx264 encoder");
+        return;
+    }
+
+    /* one GOP of 30 frames, encoded once, repeated with new timestamps */
+    n = 0;
+
+    for (i = 0; i < 30; i++) {
+        if (gen_encode(&g, i * 1000 / 30, &pkt[n], &len[n]) == 0) {
+            n++;
+        }
+    }
+
+    gen_close(&g);
+
+    if (n != 30) {
+        sl_ok(t, 0, "long run: 30 frames encoded (%d)", n);
+        return;
+    }
+
+    p = start(&rec, dir, NULL, 0, 2000, 250);
+    sl_pipeline_video_header(p, g.avcc, g.avcc_len, 160, 90, 30);
+    sl_pipeline_audio_header(p, asc, sizeof(asc), 48000, 2);
+
+    early = -1;
+    audio = 0;
+
+    for (s = 0; s < 24 * 60; s++) {
+        for (i = 0; i < 30; i++) {
+            ms = s * 1000 + i * 1000 / 30;
+
+            while (audio <= ms) {
+                push_audio(p, audio);
+                audio += 21;
+            }
+
+            sl_pipeline_push(p, 1, ms, 0, i == 0, 1795658595000LL + ms,
+                             pkt[i], len[i]);
+        }
+
+        /* 2 s segments: all but the open one are out */
+        want = s >= 4 ? (uint64_t) (s - 2) / 2 : 0;
+
+        for ( ;; ) {
+            pthread_mutex_lock(&rec.lock);
+            i = rec.seen >= want;
+            pthread_mutex_unlock(&rec.lock);
+
+            if (i) {
+                break;
+            }
+
+            usleep(200);
+        }
+
+        if (s == 4 * 60) {
+            early = heap_in_use();
+        }
+    }
+
+    late = heap_in_use();
+
+    sl_pipeline_stop(p);
+
+    for (i = 0; i < n; i++) {
+        free(pkt[i]);
+    }
+
+    sl_ok(t, rec.seen >= 700, "long run: 24 minutes make %llu segments",
+          (unsigned long long) rec.seen);
+    sl_ok(t, early > 0 && late - early < 64 * 1024,
+          "long run: the heap grows %lld bytes from minute 4 to 24 "
+          "(< 64 KiB)", late - early);
+    sl_ok(t, count_logs(&rec, "") == 0, "long run: nothing logged (%zu)",
+          rec.nlogs);
+}
+
+
+static long long
+heap_in_use(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return (long long) __sanitizer_get_current_allocated_bytes();
+#else
+    return (long long) mallinfo2().uordblks;
+#endif
+}
+
+
 static void
 on_part(void *data, const sl_segment_info_t *seg)
 {
@@ -1015,6 +1141,8 @@ on_segment(void *data, const sl_segment_info_t *seg)
     uint64_t   msn, k;
 
     pthread_mutex_lock(&rec->lock);
+
+    rec->seen++;
 
     if (rec->nsegs < MAX_SEGS) {
         s = &rec->segs[rec->nsegs++];
@@ -1219,6 +1347,24 @@ gen_close(gen_t *g)
 }
 
 
+/* one frame at ms, encoded as AVCC into a new buffer (the one packet) */
+static int
+gen_encode(gen_t *g, int64_t ms, uint8_t **out, size_t *out_len)
+{
+    int  rc;
+
+    g->capture = out;
+    g->capture_len = out_len;
+    *out = NULL;
+
+    rc = gen_push(g, NULL, ms);
+
+    g->capture = NULL;
+
+    return rc == 0 && *out ? 0 : -1;
+}
+
+
 /* one frame at ms: a moving pattern, encoded, pushed as AVCC */
 static int
 gen_push(gen_t *g, sl_pipeline_t *p, int64_t ms)
@@ -1262,6 +1408,14 @@ gen_push(gen_t *g, sl_pipeline_t *p, int64_t ms)
 
     while (avcodec_receive_packet(g->ctx, g->pkt) == 0) {
         len = annexb_to_avcc(g->pkt->data, g->pkt->size, buf, sizeof(buf));
+
+        if (len && g->capture && *g->capture == NULL) {
+            *g->capture = malloc(len);
+            if (*g->capture) {
+                memcpy(*g->capture, buf, len);
+                *g->capture_len = len;
+            }
+        }
 
         if (len && p) {
             sl_pipeline_push(p, 1, g->pkt->dts, 0,
