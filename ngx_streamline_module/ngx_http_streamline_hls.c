@@ -13,7 +13,7 @@
  * group of the requests that wait on the same DVR index.  The packager
  * thread of whichever worker holds the stream bumps the index's
  * generation in shared memory with every part and signals an eventfd that
- * every worker watches (ngx_streamline_media.c); a short timer, armed
+ * every worker watches (ngx_streamline_store.c); a short timer, armed
  * only while requests wait, compares the generations too, in case.  A
  * group whose generation changed is checked in the order its requests
  * came, a batch an event loop iteration; a playlist is rendered once for
@@ -31,7 +31,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_streamline.h"
+#include "ngx_http_streamline.h"
 
 
 #define NGX_HTTP_STREAMLINE_TICK   2     /* ms between generation checks */
@@ -175,7 +175,7 @@ ngx_http_streamline_hls_handler(ngx_http_request_t *r)
         w->part_msn = path.msn;
         w->part_index = path.part;
 
-        rc = ngx_streamline_media_part_ready(w->channel, w->channel_len,
+        rc = ngx_http_streamline_part_ready(w->channel, w->channel_len,
                                              w->rendition, w->rendition_len,
                                              path.msn, path.part, &w->req);
 
@@ -256,7 +256,7 @@ ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
     ngx_http_streamline_memo_entry_t  *e;
 
     if (w->is_part) {
-        rc = ngx_streamline_media_part_ready(w->channel, w->channel_len,
+        rc = ngx_http_streamline_part_ready(w->channel, w->channel_len,
                                              w->rendition, w->rendition_len,
                                              w->part_msn, w->part_index,
                                              &w->req);
@@ -310,7 +310,7 @@ ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
         pool = r->pool;
     }
 
-    rc = ngx_streamline_media_playlist(pool, w->channel, w->channel_len,
+    rc = ngx_http_streamline_playlist(pool, w->channel, w->channel_len,
                                        w->rendition_len ? w->rendition : NULL,
                                        w->rendition_len, &w->req, &out);
     switch (rc) {
@@ -374,7 +374,7 @@ ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
 
 /*
  * Nothing of the channel in this zone: NGX_AGAIN when the request is to
- * wait for it (see ngx_streamline_media_coming); its directory is where
+ * wait for it (see ngx_http_streamline_coming); its directory is where
  * the location maps the URI, up to the channel's name.  A part that is
  * on disk is the static module's, whoever wrote it.
  */
@@ -388,7 +388,7 @@ ngx_http_streamline_hls_coming(ngx_http_streamline_wait_t *w)
     ngx_http_request_t  *r = w->request;
 
     if (w->elsewhere) {
-        return ngx_streamline_media_coming(w->channel, w->channel_len, NULL,
+        return ngx_http_streamline_coming(w->channel, w->channel_len, NULL,
                                            &w->req);
     }
 
@@ -406,7 +406,7 @@ ngx_http_streamline_hls_coming(ngx_http_streamline_wait_t *w)
 
     path.data[path.len - w->after_channel] = '\0';
 
-    rc = ngx_streamline_media_coming(w->channel, w->channel_len, path.data,
+    rc = ngx_http_streamline_coming(w->channel, w->channel_len, path.data,
                                      &w->req);
 
     if (rc == NGX_AGAIN) {
@@ -667,7 +667,7 @@ ngx_http_streamline_hls_unpark(ngx_http_streamline_wait_t *w)
 /*
  * The groups whose index changed join the due queue, and a batch of it
  * is checked now unless one is already posted.  Called by the tick and
- * by the media side's notification (ngx_streamline_media.c).
+ * by the media side's notification (ngx_streamline_store.c).
  */
 void
 ngx_http_streamline_hls_wake(void)

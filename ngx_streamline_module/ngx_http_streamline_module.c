@@ -11,7 +11,8 @@
 #include <ngx_event.h>
 #include <ngx_http.h>
 
-#include "ngx_streamline.h"
+#include "ngx_http_streamline.h"
+#include "ngx_streamline_store.h"
 
 
 typedef struct {
@@ -396,6 +397,9 @@ ngx_http_streamline_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_streamline_access_handler;
+
+    /* the store's changes wake the playlist requests that wait */
+    ngx_streamline_store_set_waker(ngx_http_streamline_hls_wake);
 
     return NGX_OK;
 }

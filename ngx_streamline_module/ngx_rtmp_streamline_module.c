@@ -18,6 +18,8 @@
 #include "ngx_rtmp_live_module.h"
 
 #include "ngx_streamline.h"
+#include "ngx_streamline_packager.h"
+#include "ngx_streamline_store.h"
 
 
 #define NGX_RTMP_STREAMLINE_KEYS_MAX  65536
@@ -59,8 +61,8 @@ typedef struct {
     unsigned                   warned_audio:1;
     unsigned                   warned_drop:1;
 
-    ngx_streamline_media_t    *media;
-    ngx_streamline_media_conf_t  mc;       /* to start it (again) */
+    ngx_streamline_packager_t    *media;
+    ngx_streamline_packager_conf_t  mc;       /* to start it (again) */
     ngx_event_t                media_retry;
     ngx_uint_t                 media_tries;
     ngx_rtmp_session_t        *session;
@@ -463,7 +465,7 @@ ngx_rtmp_streamline_media_path(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_streamline_media_zone_add(cf, &sacf->media_path) != NGX_OK) {
+    if (ngx_streamline_store_zone_add(cf, &sacf->media_path) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -641,6 +643,9 @@ ngx_rtmp_streamline_postconfiguration(ngx_conf_t *cf)
 
     next_close_stream = ngx_rtmp_close_stream;
     ngx_rtmp_close_stream = ngx_rtmp_streamline_close_stream;
+
+    /* a worker that stops with nobody to take its channels ends them */
+    ngx_streamline_packager_set_drop(ngx_rtmp_streamline_drop_publishers);
 
     return NGX_OK;
 }
@@ -953,7 +958,7 @@ ngx_rtmp_streamline_late_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
     sacf = ngx_rtmp_get_module_app_conf(s, ngx_rtmp_streamline_module);
 
     if (sacf->media_path.len
-        && ngx_streamline_media_room(&sacf->media_path, sacf->max_size,
+        && ngx_streamline_packager_room(&sacf->media_path, sacf->max_size,
                                      sacf->min_free, ctx->channel,
                                      ctx->channel_len, s->connection->log)
            != NGX_OK)
@@ -1112,7 +1117,7 @@ ngx_rtmp_streamline_media_start(ngx_rtmp_session_t *s,
         return;
     }
 
-    ngx_memzero(&ctx->mc, sizeof(ngx_streamline_media_conf_t));
+    ngx_memzero(&ctx->mc, sizeof(ngx_streamline_packager_conf_t));
     ctx->mc.channel = ctx->channel;
     ctx->mc.channel_len = ctx->channel_len;
     ctx->mc.dir = dir;
@@ -1143,7 +1148,7 @@ ngx_rtmp_streamline_media_try(ngx_rtmp_streamline_ctx_t *ctx)
     ngx_rtmp_session_t    *s = ctx->session;
     ngx_rtmp_codec_ctx_t  *codec;
 
-    ctx->media = ngx_streamline_media_start(&ctx->mc, &rc);
+    ctx->media = ngx_streamline_packager_start(&ctx->mc, &rc);
 
     if (rc == NGX_AGAIN) {
         /* the previous stream of the channel is still ending: 5 s at most */
@@ -1199,7 +1204,7 @@ ngx_rtmp_streamline_media_stop(ngx_rtmp_session_t *s,
     }
 
     if (ctx->media) {
-        ngx_streamline_media_finish(ctx->media);
+        ngx_streamline_packager_finish(ctx->media);
         ctx->media = NULL;
     }
 
@@ -1249,7 +1254,7 @@ ngx_rtmp_streamline_feed(ngx_rtmp_session_t *s,
     sl_pipeline_t          *pl;
     ngx_rtmp_codec_ctx_t   *codec;
 
-    pl = ngx_streamline_media_pipeline(ctx->media);
+    pl = ngx_streamline_packager_pipeline(ctx->media);
 
     len = 0;
     for (cl = in; cl; cl = cl->next) {

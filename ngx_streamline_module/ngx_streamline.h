@@ -1,6 +1,8 @@
 /*
  * Streamline: declarations shared by the nginx glue (core module, Redis
- * client, RTMP hooks, HTTP handlers).
+ * client, RTMP hooks, HTTP handlers).  Not HTTP's: those are in
+ * ngx_http_streamline.h; the media side's are in ngx_streamline_store.h
+ * and ngx_streamline_packager.h.
  */
 
 #ifndef NGX_STREAMLINE_H
@@ -8,7 +10,6 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
-#include <ngx_http.h>
 
 #include "core/sl_core.h"
 #include "core/sl_pipeline.h"
@@ -31,29 +32,6 @@ typedef struct {
     ngx_array_t              *media_paths;  /* of ngx_str_t, NUL ended */
     ngx_fd_t                  media_notify; /* eventfd, with media_zone */
 } ngx_streamline_main_conf_t;
-
-
-/* what a publish needs to start its media pipeline */
-typedef struct {
-    const u_char             *channel;
-    size_t                    channel_len;
-    const u_char             *dir;          /* <media path>/<channel> */
-    ngx_msec_t                segment;
-    ngx_msec_t                part;
-    ngx_msec_t                window;
-    ngx_msec_t                grace;
-    ngx_flag_t                keep;
-    const u_char             *owner;        /* the publish's owner token */
-    size_t                    owner_len;
-    int64_t                   live_ms;      /* when it went live */
-    off_t                     max_size;     /* of the media path, 0: any */
-    off_t                     min_free;     /* on its filesystem, 0: any */
-    const sl_rung_t          *rungs;
-    size_t                    nrungs;
-    ngx_log_t                *log;
-} ngx_streamline_media_conf_t;
-
-typedef struct ngx_streamline_media_s  ngx_streamline_media_t;
 
 
 /* the result of a publish claim */
@@ -159,61 +137,13 @@ ngx_uint_t ngx_streamline_owner_self(const u_char *owner, size_t len);
 ngx_uint_t ngx_streamline_process_gone(ngx_pid_t pid, uint64_t start);
 uint64_t ngx_streamline_process_start(void);
 
-ngx_int_t ngx_streamline_media_zone_add(ngx_conf_t *cf, ngx_str_t *path);
-void ngx_streamline_media_init_process(ngx_cycle_t *cycle);
-void ngx_streamline_media_exit_process(ngx_cycle_t *cycle);
-/* *rc NGX_AGAIN: the channel's previous stream is still ending, retry */
-ngx_streamline_media_t *ngx_streamline_media_start(
-    ngx_streamline_media_conf_t *mc, ngx_int_t *rc);
-/* NGX_DECLINED (logged): no room under the media path for a new stream */
-ngx_int_t ngx_streamline_media_room(const ngx_str_t *path, off_t max_size,
-    off_t min_free, const u_char *channel, size_t len, ngx_log_t *log);
-sl_pipeline_t *ngx_streamline_media_pipeline(ngx_streamline_media_t *m);
 /* a worker that stops for good: its publishing sessions end */
 void ngx_rtmp_streamline_drop_publishers(ngx_cycle_t *cycle,
     ngx_uint_t at_exit);
-void ngx_streamline_media_finish(ngx_streamline_media_t *m);
-/* a playlist request's LL-HLS parameters, and what a wait needs */
-typedef struct {
-    int64_t                   msn;          /* _HLS_msn, -1: none */
-    int64_t                   part;         /* _HLS_part, -1: none */
-    ngx_uint_t                skip;         /* _HLS_skip=YES|v2 */
-    ngx_msec_t                target_ms;    /* the target duration */
-    const volatile uint64_t  *gen;          /* changes with the index */
-    uint64_t                  seen;         /* *gen when it was checked */
-    ngx_uint_t                ended;
-} ngx_streamline_hls_req_t;
 
-/*
- * NGX_OK: out holds the playlist; NGX_AGAIN: what req asks for is not
- * there yet (wait for *req->gen to change); NGX_ABORT: it is too far
- * ahead (400); NGX_DECLINED: no such channel or rendition, or nothing to
- * play yet (404).  rendition NULL: the master playlist.
- */
-ngx_int_t ngx_streamline_media_playlist(ngx_pool_t *pool,
-    const u_char *channel, size_t channel_len, const u_char *rendition,
-    size_t rendition_len, ngx_streamline_hls_req_t *req, ngx_str_t *out);
-ngx_int_t ngx_streamline_media_part_ready(const u_char *channel,
-    size_t channel_len, const u_char *rendition, size_t rendition_len,
-    uint64_t msn, uint64_t part, ngx_streamline_hls_req_t *req);
-/*
- * A request for a channel of another nginx (the old binary of an upgrade)
- * waits this long at most for it to come here, and an index that nginx
- * left this recently means its publisher is expected back: under hls.js's
- * playlist timeout (10 s), above an encoder's usual reconnect delay.
- */
-#define NGX_STREAMLINE_ELSEWHERE_MS  8000
-/* NGX_AGAIN: the request waits for the channel (dir NULL: held already) */
-ngx_int_t ngx_streamline_media_coming(const u_char *channel, size_t len,
-    const u_char *dir, ngx_streamline_hls_req_t *req);
-
-ngx_int_t ngx_http_streamline_location_tail(ngx_http_request_t *r,
-    u_char **tail, size_t *len);
-ngx_int_t ngx_http_streamline_hls_handler(ngx_http_request_t *r);
-ngx_uint_t ngx_http_streamline_max_held(ngx_http_request_t *r);
-ngx_int_t ngx_http_streamline_send_body(ngx_http_request_t *r, u_char *body,
-    size_t len);
-/* an index changed (a part, a segment, the end): waiters are checked */
-void ngx_http_streamline_hls_wake(void);
+/* the pipeline threads' log lines, for the event loop to log */
+void ngx_streamline_thread_log_init(ngx_cycle_t *cycle);
+void ngx_streamline_thread_log(ngx_uint_t level, const char *fmt, ...);
+void ngx_streamline_thread_log_flush(void);
 
 #endif /* NGX_STREAMLINE_H */

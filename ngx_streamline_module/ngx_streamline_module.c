@@ -8,6 +8,8 @@
 #include <ngx_core.h>
 
 #include "ngx_streamline.h"
+#include "ngx_streamline_packager.h"
+#include "ngx_streamline_store.h"
 
 
 static void *ngx_streamline_create_conf(ngx_cycle_t *cycle);
@@ -279,7 +281,8 @@ ngx_streamline_init_process(ngx_cycle_t *cycle)
         ngx_streamline_start = 0;
     }
 
-    ngx_streamline_media_init_process(cycle);
+    ngx_streamline_store_init_process(cycle);
+    ngx_streamline_packager_init_process(cycle);
 
     return ngx_streamline_redis_init(cycle, smcf);
 }
@@ -297,7 +300,10 @@ ngx_streamline_exit_process(ngx_cycle_t *cycle)
     }
 
     /* first the media: its last segments, then the idle states */
-    ngx_streamline_media_exit_process(cycle);
+    ngx_streamline_store_leave();
+    ngx_streamline_packager_exit_process(cycle);
+    ngx_streamline_thread_log_flush();
+    ngx_streamline_store_exit_process(cycle);
     ngx_streamline_redis_exit(cycle);
 }
 

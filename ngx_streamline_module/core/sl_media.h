@@ -277,6 +277,27 @@ size_t sl_hls_master_playlist(const sl_hls_variant_t *v, size_t n,
     unsigned char *buf, size_t size);
 
 
+/* the LL-HLS request rules (sl_hls_request.c) */
+
+typedef enum {
+    SL_HLS_READY = 0,       /* answer now */
+    SL_HLS_WAIT,            /* not there yet: block until the index changes */
+    SL_HLS_TOO_FAR,         /* more than two segments ahead: 400 */
+    SL_HLS_NONE             /* no such part, nor coming next: 404 */
+} sl_hls_ready_e;
+
+/*
+ * A playlist request: does the index hold segment msn complete, or with
+ * part >= 0, that part of it?  msn < 0 (no _HLS_msn) and an ended index:
+ * ready.  READY, WAIT or TOO_FAR.
+ */
+sl_hls_ready_e sl_hls_playlist_ready(const sl_dvr_t *dvr, int64_t msn,
+    int64_t part);
+/* a part file: listed (READY), the next one (WAIT), or NONE */
+sl_hls_ready_e sl_hls_part_ready(const sl_dvr_t *dvr, uint64_t msn,
+    uint64_t part);
+
+
 /* checker of media playlists: unit tests and integration tests */
 
 typedef struct {

@@ -61,6 +61,7 @@ static void test_checker(sl_tap_t *t);
 static void test_checker_info(sl_tap_t *t);
 static void test_reload(sl_tap_t *t);
 static void test_master(sl_tap_t *t);
+static void test_hls_request(sl_tap_t *t);
 
 static sl_dvr_t *sl_new(uint32_t max_segments, uint32_t max_parts,
     uint64_t window_us, uint32_t target, uint32_t part_target_us);
@@ -108,8 +109,93 @@ main(void)
     test_checker_info(&t);
     test_reload(&t);
     test_master(&t);
+    test_hls_request(&t);
 
     return sl_tap_done(&t);
+}
+
+
+/* the LL-HLS request rules (sl_hls_request.c), RFC 8216bis 6.2.5.2 */
+static void
+test_hls_request(sl_tap_t *t)
+{
+    sl_dvr_t  *dvr;
+
+    dvr = sl_new(16, 8, 60000000, 2, 500000);
+
+    /* nothing yet: segment 0 and 1 are coming, 2 is too far */
+    sl_ok(t, sl_hls_playlist_ready(dvr, -1, -1) == SL_HLS_READY,
+          "request: no _HLS_msn is answered at once");
+    sl_ok(t, sl_hls_playlist_ready(dvr, 0, -1) == SL_HLS_WAIT,
+          "request: empty index, msn 0 waits");
+    sl_ok(t, sl_hls_playlist_ready(dvr, 1, -1) == SL_HLS_WAIT,
+          "request: empty index, msn 1 waits");
+    sl_ok(t, sl_hls_playlist_ready(dvr, 2, -1) == SL_HLS_TOO_FAR,
+          "request: empty index, msn 2 is too far (400)");
+    sl_ok(t, sl_hls_part_ready(dvr, 0, 0) == SL_HLS_WAIT,
+          "request: empty index, part 0.0 is the next one: waits");
+    sl_ok(t, sl_hls_part_ready(dvr, 0, 1) == SL_HLS_NONE,
+          "request: empty index, part 0.1 is not found");
+
+    /* segments 0 and 1 complete, 4 parts each */
+    sl_seg(dvr, 2000000, 4, 1000, 1, SL_SEG_INDEPENDENT);
+    sl_seg(dvr, 2000000, 4, 3000, 1, SL_SEG_INDEPENDENT);
+
+    sl_ok(t, sl_hls_playlist_ready(dvr, 1, -1) == SL_HLS_READY,
+          "request: msn 1 complete is ready");
+    sl_ok(t, sl_hls_playlist_ready(dvr, 1, 3) == SL_HLS_READY,
+          "request: part 1.3 of a complete segment is ready");
+    sl_ok(t, sl_hls_playlist_ready(dvr, 2, -1) == SL_HLS_WAIT,
+          "request: msn 2 waits");
+    sl_ok(t, sl_hls_playlist_ready(dvr, 3, -1) == SL_HLS_WAIT,
+          "request: msn 3 waits (two after the last)");
+    sl_ok(t, sl_hls_playlist_ready(dvr, 4, -1) == SL_HLS_TOO_FAR,
+          "request: msn 4 is too far");
+    sl_ok(t, sl_hls_part_ready(dvr, 1, 3) == SL_HLS_READY,
+          "request: part 1.3 is listed");
+    sl_ok(t, sl_hls_part_ready(dvr, 2, 0) == SL_HLS_WAIT,
+          "request: part 2.0 is the next one: waits");
+    sl_ok(t, sl_hls_part_ready(dvr, 3, 0) == SL_HLS_NONE,
+          "request: part 3.0 is not found");
+
+    /* segment 2 open with 2 parts */
+    if (sl_dvr_segment_start(dvr, 5000, 1, SL_SEG_INDEPENDENT) != SL_OK
+        || sl_dvr_part_add(dvr, 500000, 1000, SL_PART_INDEPENDENT) != SL_OK
+        || sl_dvr_part_add(dvr, 500000, 1000, 0) != SL_OK)
+    {
+        abort();
+    }
+
+    sl_ok(t, sl_hls_playlist_ready(dvr, 2, 1) == SL_HLS_READY,
+          "request: part 2.1 of the open segment is ready");
+    sl_ok(t, sl_hls_playlist_ready(dvr, 2, 2) == SL_HLS_WAIT,
+          "request: part 2.2 waits");
+    sl_ok(t, sl_hls_playlist_ready(dvr, 2, -1) == SL_HLS_WAIT,
+          "request: the open segment complete waits");
+    sl_ok(t, sl_hls_playlist_ready(dvr, 4, 0) == SL_HLS_WAIT,
+          "request: msn 4 waits (two after the open one)");
+    sl_ok(t, sl_hls_playlist_ready(dvr, 5, 0) == SL_HLS_TOO_FAR,
+          "request: msn 5 is too far");
+    sl_ok(t, sl_hls_part_ready(dvr, 2, 1) == SL_HLS_READY,
+          "request: part 2.1 is listed");
+    sl_ok(t, sl_hls_part_ready(dvr, 2, 2) == SL_HLS_WAIT,
+          "request: part 2.2 is the preload hint: waits");
+    sl_ok(t, sl_hls_part_ready(dvr, 2, 3) == SL_HLS_NONE,
+          "request: part 2.3 is not found");
+    sl_ok(t, sl_hls_part_ready(dvr, 3, 0) == SL_HLS_WAIT,
+          "request: part 3.0 (the next segment's first) waits");
+    sl_ok(t, sl_hls_part_ready(dvr, 3, 1) == SL_HLS_NONE,
+          "request: part 3.1 is not found");
+
+    /* the stream ends: nothing waits any more */
+    (void) sl_dvr_end(dvr);
+
+    sl_ok(t, sl_hls_playlist_ready(dvr, 9, 0) == SL_HLS_READY,
+          "request: an ended index answers any msn at once");
+    sl_ok(t, sl_hls_part_ready(dvr, dvr->next_msn, 0) == SL_HLS_NONE,
+          "request: after the end no part is coming");
+
+    free(dvr);
 }
 
 
