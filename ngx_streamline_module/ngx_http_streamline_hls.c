@@ -7,10 +7,11 @@
  *   <prefix>/<channel>/<rendition>/part-<msn>.<i>.m4s   (the preload hint
  *                                                         waits for it)
  *
- * Everything else under the location (init, segments, parts that exist)
- * goes to the static module.  A blocking request costs no thread: it is
- * parked with a timer (3 target durations, then 503) in this worker's
- * group of the requests that wait on the same DVR index.  The packager
+ * Everything else under the location (init, segments, parts that exist,
+ * a waited-for part once it does) goes to the static module.  A blocking
+ * request costs no thread: it is parked (ngx_http_streamline_hls_wait.c)
+ * with a timer (3 target durations, then 503) in this worker's group of
+ * the requests that wait on the same DVR index.  The packager
  * thread of whichever worker holds the stream bumps the index's
  * generation in shared memory with every part and signals an eventfd that
  * every worker watches (ngx_streamline_store.c); a short timer, armed
@@ -31,102 +32,18 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_streamline.h"
+#include "ngx_http_streamline_hls.h"
 
 
-#define NGX_HTTP_STREAMLINE_TICK   2     /* ms between generation checks */
-#define NGX_HTTP_STREAMLINE_BATCH  256   /* requests checked an iteration */
-#define NGX_HTTP_STREAMLINE_MEMO   8     /* distinct playlists a batch */
-
-
-/* this worker's requests that wait on one DVR index */
-typedef struct {
-    ngx_queue_t                queue;      /* ngx_http_streamline_groups */
-    const volatile uint64_t   *gen;
-    uint64_t                   seen;
-    ngx_queue_t                waiters;    /* in the order they came */
-    ngx_uint_t                 refs;       /* waiters, here or due */
-} ngx_http_streamline_group_t;
-
-
-typedef struct {
-    ngx_queue_t                queue;      /* its group's, or due */
-    ngx_http_streamline_group_t  *group;
-    ngx_http_request_t        *request;
-    ngx_event_t                timer;
-    ngx_streamline_hls_req_t   req;
-    u_char                     channel[SL_CHANNEL_MAX + 1];
-    size_t                     channel_len;
-    u_char                     rendition[SL_CHANNEL_MAX + 1];
-    size_t                     rendition_len;
-    uint64_t                   part_msn;
-    uint64_t                   part_index;
-    size_t                     after_channel;  /* the URI's, in bytes */
-    unsigned                   is_part:1;
-    unsigned                   waiting:1;
-    unsigned                   elsewhere:1;    /* waits for the channel */
-} ngx_http_streamline_wait_t;
-
-
-/*
- * The playlists a batch rendered, in a pool that each request answered
- * from it references (a pool cleanup of the request drops it): identical
- * requests send the same bytes, rendered and stored once.
- */
-typedef struct {
-    ngx_pool_t                  *pool;
-    ngx_uint_t                   refs;     /* the batch, and each request */
-} ngx_http_streamline_shared_t;
-
-
-typedef struct {
-    ngx_http_streamline_wait_t  *key;      /* a copy of what it answered */
-    ngx_str_t                    out;
-    ngx_str_t                    cache_control;
-} ngx_http_streamline_memo_entry_t;
-
-
-typedef struct {
-    ngx_http_streamline_shared_t      *shared;
-    ngx_uint_t                         n;
-    ngx_uint_t                         next;   /* replaced when full */
-    ngx_http_streamline_memo_entry_t   e[NGX_HTTP_STREAMLINE_MEMO];
-} ngx_http_streamline_memo_t;
-
-
-static ngx_int_t ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
-    ngx_http_streamline_memo_t *memo);
 static ngx_int_t ngx_http_streamline_memo_add(ngx_http_streamline_memo_t *memo,
     ngx_http_streamline_wait_t *w, ngx_msec_t max_age,
     ngx_http_streamline_memo_entry_t **entry);
 static ngx_int_t ngx_http_streamline_memo_send(ngx_http_request_t *r,
     ngx_http_streamline_memo_t *memo, ngx_http_streamline_memo_entry_t *e);
-static void ngx_http_streamline_shared_unref(void *data);
 static ngx_int_t ngx_http_streamline_hls_coming(
     ngx_http_streamline_wait_t *w);
-static ngx_int_t ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w);
-static ngx_int_t ngx_http_streamline_hls_group(ngx_http_streamline_wait_t *w);
-static ngx_int_t ngx_http_streamline_hls_regroup(
-    ngx_http_streamline_wait_t *w);
-static void ngx_http_streamline_hls_unpark(ngx_http_streamline_wait_t *w);
-static void ngx_http_streamline_hls_tick(ngx_event_t *ev);
-static void ngx_http_streamline_hls_pass(ngx_event_t *ev);
-static void ngx_http_streamline_hls_expired(ngx_event_t *ev);
-static void ngx_http_streamline_hls_cleanup(void *data);
 static ngx_int_t ngx_http_streamline_send_playlist(ngx_http_request_t *r,
     ngx_str_t *out, ngx_str_t *cache_control);
-static ngx_int_t ngx_http_streamline_send_file(ngx_http_request_t *r);
-static ngx_int_t ngx_http_streamline_hls_status(ngx_http_request_t *r,
-    ngx_uint_t status, const char *msg);
-
-
-static ngx_queue_t   ngx_http_streamline_groups;
-static ngx_queue_t   ngx_http_streamline_due;      /* to check, in order */
-static ngx_uint_t    ngx_http_streamline_nwaiting;
-static ngx_uint_t    ngx_http_streamline_nrefused;   /* beyond the cap */
-static time_t        ngx_http_streamline_refused_log;
-static ngx_event_t   ngx_http_streamline_tick_ev;
-static ngx_event_t   ngx_http_streamline_pass_ev;
 
 
 ngx_int_t
@@ -242,7 +159,7 @@ ngx_http_streamline_same(ngx_http_streamline_wait_t *a,
  * identical request is sent again, and one rendered now is kept for the
  * next ones.
  */
-static ngx_int_t
+ngx_int_t
 ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
     ngx_http_streamline_memo_t *memo)
 {
@@ -277,7 +194,13 @@ ngx_http_streamline_hls_try(ngx_http_streamline_wait_t *w,
                                                   "no such part");
         }
 
-        return ngx_http_streamline_send_file(r);
+        /*
+         * On disk now: the content handler declines, so that the static
+         * module sends it as it sends any part (ETag, ranges, HEAD,
+         * open_file_cache); ngx_http_finalize_request() runs the phases
+         * again for it.
+         */
+        return NGX_DECLINED;
     }
 
     if (memo) {
@@ -481,7 +404,7 @@ ngx_http_streamline_memo_send(ngx_http_request_t *r,
 }
 
 
-static void
+void
 ngx_http_streamline_shared_unref(void *data)
 {
     ngx_http_streamline_shared_t  *sh = data;
@@ -489,340 +412,6 @@ ngx_http_streamline_shared_unref(void *data)
     if (--sh->refs == 0) {
         ngx_destroy_pool(sh->pool);
     }
-}
-
-
-static ngx_int_t
-ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w)
-{
-    ngx_uint_t           max;
-    ngx_pool_cleanup_t  *cln;
-    ngx_http_request_t  *r = w->request;
-
-    /*
-     * Each held request keeps a connection, taken from the same
-     * worker_connections as RTMP ingest: beyond the cap, a flood of
-     * blocking requests is refused rather than let it lock publishers out.
-     */
-    max = ngx_http_streamline_max_held(r);
-
-    if (ngx_http_streamline_nwaiting >= max) {
-        ngx_http_streamline_nrefused++;
-
-        if (ngx_time() >= ngx_http_streamline_refused_log + 10) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "streamline: hls: %ui requests held in this "
-                          "worker, the streamline_hls_max_held limit: "
-                          "%ui refused with 503 since the last report",
-                          ngx_http_streamline_nwaiting,
-                          ngx_http_streamline_nrefused);
-
-            ngx_http_streamline_refused_log = ngx_time();
-            ngx_http_streamline_nrefused = 0;
-        }
-
-        return NGX_HTTP_SERVICE_UNAVAILABLE;
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_streamline_groups.next == NULL) {
-        ngx_queue_init(&ngx_http_streamline_groups);
-        ngx_queue_init(&ngx_http_streamline_due);
-    }
-
-    if (ngx_http_streamline_hls_group(w) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_http_streamline_hls_cleanup;
-    cln->data = w;
-
-    w->waiting = 1;
-    ngx_http_streamline_nwaiting++;
-
-    /* 3 target durations, then 503 (RFC 8216bis 6.2.5.2) */
-    w->timer.handler = ngx_http_streamline_hls_expired;
-    w->timer.data = w;
-    w->timer.log = r->connection->log;
-    ngx_add_timer(&w->timer, w->elsewhere
-                             ? NGX_STREAMLINE_ELSEWHERE_MS
-                             : 3 * ngx_max(w->req.target_ms, 1000));
-
-    if (!ngx_http_streamline_tick_ev.timer_set) {
-        ngx_http_streamline_tick_ev.handler = ngx_http_streamline_hls_tick;
-        ngx_http_streamline_tick_ev.log = ngx_cycle->log;
-        ngx_http_streamline_tick_ev.cancelable = 1;
-        ngx_add_timer(&ngx_http_streamline_tick_ev,
-                      NGX_HTTP_STREAMLINE_TICK);
-    }
-
-    r->main->count++;
-
-    return NGX_DONE;
-}
-
-
-/*
- * Puts a waiter at the end of the group of its index, made if there is
- * none with the generation the waiter was checked at.  A group's own
- * generation is never newer than its members' (both are read in this
- * thread, the group's in an earlier event), so a part indexed between a
- * request's check and its parking is seen by the next wake.
- */
-static ngx_int_t
-ngx_http_streamline_hls_group(ngx_http_streamline_wait_t *w)
-{
-    ngx_queue_t                  *q;
-    ngx_http_streamline_group_t  *g;
-
-    for (q = ngx_queue_head(&ngx_http_streamline_groups);
-         q != ngx_queue_sentinel(&ngx_http_streamline_groups);
-         q = ngx_queue_next(q))
-    {
-        g = ngx_queue_data(q, ngx_http_streamline_group_t, queue);
-
-        if (g->gen == w->req.gen) {
-            goto found;
-        }
-    }
-
-    g = ngx_alloc(sizeof(ngx_http_streamline_group_t), ngx_cycle->log);
-    if (g == NULL) {
-        return NGX_ERROR;
-    }
-
-    g->gen = w->req.gen;
-    g->seen = w->req.seen;
-    g->refs = 0;
-    ngx_queue_init(&g->waiters);
-    ngx_queue_insert_tail(&ngx_http_streamline_groups, &g->queue);
-
-found:
-
-    w->group = g;
-    g->refs++;
-    ngx_queue_insert_tail(&g->waiters, &w->queue);
-
-    return NGX_OK;
-}
-
-
-/* from one group to another; NGX_ERROR: in none, no longer waiting */
-static ngx_int_t
-ngx_http_streamline_hls_regroup(ngx_http_streamline_wait_t *w)
-{
-    ngx_http_streamline_group_t  *g = w->group;
-
-    ngx_queue_remove(&w->queue);
-
-    if (--g->refs == 0) {
-        ngx_queue_remove(&g->queue);
-        ngx_free(g);
-    }
-
-    if (ngx_http_streamline_hls_group(w) == NGX_OK) {
-        return NGX_OK;
-    }
-
-    w->waiting = 0;
-    ngx_http_streamline_nwaiting--;
-
-    if (w->timer.timer_set) {
-        ngx_del_timer(&w->timer);
-    }
-
-    return NGX_ERROR;
-}
-
-
-static void
-ngx_http_streamline_hls_unpark(ngx_http_streamline_wait_t *w)
-{
-    ngx_http_streamline_group_t  *g;
-
-    if (!w->waiting) {
-        return;
-    }
-
-    g = w->group;
-    w->waiting = 0;
-    ngx_queue_remove(&w->queue);
-    ngx_http_streamline_nwaiting--;
-
-    if (--g->refs == 0) {
-        ngx_queue_remove(&g->queue);
-        ngx_free(g);
-    }
-
-    if (w->timer.timer_set) {
-        ngx_del_timer(&w->timer);
-    }
-}
-
-
-/*
- * The groups whose index changed join the due queue, and a batch of it
- * is checked now unless one is already posted.  Called by the tick and
- * by the media side's notification (ngx_streamline_store.c).
- */
-void
-ngx_http_streamline_hls_wake(void)
-{
-    ngx_queue_t                  *q;
-    ngx_http_streamline_group_t  *g;
-
-    if (ngx_http_streamline_nwaiting == 0) {
-        return;
-    }
-
-    for (q = ngx_queue_head(&ngx_http_streamline_groups);
-         q != ngx_queue_sentinel(&ngx_http_streamline_groups);
-         q = ngx_queue_next(q))
-    {
-        g = ngx_queue_data(q, ngx_http_streamline_group_t, queue);
-
-        if (ngx_queue_empty(&g->waiters)
-            || (g->gen && *g->gen == g->seen))
-        {
-            continue;
-        }
-
-        g->seen = g->gen ? *g->gen : 0;
-        ngx_queue_add(&ngx_http_streamline_due, &g->waiters);
-        ngx_queue_init(&g->waiters);
-    }
-
-    if (!ngx_queue_empty(&ngx_http_streamline_due)
-        && !ngx_http_streamline_pass_ev.posted)
-    {
-        ngx_http_streamline_pass_ev.handler = ngx_http_streamline_hls_pass;
-        ngx_http_streamline_pass_ev.log = ngx_cycle->log;
-        ngx_http_streamline_hls_pass(&ngx_http_streamline_pass_ev);
-    }
-}
-
-
-/* while requests wait: did the index of any of them change? */
-static void
-ngx_http_streamline_hls_tick(ngx_event_t *ev)
-{
-    ngx_http_streamline_hls_wake();
-
-    if (ngx_http_streamline_nwaiting) {
-        ngx_add_timer(ev, NGX_HTTP_STREAMLINE_TICK);
-    }
-}
-
-
-/*
- * A batch of the due queue, first come first: each is answered or goes
- * back to wait.  The rest, if any, after the next look at the sockets,
- * so that the event loop goes on even with thousands due.
- */
-static void
-ngx_http_streamline_hls_pass(ngx_event_t *ev)
-{
-    ngx_int_t                    rc;
-    ngx_uint_t                   i;
-    ngx_queue_t                 *q;
-    ngx_connection_t            *c;
-    ngx_http_request_t          *r;
-    ngx_http_streamline_wait_t  *w;
-    ngx_http_streamline_memo_t   memo;
-
-    memo.shared = NULL;
-    memo.n = 0;
-    memo.next = 0;
-
-    for (i = 0;
-         i < NGX_HTTP_STREAMLINE_BATCH
-         && !ngx_queue_empty(&ngx_http_streamline_due);
-         i++)
-    {
-        q = ngx_queue_head(&ngx_http_streamline_due);
-        w = ngx_queue_data(q, ngx_http_streamline_wait_t, queue);
-
-        rc = ngx_http_streamline_hls_try(w, &memo);
-
-        if (rc == NGX_AGAIN) {
-            if (w->req.gen == w->group->gen) {
-                ngx_queue_remove(q);
-                ngx_queue_insert_tail(&w->group->waiters, q);
-                continue;
-            }
-
-            /* another index now (the stream was set up again) */
-            if (ngx_http_streamline_hls_regroup(w) == NGX_OK) {
-                continue;
-            }
-
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        r = w->request;
-        c = r->connection;
-
-        ngx_http_streamline_hls_unpark(w);
-        ngx_http_finalize_request(r, rc);
-        ngx_http_run_posted_requests(c);
-    }
-
-    if (memo.shared) {
-        ngx_http_streamline_shared_unref(memo.shared);
-    }
-
-    if (!ngx_queue_empty(&ngx_http_streamline_due)) {
-        ngx_post_event(ev, &ngx_posted_next_events);
-    }
-}
-
-
-static void
-ngx_http_streamline_hls_expired(ngx_event_t *ev)
-{
-    ngx_http_streamline_wait_t  *w = ev->data;
-
-    ngx_int_t            rc;
-    ngx_table_elt_t     *h;
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
-
-    r = w->request;
-    c = r->connection;
-
-    ngx_http_streamline_hls_unpark(w);
-
-    rc = ngx_http_streamline_hls_status(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                        "not available in time");
-
-    if (w->elsewhere) {
-        /* the channel did not come (yet): not a 404, ask again soon */
-        h = ngx_list_push(&r->headers_out.headers);
-
-        if (h == NULL) {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-
-        } else {
-            h->hash = 1;
-            ngx_str_set(&h->key, "Retry-After");
-            ngx_str_set(&h->value, "1");
-        }
-    }
-
-    ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
-}
-
-
-/* the client went away, or the request ended otherwise */
-static void
-ngx_http_streamline_hls_cleanup(void *data)
-{
-    ngx_http_streamline_hls_unpark(data);
 }
 
 
@@ -850,84 +439,7 @@ ngx_http_streamline_send_playlist(ngx_http_request_t *r, ngx_str_t *out,
 }
 
 
-/* a part that appeared while its request waited: sent whole */
-static ngx_int_t
-ngx_http_streamline_send_file(ngx_http_request_t *r)
-{
-    size_t                     root;
-    ngx_int_t                  rc;
-    ngx_str_t                  path;
-    ngx_buf_t                 *b;
-    ngx_chain_t                out;
-    ngx_open_file_info_t       of;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    if (ngx_http_map_uri_to_path(r, &path, &root, 0) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    path.len--;     /* without the NUL */
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    ngx_memzero(&of, sizeof(ngx_open_file_info_t));
-    of.directio = NGX_OPEN_FILE_DIRECTIO_OFF;
-    of.valid = clcf->open_file_cache_valid;
-    of.min_uses = clcf->open_file_cache_min_uses;
-    of.errors = clcf->open_file_cache_errors;
-    of.events = clcf->open_file_cache_events;
-
-    if (ngx_open_cached_file(clcf->open_file_cache, &path, &of, r->pool)
-        != NGX_OK)
-    {
-        return NGX_HTTP_NOT_FOUND;
-    }
-
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = of.size;
-    r->headers_out.last_modified_time = of.mtime;
-
-    if (ngx_http_set_content_type(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (r->method == NGX_HTTP_HEAD) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only || of.size == 0) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->file = ngx_pcalloc(r->pool, sizeof(ngx_file_t));
-    if (b->file == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->file_pos = 0;
-    b->file_last = of.size;
-    b->in_file = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-    b->file->fd = of.fd;
-    b->file->name = path;
-    b->file->log = r->connection->log;
-    b->file->directio = of.is_directio;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-}
-
-
-static ngx_int_t
+ngx_int_t
 ngx_http_streamline_hls_status(ngx_http_request_t *r, ngx_uint_t status,
     const char *msg)
 {

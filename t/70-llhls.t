@@ -73,6 +73,15 @@ is($h->{status}, 200, 'the hinted part: 200 once it exists');
 is(length($h->{body}), -s "$dir/$hint", 'and whole');
 cmp_ok(time - $t0, '>', 0.02, 'it waited for the part');
 
+# a held part is the static module's once it exists: ETag, ranges
+($hint) = fetch()->{body} =~ /PRELOAD-HINT:TYPE=PART,URI="(part-\d+\.\d+\.m4s)"/;
+ok(!-e "$dir/$hint", "the hinted $hint does not exist yet");
+$h = $t->get("/hls/main/source/$hint", headers => { Range => 'bytes=0-7' });
+is($h->{status}, 206, 'the hinted part asked for with Range: 206 once it exists');
+is(length($h->{body}), 8, 'the 8 bytes asked for');
+like($h->{headers}{'content-range'} // '', qr{^bytes 0-7/\d+$}, 'with Content-Range');
+like($h->{headers}{etag} // '', qr/^"[0-9a-f]+-[0-9a-f]+"$/, 'and an ETag');
+
 # blocking reload: the next part
 
 sub last_part {
