@@ -68,6 +68,8 @@ ngx_int_t ngx_http_streamline_location_tail(ngx_http_request_t *r,
 ngx_uint_t ngx_http_streamline_max_held(ngx_http_request_t *r);
 ngx_int_t ngx_http_streamline_send_body(ngx_http_request_t *r, u_char *body,
     size_t len);
+ngx_int_t ngx_http_streamline_add_header(ngx_http_request_t *r,
+    const char *key, ngx_str_t *value);
 
 /* the LL-HLS requests (ngx_http_streamline_hls.c) */
 ngx_int_t ngx_http_streamline_hls_handler(ngx_http_request_t *r);

@@ -419,21 +419,16 @@ static ngx_int_t
 ngx_http_streamline_send_playlist(ngx_http_request_t *r, ngx_str_t *out,
     ngx_str_t *cache_control)
 {
-    ngx_table_elt_t  *h;
-
     r->headers_out.status = NGX_HTTP_OK;
     ngx_str_set(&r->headers_out.content_type,
                 "application/vnd.apple.mpegurl");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_streamline_add_header(r, "Cache-Control", cache_control)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    h->value = *cache_control;
 
     return ngx_http_streamline_send_body(r, out->data, out->len);
 }

@@ -329,7 +329,7 @@ ngx_http_streamline_hls_expired(ngx_event_t *ev)
     ngx_http_streamline_wait_t  *w = ev->data;
 
     ngx_int_t            rc;
-    ngx_table_elt_t     *h;
+    ngx_str_t            one = ngx_string("1");
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
@@ -341,18 +341,11 @@ ngx_http_streamline_hls_expired(ngx_event_t *ev)
     rc = ngx_http_streamline_hls_status(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                         "not available in time");
 
-    if (w->elsewhere) {
-        /* the channel did not come (yet): not a 404, ask again soon */
-        h = ngx_list_push(&r->headers_out.headers);
-
-        if (h == NULL) {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-
-        } else {
-            h->hash = 1;
-            ngx_str_set(&h->key, "Retry-After");
-            ngx_str_set(&h->value, "1");
-        }
+    /* the channel did not come (yet): not a 404, ask again soon */
+    if (w->elsewhere
+        && ngx_http_streamline_add_header(r, "Retry-After", &one) != NGX_OK)
+    {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_http_finalize_request(r, rc);

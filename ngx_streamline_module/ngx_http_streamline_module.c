@@ -740,7 +740,7 @@ static ngx_int_t
 ngx_http_streamline_send(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len)
 {
-    ngx_table_elt_t                 *h;
+    ngx_str_t                        no_cache = ngx_string("no-cache");
     ngx_http_streamline_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_streamline_module);
@@ -749,27 +749,39 @@ ngx_http_streamline_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_streamline_add_header(r, "Cache-Control", &no_cache)
+        != NGX_OK
+        || (slcf->cors.len
+            && ngx_http_streamline_add_header(r,
+                                              "Access-Control-Allow-Origin",
+                                              &slcf->cors)
+               != NGX_OK))
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-cache");
+    return ngx_http_streamline_send_body(r, body, len);
+}
 
-    if (slcf->cors.len) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
 
-        h->hash = 1;
-        ngx_str_set(&h->key, "Access-Control-Allow-Origin");
-        h->value = slcf->cors;
+/* key: a literal */
+ngx_int_t
+ngx_http_streamline_add_header(ngx_http_request_t *r, const char *key,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
     }
 
-    return ngx_http_streamline_send_body(r, body, len);
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value = *value;
+
+    return NGX_OK;
 }
 
 

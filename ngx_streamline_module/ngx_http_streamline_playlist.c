@@ -17,9 +17,30 @@
 #include "ngx_streamline_store.h"
 
 
+/* what renders a playlist into buf: its length, more than size if cut */
+typedef size_t (*ngx_http_streamline_render_pt)(void *data, u_char *buf,
+    size_t size);
+
+typedef struct {
+    const sl_dvr_t           *dvr;
+    const sl_hls_opts_t      *opts;
+} ngx_http_streamline_media_t;
+
+typedef struct {
+    const sl_hls_variant_t   *v;
+    size_t                    n;
+} ngx_http_streamline_master_t;
+
+
 static ngx_int_t ngx_http_streamline_master(ngx_pool_t *pool,
     ngx_streamline_channel_t *ch, ngx_streamline_hls_req_t *req,
     ngx_str_t *out);
+static ngx_int_t ngx_http_streamline_render(ngx_pool_t *pool, size_t size,
+    ngx_http_streamline_render_pt render, void *data, ngx_str_t *out);
+static size_t ngx_http_streamline_media(void *data, u_char *buf,
+    size_t size);
+static size_t ngx_http_streamline_variants(void *data, u_char *buf,
+    size_t size);
 
 
 /*
@@ -36,20 +57,21 @@ ngx_http_streamline_playlist(ngx_pool_t *pool, const u_char *channel,
     size_t channel_len, const u_char *rendition, size_t rendition_len,
     ngx_streamline_hls_req_t *req, ngx_str_t *out)
 {
-    size_t                             size, len, need, nrep;
-    u_char                            *buf, *p;
-    int64_t                            last_part;
-    uint64_t                           last_msn;
-    ngx_int_t                          rc;
-    ngx_uint_t                         i;
-    sl_dvr_t                          *copy;
-    sl_hls_ready_e                     ready;
-    sl_hls_opts_t                      opts;
-    sl_hls_report_t                    rep[NGX_STREAMLINE_STORE_RUNGS];
-    ngx_slab_pool_t                   *shpool;
+    size_t                       size, len, need, nrep;
+    u_char                      *buf, *p;
+    int64_t                      last_part;
+    uint64_t                     last_msn;
+    ngx_int_t                    rc;
+    ngx_uint_t                   i;
+    sl_dvr_t                    *copy;
+    sl_hls_ready_e               ready;
+    sl_hls_opts_t                opts;
+    sl_hls_report_t              rep[NGX_STREAMLINE_STORE_RUNGS];
+    ngx_slab_pool_t             *shpool;
     ngx_streamline_channel_t    *ch;
     ngx_streamline_rendition_t  *r, *o;
-    u_char                             uris[NGX_STREAMLINE_STORE_RUNGS][80];
+    ngx_http_streamline_media_t  media;
+    u_char                       uris[NGX_STREAMLINE_STORE_RUNGS][80];
 
     if (ngx_streamline_store_shm() == NULL) {
         return NGX_DECLINED;
@@ -189,29 +211,11 @@ ngx_http_streamline_playlist(ngx_pool_t *pool, const u_char *channel,
     /* about 40 bytes a segment, more for the last ones' parts */
     size = 16384 + (size_t) (copy->next_msn - copy->first_msn) * 48;
 
-    for ( ;; ) {
-        buf = ngx_pnalloc(pool, size);
-        if (buf == NULL) {
-            return NGX_ERROR;
-        }
+    media.dvr = copy;
+    media.opts = &opts;
 
-        len = sl_hls_media_playlist(copy, &opts, buf, size);
-
-        if (len <= size) {
-            break;
-        }
-
-        size = len;
-    }
-
-    if (len == 0) {
-        return NGX_ERROR;
-    }
-
-    out->data = buf;
-    out->len = len;
-
-    return NGX_OK;
+    return ngx_http_streamline_render(pool, size, ngx_http_streamline_media,
+                                      &media, out);
 }
 
 
@@ -221,11 +225,11 @@ ngx_http_streamline_master(ngx_pool_t *pool,
     ngx_streamline_channel_t *ch, ngx_streamline_hls_req_t *req,
     ngx_str_t *out)
 {
-    size_t                             size, len, n;
-    u_char                            *buf;
-    ngx_uint_t                         i;
-    sl_hls_variant_t                   v[NGX_STREAMLINE_STORE_RUNGS];
-    ngx_streamline_rendition_t  *r;
+    size_t                        n;
+    ngx_uint_t                    i;
+    sl_hls_variant_t              v[NGX_STREAMLINE_STORE_RUNGS];
+    ngx_streamline_rendition_t   *r;
+    ngx_http_streamline_master_t  master;
 
     n = 0;
 
@@ -270,7 +274,24 @@ ngx_http_streamline_master(ngx_pool_t *pool,
         return NGX_DECLINED;
     }
 
-    size = 4096;
+    master.v = v;
+    master.n = n;
+
+    return ngx_http_streamline_render(pool, 4096, ngx_http_streamline_variants,
+                                      &master, out);
+}
+
+
+/*
+ * Renders into the pool: into size bytes first, again into as many as
+ * the renderer says it needs when that was not enough.
+ */
+static ngx_int_t
+ngx_http_streamline_render(ngx_pool_t *pool, size_t size,
+    ngx_http_streamline_render_pt render, void *data, ngx_str_t *out)
+{
+    size_t   len;
+    u_char  *buf;
 
     for ( ;; ) {
         buf = ngx_pnalloc(pool, size);
@@ -278,7 +299,7 @@ ngx_http_streamline_master(ngx_pool_t *pool,
             return NGX_ERROR;
         }
 
-        len = sl_hls_master_playlist(v, n, buf, size);
+        len = render(data, buf, size);
 
         if (len <= size) {
             break;
@@ -298,6 +319,24 @@ ngx_http_streamline_master(ngx_pool_t *pool,
 }
 
 
+static size_t
+ngx_http_streamline_media(void *data, u_char *buf, size_t size)
+{
+    ngx_http_streamline_media_t  *media = data;
+
+    return sl_hls_media_playlist(media->dvr, media->opts, buf, size);
+}
+
+
+static size_t
+ngx_http_streamline_variants(void *data, u_char *buf, size_t size)
+{
+    ngx_http_streamline_master_t  *master = data;
+
+    return sl_hls_master_playlist(master->v, master->n, buf, size);
+}
+
+
 /*
  * A part file asked for: NGX_OK when the index lists it (the file is on
  * disk), NGX_AGAIN when it is the next one (the preload hint: the request
@@ -308,9 +347,9 @@ ngx_http_streamline_part_ready(const u_char *channel, size_t channel_len,
     const u_char *rendition, size_t rendition_len, uint64_t msn,
     uint64_t part, ngx_streamline_hls_req_t *req)
 {
-    ngx_int_t                          rc;
-    const sl_dvr_t                    *dvr;
-    ngx_slab_pool_t                   *shpool;
+    ngx_int_t                    rc;
+    const sl_dvr_t              *dvr;
+    ngx_slab_pool_t             *shpool;
     ngx_streamline_channel_t    *ch;
     ngx_streamline_rendition_t  *r;
 
@@ -370,14 +409,14 @@ ngx_int_t
 ngx_http_streamline_coming(const u_char *channel, size_t len,
     const u_char *dir, ngx_streamline_hls_req_t *req)
 {
-    u_char                          *p, path[NGX_MAX_PATH];
-    ngx_fd_t                         fd;
-    ngx_int_t                        rc;
-    ngx_uint_t                       busy;
-    struct stat                      st;
-    ngx_slab_pool_t                 *shpool;
-    ngx_streamline_store_shm_t      *shm;
-    ngx_streamline_channel_t  *ch;
+    u_char                      *p, path[NGX_MAX_PATH];
+    ngx_fd_t                     fd;
+    ngx_int_t                    rc;
+    ngx_uint_t                   busy;
+    struct stat                  st;
+    ngx_slab_pool_t             *shpool;
+    ngx_streamline_store_shm_t  *shm;
+    ngx_streamline_channel_t    *ch;
 
     if (ngx_streamline_store_shm() == NULL) {
         return NGX_DECLINED;

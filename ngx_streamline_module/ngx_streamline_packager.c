@@ -100,22 +100,22 @@ ngx_streamline_packager_exit_process(ngx_cycle_t *cycle)
 ngx_streamline_packager_t *
 ngx_streamline_packager_start(ngx_streamline_packager_conf_t *mc, ngx_int_t *rc)
 {
-    u_char                            *p;
-    size_t                             size;
-    ngx_fd_t                           fd;
-    uint64_t                           first_msn, names_msn;
-    const char                        *why;
-    uint32_t                           first_init, max_segments, ladder;
-    unsigned                           names_init;
-    ngx_uint_t                         i, resume, leftovers, busy;
-    u_char                             snap_path[NGX_MAX_PATH];
-    ngx_streamline_store_snap_t       *snap;
-    sl_dvr_params_t                    dp;
-    ngx_slab_pool_t                   *shpool;
-    sl_pipeline_conf_t                 pc;
-    ngx_streamline_packager_t            *m;
-    ngx_streamline_channel_t    *ch;
-    ngx_streamline_rendition_t  *r;
+    u_char                       *p;
+    size_t                        size;
+    ngx_fd_t                      fd;
+    uint64_t                      first_msn, names_msn;
+    const char                   *why;
+    uint32_t                      first_init, max_segments, ladder;
+    unsigned                      names_init;
+    ngx_uint_t                    i, resume, leftovers, busy;
+    u_char                        snap_path[NGX_MAX_PATH];
+    ngx_streamline_store_snap_t  *snap;
+    sl_dvr_params_t               dp;
+    ngx_slab_pool_t              *shpool;
+    sl_pipeline_conf_t            pc;
+    ngx_streamline_packager_t    *m;
+    ngx_streamline_channel_t     *ch;
+    ngx_streamline_rendition_t   *r;
 
     *rc = NGX_ERROR;
 
@@ -541,8 +541,8 @@ ngx_streamline_packager_end(void *data, const sl_pipeline_stats_t *st)
 static void
 ngx_streamline_packager_ended(ngx_streamline_packager_t *m)
 {
-    ngx_uint_t                       i, ended;
-    ngx_slab_pool_t                 *shpool;
+    ngx_uint_t        i, ended;
+    ngx_slab_pool_t  *shpool;
     ngx_streamline_channel_t  *ch = m->ch;
 
     if (m->prev && *m->prev == m) {
@@ -596,12 +596,12 @@ ngx_streamline_packager_ended(ngx_streamline_packager_t *m)
 static void
 ngx_streamline_packager_cleanup_handler(ngx_event_t *ev)
 {
-    int64_t                          now;
-    ngx_uint_t                       i, n, k;
-    ngx_slab_pool_t                 *shpool;
-    ngx_streamline_store_shm_t      *shm;
-    ngx_streamline_channel_t  *ch;
-    ngx_streamline_orphan_t    orphans[4];
+    int64_t                      now;
+    ngx_uint_t                   i, n, k;
+    ngx_slab_pool_t             *shpool;
+    ngx_streamline_store_shm_t  *shm;
+    ngx_streamline_channel_t    *ch;
+    ngx_streamline_orphan_t      orphans[4];
 
     shpool = ngx_streamline_store_pool();
     shm = ngx_streamline_store_shm();

@@ -246,14 +246,14 @@ ngx_streamline_packager_segment(void *data, const sl_segment_info_t *seg)
 static void
 ngx_streamline_packager_budget(ngx_streamline_packager_t *m)
 {
-    off_t                              need, used, avail, freed;
-    size_t                             i, n;
-    int64_t                            pdt;
-    uint64_t                           msn;
-    ngx_uint_t                         c, k, trims;
-    sl_dvr_seg_t                       seg;
-    sl_dvr_drop_t                      drops[16];
-    ngx_streamline_store_shm_t        *shm;
+    off_t                        need, used, avail, freed;
+    size_t                       i, n;
+    int64_t                      pdt;
+    uint64_t                     msn;
+    ngx_uint_t                   c, k, trims;
+    sl_dvr_seg_t                 seg;
+    sl_dvr_drop_t                drops[16];
+    ngx_streamline_store_shm_t  *shm;
     ngx_streamline_channel_t    *ch, *o, *oldest;
     ngx_streamline_rendition_t  *r;
 
@@ -367,10 +367,10 @@ ngx_streamline_packager_budget(ngx_streamline_packager_t *m)
 static off_t
 ngx_streamline_packager_used(const u_char *root, size_t len)
 {
-    off_t                            used;
-    ngx_uint_t                       c, k;
-    ngx_streamline_store_shm_t      *shm;
-    ngx_streamline_channel_t  *o;
+    off_t                        used;
+    ngx_uint_t                   c, k;
+    ngx_streamline_store_shm_t  *shm;
+    ngx_streamline_channel_t    *o;
 
     shm = ngx_streamline_store_shm();
     used = 0;

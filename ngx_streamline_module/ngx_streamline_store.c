@@ -402,9 +402,9 @@ ngx_streamline_channel_t *
 ngx_streamline_store_channel(const u_char *name, size_t len,
     ngx_uint_t create)
 {
-    ngx_uint_t                       i;
-    ngx_streamline_store_shm_t      *shm;
-    ngx_streamline_channel_t  *ch, *free;
+    ngx_uint_t                   i;
+    ngx_streamline_store_shm_t  *shm;
+    ngx_streamline_channel_t    *ch, *free;
 
     shm = ngx_streamline_store_zone->data;
     free = NULL;

@@ -51,7 +51,7 @@ ngx_streamline_thread_log_init(ngx_cycle_t *cycle)
 void
 ngx_streamline_thread_log(ngx_uint_t level, const char *fmt, ...)
 {
-    va_list                       args;
+    va_list                     args;
     ngx_streamline_log_line_t  *line;
 
     (void) pthread_mutex_lock(&ngx_streamline_thread_log_lock);
@@ -88,7 +88,7 @@ ngx_streamline_thread_log_handler(ngx_event_t *ev)
 void
 ngx_streamline_thread_log_flush(void)
 {
-    ngx_uint_t                    i, n, dropped;
+    ngx_uint_t                  i, n, dropped;
     ngx_streamline_log_line_t  *lines;
 
     lines = ngx_alloc(sizeof(ngx_streamline_thread_lines), ngx_cycle->log);
