@@ -211,27 +211,6 @@ static ngx_array_t                 *ngx_streamline_lives;
 static ngx_array_t                 *ngx_streamline_held;
 static ngx_event_t                  ngx_streamline_heartbeat_ev;
 
-static sl_cache_t                   ngx_streamline_cache_;
-
-
-int64_t
-ngx_streamline_now_ms(void)
-{
-    ngx_time_t  *tp;
-
-    tp = ngx_timeofday();
-
-    return (int64_t) tp->sec * 1000 + tp->msec;
-}
-
-
-sl_cache_t *
-ngx_streamline_cache(void)
-{
-    return &ngx_streamline_cache_;
-}
-
-
 ngx_uint_t
 ngx_streamline_redis_connected(void)
 {
@@ -257,8 +236,7 @@ ngx_streamline_redis_subscribed(void)
 ngx_int_t
 ngx_streamline_redis_init(ngx_cycle_t *cycle, ngx_streamline_main_conf_t *smcf)
 {
-    sl_transition_t   *items;
-    sl_cache_entry_t  *entries;
+    sl_transition_t  *items;
 
     ngx_streamline_conf = smcf;
     ngx_streamline_log = cycle->log;
@@ -271,14 +249,6 @@ ngx_streamline_redis_init(ngx_cycle_t *cycle, ngx_streamline_main_conf_t *smcf)
 
     sl_queue_init(&ngx_streamline_queue, items, smcf->queue_size);
     ngx_streamline_inflight = 0;
-
-    entries = ngx_alloc(NGX_STREAMLINE_CACHE_SIZE * sizeof(sl_cache_entry_t),
-                        cycle->log);
-    if (entries == NULL) {
-        return NGX_ERROR;
-    }
-
-    sl_cache_init(&ngx_streamline_cache_, entries, NGX_STREAMLINE_CACHE_SIZE);
 
     ngx_streamline_lives = ngx_array_create(cycle->pool, 4,
                                             sizeof(ngx_streamline_live_t));
@@ -338,7 +308,6 @@ ngx_streamline_redis_exit(ngx_cycle_t *cycle)
     }
 
     ngx_free(ngx_streamline_queue.items);
-    ngx_free(ngx_streamline_cache_.entries);
     ngx_streamline_conf = NULL;
 }
 
@@ -871,9 +840,9 @@ ngx_streamline_redis_transition(const u_char *channel, size_t len,
     t.state.updated_ms = now_ms;
 
     /* this worker knows at once; the others learn it from pub/sub */
-    ce = sl_cache_get(&ngx_streamline_cache_, channel, len, now_ms);
+    ce = sl_cache_get(ngx_streamline_cache(), channel, len, now_ms);
     if (ce == NULL || ce->state.updated_ms <= now_ms) {
-        sl_cache_put(&ngx_streamline_cache_, channel, len, &t.state, now_ms);
+        sl_cache_put(ngx_streamline_cache(), channel, len, &t.state, now_ms);
     }
 
     if (ngx_streamline_queue.len == ngx_streamline_queue.cap
@@ -1444,7 +1413,7 @@ ngx_streamline_message(redisAsyncContext *ac, void *r, void *pd)
     case SL_REDIS_MSG_SUBSCRIBED:
         /* what changed while we were away is unknown: forget it all */
         rc->subscribed = 1;
-        sl_cache_clear(&ngx_streamline_cache_);
+        sl_cache_clear(ngx_streamline_cache());
         return;
 
     case SL_REDIS_MSG_MALFORMED:
@@ -1459,11 +1428,11 @@ ngx_streamline_message(redisAsyncContext *ac, void *r, void *pd)
         return;
     }
 
-    ce = sl_cache_get(&ngx_streamline_cache_, channel, len,
+    ce = sl_cache_get(ngx_streamline_cache(), channel, len,
                       ngx_streamline_now_ms());
 
     if (ce == NULL || ce->state.updated_ms <= st.updated_ms) {
-        sl_cache_put(&ngx_streamline_cache_, channel, len, &st,
+        sl_cache_put(ngx_streamline_cache(), channel, len, &st,
                      ngx_streamline_now_ms());
     }
 }
