@@ -1,7 +1,8 @@
 /*
  * ngx_streamline_module: the main-context settings shared by the RTMP and
- * HTTP sides (Redis address, timeouts, key prefix, state TTL) and the
- * per-worker Redis client's start and stop.
+ * HTTP sides (Redis address, timeouts, key prefix, state TTL), the
+ * per-worker Redis client's start and stop, and what both sides read: the
+ * clock in ms, the per-worker state cache, owner tokens.
  */
 
 #include <ngx_config.h>
@@ -23,7 +24,9 @@ static ngx_int_t ngx_streamline_owner_parse(const u_char *owner, size_t len,
     sl_owner_t *o);
 
 
-static uint64_t  ngx_streamline_start;   /* this process's start time */
+static uint64_t    ngx_streamline_start;   /* this process's start time */
+
+static sl_cache_t  ngx_streamline_cache_;
 
 
 static ngx_conf_post_t  ngx_streamline_positive = {
@@ -264,6 +267,7 @@ ngx_streamline_check_positive(ngx_conf_t *cf, void *post, void *data)
 ngx_int_t
 ngx_streamline_init_process(ngx_cycle_t *cycle)
 {
+    sl_cache_entry_t            *entries;
     ngx_streamline_main_conf_t  *smcf;
 
     /* only workers talk to Redis: not the master, not the cache manager */
@@ -283,6 +287,14 @@ ngx_streamline_init_process(ngx_cycle_t *cycle)
 
     ngx_streamline_store_init_process(cycle);
     ngx_streamline_packager_init_process(cycle);
+
+    entries = ngx_alloc(NGX_STREAMLINE_CACHE_SIZE * sizeof(sl_cache_entry_t),
+                        cycle->log);
+    if (entries == NULL) {
+        return NGX_ERROR;
+    }
+
+    sl_cache_init(&ngx_streamline_cache_, entries, NGX_STREAMLINE_CACHE_SIZE);
 
     return ngx_streamline_redis_init(cycle, smcf);
 }
@@ -305,6 +317,27 @@ ngx_streamline_exit_process(ngx_cycle_t *cycle)
     ngx_streamline_thread_log_flush();
     ngx_streamline_store_exit_process(cycle);
     ngx_streamline_redis_exit(cycle);
+
+    /* after the Redis client, whose last callbacks may still read it */
+    ngx_free(ngx_streamline_cache_.entries);
+}
+
+
+int64_t
+ngx_streamline_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+sl_cache_t *
+ngx_streamline_cache(void)
+{
+    return &ngx_streamline_cache_;
 }
 
 

@@ -1,7 +1,7 @@
 /*
  * Streamline core: what Redis's replies to the module's commands mean.
  * Pure C on hiredis's reply trees (redisReply), no nginx: the glue in
- * ngx_streamline_redis.c acts on the results, the unit tests and the
+ * ngx_streamline_redis*.c acts on the results, the unit tests and the
  * fuzzer build the trees from RESP bytes with hiredis's reader.
  *
  * A NULL reply is what hiredis passes when the connection went away

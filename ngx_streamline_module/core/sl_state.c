@@ -4,7 +4,11 @@
  */
 
 
+/* timegm(), which glibc declares for _DEFAULT_SOURCE */
+#define _DEFAULT_SOURCE
+
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -14,72 +18,46 @@
 /* 9999-12-31T23:59:59.999Z, the last time the ISO form can hold */
 #define SL_ISO8601_MAX_MS  253402300799999LL
 
-#define SL_MS_PER_DAY      86400000LL
-
 /* far more than any state; bounds the work on what Redis hands us */
 #define SL_STATE_PARSE_MAX  65536
 
 
-static int sl_leap(int64_t year);
-static int64_t sl_days_from_civil(int64_t year, int month, int day);
 static unsigned char *sl_put_digits(unsigned char *p, int64_t v, int width);
 static int sl_get_digits(const unsigned char *p, int width);
-
-
-static const int  sl_days_before_month[] = {
-    0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334
-};
 
 
 int
 sl_iso8601_ms(int64_t ms, unsigned char *buf)
 {
-    int             month, leap;
-    int64_t         days, rest, year, yday, before;
+    time_t          sec;
+    struct tm       tm;
     unsigned char  *p;
 
     if (ms < 0 || ms > SL_ISO8601_MAX_MS) {
         return SL_ERROR;
     }
 
-    days = ms / SL_MS_PER_DAY;
-    rest = ms % SL_MS_PER_DAY;
+    sec = (time_t) (ms / 1000);
 
-    /* 366 days a year never overshoots; walk up to the right year */
-
-    year = 1970 + days / 366;
-
-    while (sl_days_from_civil(year + 1, 1, 1) <= days) {
-        year++;
+    /* a 32-bit time_t does not reach year 9999 */
+    if ((int64_t) sec != ms / 1000 || gmtime_r(&sec, &tm) == NULL) {
+        return SL_ERROR;
     }
-
-    yday = days - sl_days_from_civil(year, 1, 1);
-    leap = sl_leap(year);
-
-    for (month = 12; month > 1; month--) {
-        before = sl_days_before_month[month - 1] + (month > 2 ? leap : 0);
-
-        if (yday >= before) {
-            break;
-        }
-    }
-
-    yday -= sl_days_before_month[month - 1] + (month > 2 ? leap : 0);
 
     p = buf;
-    p = sl_put_digits(p, year, 4);
+    p = sl_put_digits(p, tm.tm_year + 1900, 4);
     *p++ = '-';
-    p = sl_put_digits(p, month, 2);
+    p = sl_put_digits(p, tm.tm_mon + 1, 2);
     *p++ = '-';
-    p = sl_put_digits(p, yday + 1, 2);
+    p = sl_put_digits(p, tm.tm_mday, 2);
     *p++ = 'T';
-    p = sl_put_digits(p, rest / 3600000, 2);
+    p = sl_put_digits(p, tm.tm_hour, 2);
     *p++ = ':';
-    p = sl_put_digits(p, rest / 60000 % 60, 2);
+    p = sl_put_digits(p, tm.tm_min, 2);
     *p++ = ':';
-    p = sl_put_digits(p, rest / 1000 % 60, 2);
+    p = sl_put_digits(p, tm.tm_sec, 2);
     *p++ = '.';
-    p = sl_put_digits(p, rest % 1000, 3);
+    p = sl_put_digits(p, ms % 1000, 3);
     *p = 'Z';
 
     return SL_OK;
@@ -89,7 +67,9 @@ sl_iso8601_ms(int64_t ms, unsigned char *buf)
 int
 sl_iso8601_parse(const unsigned char *s, size_t len, int64_t *ms)
 {
-    int  year, month, day, hour, min, sec, msec, dim;
+    int        year, month, day, hour, min, sec, msec;
+    time_t     t;
+    struct tm  tm;
 
     if (len != SL_ISO8601_LEN
         || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':'
@@ -115,47 +95,25 @@ sl_iso8601_parse(const unsigned char *s, size_t len, int64_t *ms)
         return SL_ERROR;
     }
 
-    dim = (month == 12) ? 31
-          : sl_days_before_month[month] - sl_days_before_month[month - 1];
+    memset(&tm, 0, sizeof(struct tm));
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = min;
+    tm.tm_sec = sec;
 
-    if (month == 2) {
-        dim += sl_leap(year);
-    }
+    t = timegm(&tm);
 
-    if (day > dim) {
+    /* timegm() carries a day past the month's end into the next month */
+
+    if (t == (time_t) -1 || tm.tm_mon != month - 1 || tm.tm_mday != day) {
         return SL_ERROR;
     }
 
-    *ms = sl_days_from_civil(year, month, day) * SL_MS_PER_DAY
-          + (int64_t) hour * 3600000 + min * 60000 + sec * 1000 + msec;
+    *ms = (int64_t) t * 1000 + msec;
 
     return SL_OK;
-}
-
-
-static int
-sl_leap(int64_t year)
-{
-    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-
-/* days from 1970-01-01 to a date of the Gregorian calendar, year >= 1 */
-
-static int64_t
-sl_days_from_civil(int64_t year, int month, int day)
-{
-    int64_t  y, leaps;
-
-    /* leap days in the years [1970, year) */
-
-    y = year - 1;
-    leaps = (y / 4 - y / 100 + y / 400) - (1969 / 4 - 1969 / 100 + 1969 / 400);
-
-    return 365 * (year - 1970) + leaps
-           + sl_days_before_month[month - 1]
-           + ((month > 2) ? sl_leap(year) : 0)
-           + day - 1;
 }
 
 

@@ -38,6 +38,7 @@ static sl_key_entry_t *sl_keyfile_entry(sl_key_entry_t *e, size_t n,
 static void test_iso8601(sl_tap_t *t);
 static void test_iso8601_gmtime(sl_tap_t *t);
 static void test_iso8601_errors(sl_tap_t *t);
+static void test_iso8601_edges(sl_tap_t *t);
 static void test_state_json(sl_tap_t *t);
 static void test_state_parse(sl_tap_t *t);
 static void test_state_parse_errors(sl_tap_t *t);
@@ -84,6 +85,7 @@ main(void)
     test_iso8601(&t);
     test_iso8601_gmtime(&t);
     test_iso8601_errors(&t);
+    test_iso8601_edges(&t);
     test_state_json(&t);
     test_state_parse(&t);
     test_state_parse_errors(&t);
@@ -1106,6 +1108,126 @@ test_iso8601_errors(sl_tap_t *t)
     sl_ok(t, sl_iso8601_parse(sl_str("2026-11-26T01:54:26.12\0Z"), &ms)
              == SL_ERROR,
           "iso8601: NUL rejected");
+}
+
+
+/* leap days, year ends, the end of a 32-bit time_t, the far future */
+
+static void
+test_iso8601_edges(sl_tap_t *t)
+{
+    int            y, m, dim, leap, last, bad;
+    char           iso[64], next[64];
+    size_t         i;
+    int64_t        ms;
+    unsigned char  buf[SL_ISO8601_LEN + 1];
+
+    static const struct {
+        int64_t      ms;
+        const char  *iso;
+    } cases[] = {
+        { 946684799999LL, "1999-12-31T23:59:59.999Z" },
+        { 946684800000LL, "2000-01-01T00:00:00.000Z" },
+        { 951782400000LL, "2000-02-29T00:00:00.000Z" },
+        { 951868800000LL, "2000-03-01T00:00:00.000Z" },
+        { 1735689599999LL, "2024-12-31T23:59:59.999Z" },
+        { 1735689600000LL, "2025-01-01T00:00:00.000Z" },
+        { 2147483647999LL, "2038-01-19T03:14:07.999Z" },
+        { 2147483648000LL, "2038-01-19T03:14:08.000Z" },
+        { 4107542399999LL, "2100-02-28T23:59:59.999Z" },
+        { 13574606400000LL, "2400-02-29T12:00:00.000Z" },
+        { 253370764800000LL, "9999-01-01T00:00:00.000Z" },
+        { 253402214400000LL, "9999-12-31T00:00:00.000Z" },
+    };
+
+    static const char  *bad_dates[] = {
+        "2024-02-30T00:00:00.000Z",
+        "2300-02-29T00:00:00.000Z",
+        "2400-02-30T00:00:00.000Z",
+        "9999-02-29T00:00:00.000Z",
+        "2026-06-31T00:00:00.000Z",
+        "2026-12-32T00:00:00.000Z",
+        "2026-01-99T00:00:00.000Z",
+        "9999-12-32T00:00:00.000Z",
+        "1969-01-01T00:00:00.000Z",
+        "1900-02-28T00:00:00.000Z",
+        "0001-01-01T00:00:00.000Z",
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        buf[SL_ISO8601_LEN] = '#';
+
+        sl_ok(t, sl_iso8601_ms(cases[i].ms, buf) == SL_OK
+              && memcmp(buf, cases[i].iso, SL_ISO8601_LEN) == 0
+              && buf[SL_ISO8601_LEN] == '#',
+              "iso8601: %lld renders %s", (long long) cases[i].ms,
+              cases[i].iso);
+
+        ms = -2;
+        sl_ok(t, sl_iso8601_parse((const unsigned char *) cases[i].iso,
+                                  SL_ISO8601_LEN, &ms) == SL_OK
+              && ms == cases[i].ms,
+              "iso8601: %s parses", cases[i].iso);
+    }
+
+    for (i = 0; i < sizeof(bad_dates) / sizeof(bad_dates[0]); i++) {
+        ms = -2;
+
+        sl_ok(t, sl_iso8601_parse((const unsigned char *) bad_dates[i],
+                                  SL_ISO8601_LEN, &ms) == SL_ERROR
+              && ms == -2,
+              "iso8601: \"%s\" rejected", bad_dates[i]);
+    }
+
+    /*
+     * The last millisecond of every month parses and renders back, the
+     * next one is the first of the next month, and the day after the
+     * month's last is refused.
+     */
+
+    bad = 0;
+
+    for (y = 1970; y <= 9999 && bad < 5; y++) {
+        leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+        for (m = 1; m <= 12; m++) {
+            dim = (m == 2) ? 28 + leap
+                  : (m == 4 || m == 6 || m == 9 || m == 11) ? 30 : 31;
+
+            snprintf(iso, sizeof(iso), "%04d-%02d-%02dT23:59:59.999Z",
+                     y, m, dim);
+            snprintf(next, sizeof(next), "%04d-%02d-01T00:00:00.000Z",
+                     m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
+
+            /* after 9999-12-31T23:59:59.999Z the ISO form ends */
+            last = (y == 9999 && m == 12);
+
+            if (sl_iso8601_parse((const unsigned char *) iso,
+                                 SL_ISO8601_LEN, &ms) != SL_OK
+                || sl_iso8601_ms(ms, buf) != SL_OK
+                || memcmp(buf, iso, SL_ISO8601_LEN) != 0
+                || (last ? sl_iso8601_ms(ms + 1, buf) != SL_ERROR
+                         : sl_iso8601_ms(ms + 1, buf) != SL_OK
+                           || memcmp(buf, next, SL_ISO8601_LEN) != 0))
+            {
+                printf("# %s: the month's end\n", iso);
+                bad++;
+            }
+
+            snprintf(iso, sizeof(iso), "%04d-%02d-%02dT00:00:00.000Z",
+                     y, m, dim + 1);
+
+            if (sl_iso8601_parse((const unsigned char *) iso,
+                                 SL_ISO8601_LEN, &ms) != SL_ERROR)
+            {
+                printf("# %s: not refused\n", iso);
+                bad++;
+            }
+        }
+    }
+
+    sl_ok(t, bad == 0, "iso8601: every month's end 1970-9999, and the day "
+          "after it refused");
 }
 
 
