@@ -412,9 +412,11 @@ ngx_streamline_message(redisAsyncContext *ac, void *r, void *pd)
     switch (sl_redis_message(reply, &st, channel, &len)) {
 
     case SL_REDIS_MSG_SUBSCRIBED:
-        /* what changed while we were away is unknown: forget it all */
+        /* what changed while we were away is unknown: forget it all,
+         * but what this worker did and Redis has not heard of yet */
         rc->subscribed = 1;
         sl_cache_clear(ngx_streamline_cache());
+        ngx_streamline_queue_recache();
         return;
 
     case SL_REDIS_MSG_MALFORMED:

@@ -245,6 +245,34 @@ ngx_streamline_requeue_handler(ngx_event_t *ev)
 
 /* state transitions */
 
+/*
+ * The subscriber came back and the cache was cleared (what others did
+ * meanwhile is unknown): what this worker did itself and Redis does not
+ * have yet (it was down, loading, full) is known, and newer than Redis.
+ */
+void
+ngx_streamline_queue_recache(void)
+{
+    size_t             i;
+    int64_t            now;
+    sl_cache_entry_t  *ce;
+    sl_transition_t   *t;
+
+    now = ngx_streamline_now_ms();
+
+    for (i = 0; i < ngx_streamline_queue.len; i++) {
+        t = sl_queue_at(&ngx_streamline_queue, i);
+
+        ce = sl_cache_get(ngx_streamline_cache(), t->channel, t->channel_len,
+                          now);
+        if (ce == NULL || ce->state.updated_ms <= t->state.updated_ms) {
+            sl_cache_put(ngx_streamline_cache(), t->channel, t->channel_len,
+                         &t->state, now);
+        }
+    }
+}
+
+
 void
 ngx_streamline_redis_transition(const u_char *channel, size_t len,
     sl_status_e status, int64_t now_ms)
