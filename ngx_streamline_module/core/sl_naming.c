@@ -73,20 +73,13 @@ sl_name_part(char *buf, size_t size, uint64_t msn, uint64_t part)
 
 
 size_t
-sl_name_path(char *buf, size_t size, const char *dir, const char *rendition,
-    const char *name)
+sl_name_path(char *buf, size_t size, const char *dir, const char *name)
 {
     sl_name_t  n;
 
     sl_name_start(&n, buf, size);
     sl_name_put(&n, dir, strlen(dir));
     sl_name_lit(&n, "/");
-
-    if (rendition != NULL) {
-        sl_name_put(&n, rendition, strlen(rendition));
-        sl_name_lit(&n, "/");
-    }
-
     sl_name_put(&n, name, strlen(name));
 
     return sl_name_end(&n);

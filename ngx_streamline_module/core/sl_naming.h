@@ -55,9 +55,10 @@ size_t sl_name_segment(char *buf, size_t size, uint64_t msn);
 /* part-<msn>.<part>.m4s */
 size_t sl_name_part(char *buf, size_t size, uint64_t msn, uint64_t part);
 
-/* <dir>/<rendition>/<name>, or <dir>/<name> when rendition is NULL */
+/* <dir>/<name>: a rendition's directory in its channel's, or a file in
+ * a rendition's directory */
 size_t sl_name_path(char *buf, size_t size, const char *dir,
-    const char *rendition, const char *name);
+    const char *name);
 /* <path>.tmp: where the file at path is written before its rename */
 size_t sl_name_tmp(char *buf, size_t size, const char *path);
 /* <dir>.names: the names file of the channel whose directory is dir */

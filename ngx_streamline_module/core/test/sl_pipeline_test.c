@@ -1,19 +1,18 @@
 /*
- * Unit tests of the media pipeline (sl_pipeline.c) with what publishers
- * and hosts do to it: a 30 s GOP, video that pauses while audio goes on,
- * an in-band SPS that changes the frame size, write errors (a file size
- * limit, a descriptor limit), a flood of sequence headers and big
- * packets, names that never repeat; and the FLV tag parser (sl_flv.c),
- * a lost segment in the DVR index.  H.264 comes from libx264 through
- * libavcodec.  Prints TAP; exits 1 when a test fails.
+ * Unit tests of the media pipeline as a whole (sl_pipeline.h) with what
+ * publishers and hosts do to it: a 30 s GOP, video that pauses while
+ * audio goes on, an in-band SPS that changes the frame size, write
+ * errors (a file size limit, a descriptor limit), a flood of sequence
+ * headers and big packets, names that never repeat; and the FLV tag
+ * parser (sl_flv.c), a lost segment in the DVR index.  H.264 comes from
+ * libx264 through libavcodec.  Prints TAP; exits 1 when a test fails.
  */
 
 
-/* nftw(), mkdtemp(), usleep() */
+/* usleep() */
 #define _GNU_SOURCE
 
 #include <errno.h>
-#include <ftw.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
@@ -39,6 +37,7 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 #include "sl_media.h"
 #include "sl_pipeline.h"
 #include "sl_tap.h"
+#include "sl_test_files.h"
 
 
 #define MAX_SEGS  256
@@ -118,18 +117,8 @@ static long long heap_in_use(void);
 static void push_audio(sl_pipeline_t *p, int64_t ms);
 static size_t annexb_to_avcc(const uint8_t *in, size_t len, uint8_t *out,
     size_t size);
-static int video_frames(const char *dir, const char *rendition,
-    unsigned init_id, uint64_t msn);
 static int last_luma(const char *dir, const char *rendition,
     unsigned init_id, uint64_t msn);
-static char *tmp_dir(void);
-static void rm_dirs(void);
-static int rm_one(const char *path, const struct stat *sb, int type,
-    struct FTW *ftw);
-
-
-static char   *dirs[16];
-static size_t  ndirs;
 
 
 static const uint8_t  asc[2] = { 0x11, 0x90 };    /* AAC LC, 48 kHz, 2 ch */
@@ -158,7 +147,7 @@ main(void)
     test_names(&t);
     test_long_run(&t);
 
-    rm_dirs();
+    sl_test_rm_dirs();
 
     return sl_tap_done(&t);
 }
@@ -311,7 +300,7 @@ test_long_gop(sl_tap_t *t)
     rec_t          rec;
     sl_pipeline_t *p;
 
-    dir = tmp_dir();
+    dir = sl_test_tmp_dir("sl_pipeline_test");
     memset(&rec, 0, sizeof(rec));
     pthread_mutex_init(&rec.lock, NULL);
 
@@ -378,7 +367,7 @@ test_video_pause(sl_tap_t *t)
     rec_t          rec;
     sl_pipeline_t *p;
 
-    dir = tmp_dir();
+    dir = sl_test_tmp_dir("sl_pipeline_test");
     memset(&rec, 0, sizeof(rec));
     pthread_mutex_init(&rec.lock, NULL);
 
@@ -458,7 +447,7 @@ test_sps_change(sl_tap_t *t)
         { "low", 96, 54, 100, "ultrafast", "baseline" },
     };
 
-    dir = tmp_dir();
+    dir = sl_test_tmp_dir("sl_pipeline_test");
     memset(&rec, 0, sizeof(rec));
     pthread_mutex_init(&rec.lock, NULL);
 
@@ -527,7 +516,7 @@ test_video_late(sl_tap_t *t)
         { "low", 96, 54, 100, "ultrafast", "baseline" },
     };
 
-    dir = tmp_dir();
+    dir = sl_test_tmp_dir("sl_pipeline_test");
     memset(&rec, 0, sizeof(rec));
     pthread_mutex_init(&rec.lock, NULL);
 
@@ -611,7 +600,7 @@ test_write_errors(sl_tap_t *t)
         { "low", 96, 54, 100, "ultrafast", "baseline" },
     };
 
-    dir = tmp_dir();
+    dir = sl_test_tmp_dir("sl_pipeline_test");
     memset(&rec, 0, sizeof(rec));
     pthread_mutex_init(&rec.lock, NULL);
     snprintf(names, sizeof(names), "%s.names", dir);
@@ -693,7 +682,7 @@ test_write_errors(sl_tap_t *t)
             good_after++;
 
             if (frames == 0) {
-                frames = video_frames(dir, "source", 500, s->msn);
+                frames = sl_test_video_frames(dir, "source", 500, s->msn);
             }
         }
     }
@@ -752,7 +741,7 @@ test_bounds(sl_tap_t *t)
         { "low", 96, 54, 100, "ultrafast", "baseline" },
     };
 
-    dir = tmp_dir();
+    dir = sl_test_tmp_dir("sl_pipeline_test");
     memset(&rec, 0, sizeof(rec));
     pthread_mutex_init(&rec.lock, NULL);
     pthread_cond_init(&rec.cond, NULL);
@@ -904,7 +893,7 @@ test_names(sl_tap_t *t)
     uint64_t        msn, last;
     sl_pipeline_t  *p;
 
-    dir = tmp_dir();
+    dir = sl_test_tmp_dir("sl_pipeline_test");
     snprintf(path, sizeof(path), "%s.names", dir);
 
     sl_ok(t, sl_pipeline_names_load(path, &msn, &init_id) == SL_DECLINED,
@@ -1013,7 +1002,7 @@ test_long_run(sl_tap_t *t)
     long long       early, late;
     sl_pipeline_t  *p;
 
-    dir = tmp_dir();
+    dir = sl_test_tmp_dir("sl_pipeline_test");
     memset(&rec, 0, sizeof(rec));
     pthread_mutex_init(&rec.lock, NULL);
 
@@ -1491,77 +1480,6 @@ annexb_to_avcc(const uint8_t *in, size_t len, uint8_t *out, size_t size)
 }
 
 
-/* init + segment as one file, read back: how many video frames */
-static int
-video_frames(const char *dir, const char *rendition, unsigned init_id,
-    uint64_t msn)
-{
-    int               n;
-    char              path[1024], cat[4400];
-    FILE             *out, *in;
-    size_t            k;
-    uint8_t           buf[65536];
-    AVPacket         *pkt;
-    AVFormatContext  *ic;
-    const char       *parts[2];
-    char              init[4200], seg[4200];
-
-    snprintf(path, sizeof(path), "%s/%s", dir, rendition);
-    snprintf(init, sizeof(init), "%s/init-%u.mp4", path, init_id);
-    snprintf(seg, sizeof(seg), "%s/seg-%llu.m4s", path,
-             (unsigned long long) msn);
-    snprintf(cat, sizeof(cat), "%s/check-%llu.mp4", path,
-             (unsigned long long) msn);
-
-    out = fopen(cat, "wb");
-    if (out == NULL) {
-        return -1;
-    }
-
-    parts[0] = init;
-    parts[1] = seg;
-
-    for (k = 0; k < 2; k++) {
-        in = fopen(parts[k], "rb");
-        if (in == NULL) {
-            fclose(out);
-            return -1;
-        }
-
-        while ((n = (int) fread(buf, 1, sizeof(buf), in)) > 0) {
-            fwrite(buf, 1, n, out);
-        }
-
-        fclose(in);
-    }
-
-    fclose(out);
-
-    ic = NULL;
-    if (avformat_open_input(&ic, cat, NULL, NULL) < 0) {
-        return -1;
-    }
-
-    pkt = av_packet_alloc();
-    n = 0;
-
-    while (pkt && av_read_frame(ic, pkt) >= 0) {
-        if (ic->streams[pkt->stream_index]->codecpar->codec_type
-            == AVMEDIA_TYPE_VIDEO)
-        {
-            n++;
-        }
-
-        av_packet_unref(pkt);
-    }
-
-    av_packet_free(&pkt);
-    avformat_close_input(&ic);
-
-    return n;
-}
-
-
 /* the mean luma of the last frame of init + segment, decoded */
 static int
 last_luma(const char *dir, const char *rendition, unsigned init_id,
@@ -1576,7 +1494,7 @@ last_luma(const char *dir, const char *rendition, unsigned init_id,
     AVFormatContext   *ic;
     const AVCodec     *codec;
 
-    if (video_frames(dir, rendition, init_id, msn) <= 0) {
+    if (sl_test_video_frames(dir, rendition, init_id, msn) <= 0) {
         return -1;
     }
 
@@ -1629,49 +1547,4 @@ last_luma(const char *dir, const char *rendition, unsigned init_id,
     avformat_close_input(&ic);
 
     return (int) sum;
-}
-
-
-static char *
-tmp_dir(void)
-{
-    char  *dir;
-
-    dir = strdup("/tmp/sl_pipeline_test.XXXXXX");
-    if (dir == NULL || mkdtemp(dir) == NULL || ndirs == 16) {
-        fprintf(stderr, "cannot create a temporary directory\n");
-        exit(2);
-    }
-
-    dirs[ndirs++] = dir;
-
-    return dir;
-}
-
-
-static void
-rm_dirs(void)
-{
-    char    path[4200];
-    size_t  i;
-
-    for (i = 0; i < ndirs; i++) {
-        nftw(dirs[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
-        snprintf(path, sizeof(path), "%s.names", dirs[i]);
-        unlink(path);
-        free(dirs[i]);
-    }
-}
-
-
-static int
-rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void) sb;
-    (void) type;
-    (void) ftw;
-
-    remove(path);
-
-    return 0;
 }
