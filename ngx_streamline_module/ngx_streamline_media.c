@@ -43,8 +43,6 @@
 #define NGX_STREAMLINE_DELETING  3
 
 #define NGX_STREAMLINE_MEDIA_LOCK  ".streamline.lock"
-#define NGX_STREAMLINE_MEDIA_LIVE  ".streamline.live"
-#define NGX_STREAMLINE_MEDIA_SNAP  ".streamline.dvr"
 #define NGX_STREAMLINE_MEDIA_MAGIC 0x31445653     /* "SVD1" */
 
 
@@ -497,8 +495,10 @@ ngx_streamline_media_rm(const char *path, const struct stat *sb, int type,
     /* a channel's names file outlives its streams (no name repeats) */
     len = ngx_strlen(path);
 
-    if (ftw->level == 1 && type == FTW_F && len > 6
-        && ngx_strcmp(path + len - 6, ".names") == 0)
+    if (ftw->level == 1 && type == FTW_F
+        && len > sizeof(SL_NAME_NAMES_SUFFIX) - 1
+        && ngx_strcmp(path + len - (sizeof(SL_NAME_NAMES_SUFFIX) - 1),
+                      SL_NAME_NAMES_SUFFIX) == 0)
     {
         return 0;
     }
@@ -842,8 +842,8 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     m->live = NGX_INVALID_FILE;
 
     /* a small read on the loop, once a publish, before the zone lock */
-    *ngx_snprintf(m->names_file, NGX_MAX_PATH - 1, "%s.names", mc->dir) =
-                                                                      '\0';
+    (void) sl_name_names_file((char *) m->names_file, NGX_MAX_PATH,
+                              (char *) mc->dir);
 
     if (sl_pipeline_names_load((char *) m->names_file, &names_msn,
                                &names_init)
@@ -1019,7 +1019,8 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
             ngx_memzero(r, sizeof(ngx_streamline_media_rendition_t));
 
             if (i == 0) {
-                r->name_len = ngx_cpystrn(r->name, (u_char *) "source", 64)
+                r->name_len = ngx_cpystrn(r->name, (u_char *) SL_NAME_SOURCE,
+                                          64)
                               - r->name;
 
             } else {
@@ -1086,7 +1087,7 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
     if (resume) {
         /* taken (or left by this nginx's earlier stream): not for later */
         p = ngx_snprintf(snap_path, sizeof(snap_path) - 1,
-                         "%s/" NGX_STREAMLINE_MEDIA_SNAP, mc->dir);
+                         "%s/" SL_NAME_DVR_SNAPSHOT, mc->dir);
         *p = '\0';
         (void) unlink((char *) snap_path);
     }
@@ -1101,7 +1102,7 @@ ngx_streamline_media_start(ngx_streamline_media_conf_t *mc, ngx_int_t *rc)
 
     ngx_memzero(&pc, sizeof(sl_pipeline_conf_t));
     pc.dir = (char *) mc->dir;
-    pc.rendition = "source";
+    pc.rendition = SL_NAME_SOURCE;
     pc.rungs = m->rungs;
     pc.nrungs = m->nrungs;
     pc.threads = 0;
@@ -1223,8 +1224,7 @@ ngx_streamline_media_open_live(const u_char *dir, ngx_uint_t create)
 {
     u_char  path[NGX_MAX_PATH], *p;
 
-    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_MEDIA_LIVE,
-                     dir);
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" SL_NAME_LIVE_LOCK, dir);
     *p = '\0';
 
     return open((char *) path,
@@ -1248,7 +1248,7 @@ ngx_streamline_media_snap_read(ngx_streamline_media_conf_t *mc,
     ngx_streamline_media_snap_t  *snap;
     u_char                        path[NGX_MAX_PATH];
 
-    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_MEDIA_SNAP,
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" SL_NAME_DVR_SNAPSHOT,
                      mc->dir);
     *p = '\0';
 
@@ -1415,12 +1415,10 @@ ngx_streamline_media_snap_write(ngx_streamline_media_channel_t *ch)
                    dvr_size);
     }
 
-    p = ngx_snprintf(tmp, sizeof(tmp) - 1, "%s/" NGX_STREAMLINE_MEDIA_SNAP
-                     ".tmp", ch->dir);
-    *p = '\0';
-    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_MEDIA_SNAP,
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" SL_NAME_DVR_SNAPSHOT,
                      ch->dir);
     *p = '\0';
+    (void) sl_name_tmp((char *) tmp, sizeof(tmp), (char *) path);
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -1912,12 +1910,14 @@ static void
 ngx_streamline_media_unlink_parts(ngx_streamline_media_channel_t *ch,
     ngx_streamline_media_rendition_t *r, uint64_t msn, size_t nparts)
 {
+    char    name[SL_NAME_MAX];
     u_char  path[NGX_MAX_PATH + 128], *p;
     size_t  i;
 
     for (i = 0; i < nparts; i++) {
-        p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/part-%uL.%uz.m4s",
-                         ch->dir, r->name_len, r->name, msn, i);
+        (void) sl_name_part(name, sizeof(name), msn, i);
+        p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/%s",
+                         ch->dir, r->name_len, r->name, name);
         *p = '\0';
 
         if (unlink((char *) path) != 0 && ngx_errno == NGX_ENOENT) {
@@ -1932,18 +1932,21 @@ static void
 ngx_streamline_media_unlink(ngx_streamline_media_channel_t *ch,
     ngx_streamline_media_rendition_t *r, const sl_dvr_drop_t *d)
 {
+    char    name[SL_NAME_MAX];
     u_char  path[NGX_MAX_PATH + 128], *p;
 
-    p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/seg-%uL.m4s",
-                     ch->dir, r->name_len, r->name, d->msn);
+    (void) sl_name_segment(name, sizeof(name), d->msn);
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/%s",
+                     ch->dir, r->name_len, r->name, name);
     *p = '\0';
     (void) unlink((char *) path);
 
     ngx_streamline_media_unlink_parts(ch, r, d->msn, d->nparts);
 
     if (d->init_unused) {
-        p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/init-%uD.mp4",
-                         ch->dir, r->name_len, r->name, d->init_id);
+        (void) sl_name_init(name, sizeof(name), d->init_id);
+        p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/%s",
+                         ch->dir, r->name_len, r->name, name);
         *p = '\0';
         (void) unlink((char *) path);
     }
@@ -2274,6 +2277,7 @@ ngx_streamline_media_orphaned(ngx_streamline_media_channel_t *ch)
 static void
 ngx_streamline_media_orphan_end(ngx_streamline_media_channel_t *ch)
 {
+    char                               name[SL_NAME_MAX];
     u_char                            *p, path[NGX_MAX_PATH + 128],
                                        tmp[NGX_MAX_PATH + 128];
     ngx_uint_t                         i;
@@ -2287,12 +2291,11 @@ ngx_streamline_media_orphan_end(ngx_streamline_media_channel_t *ch)
         }
 
         if (r->dvr->open && r->dvr->cur.nparts > 0) {
-            p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/seg-%uL.m4s",
-                             ch->dir, r->name_len, r->name,
-                             r->dvr->cur.msn);
+            (void) sl_name_segment(name, sizeof(name), r->dvr->cur.msn);
+            p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/%s",
+                             ch->dir, r->name_len, r->name, name);
             *p = '\0';
-            p = ngx_snprintf(tmp, sizeof(tmp) - 1, "%s.tmp", path);
-            *p = '\0';
+            (void) sl_name_tmp((char *) tmp, sizeof(tmp), (char *) path);
 
             if (truncate((char *) tmp, (off_t) r->dvr->cur.bytes) != 0
                 || rename((char *) tmp, (char *) path) != 0)
@@ -2427,7 +2430,7 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
     ngx_streamline_hls_req_t *req, ngx_str_t *out)
 {
     size_t                             size, len, need, nrep;
-    u_char                            *buf, *p;
+    u_char                            *buf;
     int64_t                            last_part;
     uint64_t                           last_msn;
     ngx_int_t                          rc;
@@ -2521,10 +2524,10 @@ ngx_streamline_media_playlist(ngx_pool_t *pool, const u_char *channel,
                 continue;
             }
 
-            p = ngx_snprintf(uris[nrep], sizeof(uris[0]),
-                             "../%*s/index.m3u8", o->name_len, o->name);
+            len = sl_name_report_uri((char *) uris[nrep], sizeof(uris[0]),
+                                     o->name, o->name_len);
             rep[nrep].uri = uris[nrep];
-            rep[nrep].uri_len = p - uris[nrep];
+            rep[nrep].uri_len = ngx_min(len, sizeof(uris[0]) - 1);
             rep[nrep].last_msn = last_msn;
             rep[nrep].last_part = last_part;
             nrep++;
@@ -2817,7 +2820,7 @@ ngx_streamline_media_coming(const u_char *channel, size_t len,
         }
     }
 
-    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_MEDIA_SNAP,
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" SL_NAME_DVR_SNAPSHOT,
                      dir);
     *p = '\0';
 
