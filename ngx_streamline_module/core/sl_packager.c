@@ -8,6 +8,7 @@
  */
 
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "sl_pipeline_int.h"
@@ -277,8 +278,8 @@ sl_packager_cut(sl_pipeline_t *p, sl_msg_t *m)
 static void
 sl_packager_remux(sl_pipeline_t *p, const sl_msg_t *m)
 {
-    AVPacket       *pkt;
-    sl_fmp4_t      *source = &p->packager.source;
+    AVPacket   *pkt;
+    sl_fmp4_t  *source = &p->packager.source;
 
     if ((m->video ? source->video_index : source->audio_index) < 0) {
         return;
