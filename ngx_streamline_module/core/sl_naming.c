@@ -12,6 +12,8 @@
 
 
 #define sl_name_lit(n, s)  sl_name_put(n, s, sizeof(s) - 1)
+#define sl_name_cpy(p, s)  ((char *) memcpy(p, s, sizeof(s) - 1)            \
+                            + sizeof(s) - 1)
 
 
 /* a name being written: len counts all of it, what fits is kept */
@@ -22,53 +24,65 @@ typedef struct {
 } sl_name_t;
 
 
+static char *sl_name_digits(char *p, uint64_t v);
+static size_t sl_name_fit(char *buf, size_t size, const char *name,
+    size_t len);
 static void sl_name_start(sl_name_t *n, char *buf, size_t size);
 static void sl_name_put(sl_name_t *n, const char *s, size_t len);
-static void sl_name_put_uint(sl_name_t *n, uint64_t v);
 static size_t sl_name_end(sl_name_t *n);
 
 
+/*
+ * The numbered names are the hot ones: written straight into a buffer
+ * that surely holds them (SL_NAME_MAX), else into a local one first.
+ */
 size_t
 sl_name_init(char *buf, size_t size, unsigned init_id)
 {
-    sl_name_t  n;
+    char  *p, *name, tmp[SL_NAME_MAX];
 
-    sl_name_start(&n, buf, size);
-    sl_name_lit(&n, SL_NAME_INIT_PREFIX);
-    sl_name_put_uint(&n, init_id);
-    sl_name_lit(&n, SL_NAME_INIT_SUFFIX);
+    name = size >= SL_NAME_MAX ? buf : tmp;
 
-    return sl_name_end(&n);
+    p = sl_name_cpy(name, SL_NAME_INIT_PREFIX);
+    p = sl_name_digits(p, init_id);
+    p = sl_name_cpy(p, SL_NAME_INIT_SUFFIX);
+    *p = '\0';
+
+    return sl_name_fit(buf, size, name, p - name);
 }
 
 
 size_t
 sl_name_segment(char *buf, size_t size, uint64_t msn)
 {
-    sl_name_t  n;
+    char  *p, *name, tmp[SL_NAME_MAX];
 
-    sl_name_start(&n, buf, size);
-    sl_name_lit(&n, SL_NAME_SEGMENT_PREFIX);
-    sl_name_put_uint(&n, msn);
-    sl_name_lit(&n, SL_NAME_MEDIA_SUFFIX);
+    name = size >= SL_NAME_MAX ? buf : tmp;
 
-    return sl_name_end(&n);
+    p = sl_name_cpy(name, SL_NAME_SEGMENT_PREFIX);
+    p = sl_name_digits(p, msn);
+    p = sl_name_cpy(p, SL_NAME_MEDIA_SUFFIX);
+    *p = '\0';
+
+    return sl_name_fit(buf, size, name, p - name);
 }
 
 
 size_t
 sl_name_part(char *buf, size_t size, uint64_t msn, uint64_t part)
 {
-    sl_name_t  n;
+    char  *p, *name, tmp[SL_NAME_MAX];
 
-    sl_name_start(&n, buf, size);
-    sl_name_lit(&n, SL_NAME_PART_PREFIX);
-    sl_name_put_uint(&n, msn);
-    sl_name_lit(&n, ".");
-    sl_name_put_uint(&n, part);
-    sl_name_lit(&n, SL_NAME_MEDIA_SUFFIX);
+    name = size >= SL_NAME_MAX ? buf : tmp;
 
-    return sl_name_end(&n);
+    p = sl_name_cpy(name, SL_NAME_PART_PREFIX);
+    p = sl_name_digits(p, msn);
+    *p++ = '.';
+    p = sl_name_digits(p, part);
+    p = sl_name_cpy(p, SL_NAME_MEDIA_SUFFIX);
+    *p = '\0';
+
+    return sl_name_fit(buf, size, name, p - name);
 }
 
 
@@ -141,6 +155,48 @@ sl_name_report_uri(char *buf, size_t size, const unsigned char *rendition,
 }
 
 
+/* the decimal digits of v at p; the end of them */
+static char *
+sl_name_digits(char *p, uint64_t v)
+{
+    char      *end;
+    uint64_t   rest;
+
+    end = p;
+    rest = v;
+
+    do {
+        end++;
+        rest /= 10;
+    } while (rest != 0);
+
+    p = end;
+
+    do {
+        *--p = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+
+    return end;
+}
+
+
+/* a name of len bytes, made in a local buffer, as much as fits in buf */
+static size_t
+sl_name_fit(char *buf, size_t size, const char *name, size_t len)
+{
+    size_t  n;
+
+    if (name != buf && size > 0) {
+        n = len < size - 1 ? len : size - 1;
+        memcpy(buf, name, n);
+        buf[n] = '\0';
+    }
+
+    return len;
+}
+
+
 static void
 sl_name_start(sl_name_t *n, char *buf, size_t size)
 {
@@ -165,22 +221,6 @@ sl_name_put(sl_name_t *n, const char *s, size_t len)
     }
 
     n->len += len;
-}
-
-
-static void
-sl_name_put_uint(sl_name_t *n, uint64_t v)
-{
-    char  digits[20], *d;
-
-    d = digits + sizeof(digits);
-
-    do {
-        *--d = (char) ('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-
-    sl_name_put(n, d, digits + sizeof(digits) - d);
 }
 
 
