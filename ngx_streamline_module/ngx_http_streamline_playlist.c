@@ -58,7 +58,7 @@ ngx_http_streamline_playlist(ngx_pool_t *pool, const u_char *channel,
     ngx_streamline_hls_req_t *req, ngx_str_t *out)
 {
     size_t                       size, len, need, nrep;
-    u_char                      *buf, *p;
+    u_char                      *buf;
     int64_t                      last_part;
     uint64_t                     last_msn;
     ngx_int_t                    rc;
@@ -153,10 +153,10 @@ ngx_http_streamline_playlist(ngx_pool_t *pool, const u_char *channel,
                 continue;
             }
 
-            p = ngx_snprintf(uris[nrep], sizeof(uris[0]),
-                             "../%*s/index.m3u8", o->name_len, o->name);
+            len = sl_name_report_uri((char *) uris[nrep], sizeof(uris[0]),
+                                     o->name, o->name_len);
             rep[nrep].uri = uris[nrep];
-            rep[nrep].uri_len = p - uris[nrep];
+            rep[nrep].uri_len = ngx_min(len, sizeof(uris[0]) - 1);
             rep[nrep].last_msn = last_msn;
             rep[nrep].last_part = last_part;
             nrep++;
@@ -466,7 +466,7 @@ ngx_http_streamline_coming(const u_char *channel, size_t len,
         }
     }
 
-    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_STORE_SNAP,
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" SL_NAME_DVR_SNAPSHOT,
                      dir);
     *p = '\0';
 

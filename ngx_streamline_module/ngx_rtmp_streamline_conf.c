@@ -273,11 +273,14 @@ ngx_rtmp_streamline_rendition(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (!sl_channel_valid(value[1].data, value[1].len)
         || value[1].len > 32
-        || (value[1].len == 6 && ngx_strncmp(value[1].data, "source", 6) == 0))
+        || (value[1].len == sizeof(SL_NAME_SOURCE) - 1
+            && ngx_strncmp(value[1].data, SL_NAME_SOURCE,
+                           sizeof(SL_NAME_SOURCE) - 1) == 0))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"streamline_rendition\": invalid name \"%V\" "
-                           "(1 to 32 of A-Z a-z 0-9 _ -, not \"source\")",
+                           "(1 to 32 of A-Z a-z 0-9 _ -, not \""
+                           SL_NAME_SOURCE "\")",
                            &value[1]);
         return NGX_CONF_ERROR;
     }

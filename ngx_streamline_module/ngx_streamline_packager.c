@@ -132,8 +132,8 @@ ngx_streamline_packager_start(ngx_streamline_packager_conf_t *mc, ngx_int_t *rc)
     m->live = NGX_INVALID_FILE;
 
     /* a small read on the loop, once a publish, before the zone lock */
-    *ngx_snprintf(m->names_file, NGX_MAX_PATH - 1, "%s.names", mc->dir) =
-                                                                      '\0';
+    (void) sl_name_names_file((char *) m->names_file, NGX_MAX_PATH,
+                              (char *) mc->dir);
 
     if (sl_pipeline_names_load((char *) m->names_file, &names_msn,
                                &names_init)
@@ -311,7 +311,8 @@ ngx_streamline_packager_start(ngx_streamline_packager_conf_t *mc, ngx_int_t *rc)
             ngx_memzero(r, sizeof(ngx_streamline_rendition_t));
 
             if (i == 0) {
-                r->name_len = ngx_cpystrn(r->name, (u_char *) "source", 64)
+                r->name_len = ngx_cpystrn(r->name, (u_char *) SL_NAME_SOURCE,
+                                          64)
                               - r->name;
 
             } else {
@@ -378,7 +379,7 @@ ngx_streamline_packager_start(ngx_streamline_packager_conf_t *mc, ngx_int_t *rc)
     if (resume) {
         /* taken (or left by this nginx's earlier stream): not for later */
         p = ngx_snprintf(snap_path, sizeof(snap_path) - 1,
-                         "%s/" NGX_STREAMLINE_STORE_SNAP, mc->dir);
+                         "%s/" SL_NAME_DVR_SNAPSHOT, mc->dir);
         *p = '\0';
         (void) unlink((char *) snap_path);
     }
@@ -393,7 +394,7 @@ ngx_streamline_packager_start(ngx_streamline_packager_conf_t *mc, ngx_int_t *rc)
 
     ngx_memzero(&pc, sizeof(sl_pipeline_conf_t));
     pc.dir = (char *) mc->dir;
-    pc.rendition = "source";
+    pc.rendition = SL_NAME_SOURCE;
     pc.rungs = m->rungs;
     pc.nrungs = m->nrungs;
     pc.threads = 0;

@@ -468,12 +468,14 @@ static void
 ngx_streamline_packager_unlink_parts(ngx_streamline_channel_t *ch,
     ngx_streamline_rendition_t *r, uint64_t msn, size_t nparts)
 {
+    char    name[SL_NAME_MAX];
     u_char  path[NGX_MAX_PATH + 128], *p;
     size_t  i;
 
     for (i = 0; i < nparts; i++) {
-        p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/part-%uL.%uz.m4s",
-                         ch->dir, r->name_len, r->name, msn, i);
+        (void) sl_name_part(name, sizeof(name), msn, i);
+        p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/%s",
+                         ch->dir, r->name_len, r->name, name);
         *p = '\0';
 
         if (unlink((char *) path) != 0 && ngx_errno == NGX_ENOENT) {
@@ -488,18 +490,21 @@ static void
 ngx_streamline_packager_unlink(ngx_streamline_channel_t *ch,
     ngx_streamline_rendition_t *r, const sl_dvr_drop_t *d)
 {
+    char    name[SL_NAME_MAX];
     u_char  path[NGX_MAX_PATH + 128], *p;
 
-    p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/seg-%uL.m4s",
-                     ch->dir, r->name_len, r->name, d->msn);
+    (void) sl_name_segment(name, sizeof(name), d->msn);
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/%s",
+                     ch->dir, r->name_len, r->name, name);
     *p = '\0';
     (void) unlink((char *) path);
 
     ngx_streamline_packager_unlink_parts(ch, r, d->msn, d->nparts);
 
     if (d->init_unused) {
-        p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/init-%uD.mp4",
-                         ch->dir, r->name_len, r->name, d->init_id);
+        (void) sl_name_init(name, sizeof(name), d->init_id);
+        p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/%s",
+                         ch->dir, r->name_len, r->name, name);
         *p = '\0';
         (void) unlink((char *) path);
     }

@@ -562,9 +562,10 @@ ngx_streamline_store_orphaned(ngx_streamline_channel_t *ch)
 void
 ngx_streamline_store_orphan_end(ngx_streamline_channel_t *ch)
 {
-    u_char                            *p, path[NGX_MAX_PATH + 128],
-                                       tmp[NGX_MAX_PATH + 128];
-    ngx_uint_t                         i;
+    char                         name[SL_NAME_MAX];
+    u_char                      *p, path[NGX_MAX_PATH + 128],
+                                 tmp[NGX_MAX_PATH + 128];
+    ngx_uint_t                   i;
     ngx_streamline_rendition_t  *r;
 
     for (i = 0; i < ch->nrenditions; i++) {
@@ -575,12 +576,11 @@ ngx_streamline_store_orphan_end(ngx_streamline_channel_t *ch)
         }
 
         if (r->dvr->open && r->dvr->cur.nparts > 0) {
-            p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/seg-%uL.m4s",
-                             ch->dir, r->name_len, r->name,
-                             r->dvr->cur.msn);
+            (void) sl_name_segment(name, sizeof(name), r->dvr->cur.msn);
+            p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/%s",
+                             ch->dir, r->name_len, r->name, name);
             *p = '\0';
-            p = ngx_snprintf(tmp, sizeof(tmp) - 1, "%s.tmp", path);
-            *p = '\0';
+            (void) sl_name_tmp((char *) tmp, sizeof(tmp), (char *) path);
 
             if (truncate((char *) tmp, (off_t) r->dvr->cur.bytes) != 0
                 || rename((char *) tmp, (char *) path) != 0)

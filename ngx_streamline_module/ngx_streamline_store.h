@@ -32,9 +32,8 @@
 #define NGX_STREAMLINE_DELETING  3
 
 /* the store's files: under a media path, and in a channel's directory */
+/* the store's file under a media path (a channel's: core/sl_naming.h) */
 #define NGX_STREAMLINE_STORE_LOCK   ".streamline.lock"
-#define NGX_STREAMLINE_STORE_LIVE   ".streamline.live"
-#define NGX_STREAMLINE_STORE_SNAP   ".streamline.dvr"
 #define NGX_STREAMLINE_STORE_MAGIC  0x31445653     /* "SVD1" */
 
 

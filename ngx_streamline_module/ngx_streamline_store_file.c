@@ -140,8 +140,10 @@ ngx_streamline_store_rm(const char *path, const struct stat *sb, int type,
     /* a channel's names file outlives its streams (no name repeats) */
     len = ngx_strlen(path);
 
-    if (ftw->level == 1 && type == FTW_F && len > 6
-        && ngx_strcmp(path + len - 6, ".names") == 0)
+    if (ftw->level == 1 && type == FTW_F
+        && len > sizeof(SL_NAME_NAMES_SUFFIX) - 1
+        && ngx_strcmp(path + len - (sizeof(SL_NAME_NAMES_SUFFIX) - 1),
+                      SL_NAME_NAMES_SUFFIX) == 0)
     {
         return 0;
     }
@@ -183,7 +185,7 @@ ngx_streamline_store_open_live(const u_char *dir, ngx_uint_t create)
 {
     u_char  path[NGX_MAX_PATH], *p;
 
-    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_STORE_LIVE,
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" SL_NAME_LIVE_LOCK,
                      dir);
     *p = '\0';
 
@@ -211,7 +213,7 @@ ngx_streamline_store_snap_read(const u_char *dir, ngx_uint_t nrenditions,
     ngx_streamline_store_snap_t  *snap;
     u_char                        path[NGX_MAX_PATH];
 
-    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_STORE_SNAP,
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" SL_NAME_DVR_SNAPSHOT,
                      dir);
     *p = '\0';
 
@@ -377,12 +379,10 @@ ngx_streamline_store_snap_write(ngx_streamline_channel_t *ch)
                    dvr_size);
     }
 
-    p = ngx_snprintf(tmp, sizeof(tmp) - 1, "%s/" NGX_STREAMLINE_STORE_SNAP
-                     ".tmp", ch->dir);
-    *p = '\0';
-    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" NGX_STREAMLINE_STORE_SNAP,
+    p = ngx_snprintf(path, sizeof(path) - 1, "%s/" SL_NAME_DVR_SNAPSHOT,
                      ch->dir);
     *p = '\0';
+    (void) sl_name_tmp((char *) tmp, sizeof(tmp), (char *) path);
 
     ngx_shmtx_unlock(&shpool->mutex);
 

@@ -1,8 +1,9 @@
 /*
  * Streamline core: pure C, no nginx headers.  Channel names, stream keys,
  * stream state and its JSON, the bounded queue of state transitions kept
- * while Redis is away, and the per-worker state cache.  The nginx glue
- * (ngx_*.c) calls these; t/ and core/test/ test them without nginx.
+ * while Redis is away, and the per-worker state cache; with it, the
+ * names of a channel's files (sl_naming.h).  The nginx glue (ngx_*.c)
+ * calls these; t/ and core/test/ test them without nginx.
  */
 
 #ifndef SL_CORE_H
@@ -10,6 +11,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "sl_naming.h"
 
 
 #define SL_OK         0

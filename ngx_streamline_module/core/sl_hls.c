@@ -11,6 +11,9 @@
 #include "sl_core.h"
 
 
+#define sl_hls_lit_len(s)  (sizeof(s) - 1)
+
+
 static size_t sl_hls_segment(const unsigned char *p, const unsigned char *end,
     const unsigned char **next);
 static int sl_hls_number(const unsigned char *p, size_t len, size_t max,
@@ -45,8 +48,9 @@ sl_hls_path(const unsigned char *tail, size_t len, sl_hls_path_t *p)
     p->channel_len = n;
     name = next;
 
-    if ((size_t) (end - name) == sizeof("master.m3u8") - 1
-        && memcmp(name, "master.m3u8", sizeof("master.m3u8") - 1) == 0)
+    if ((size_t) (end - name) == sl_hls_lit_len(SL_NAME_MASTER_PLAYLIST)
+        && memcmp(name, SL_NAME_MASTER_PLAYLIST,
+                  sl_hls_lit_len(SL_NAME_MASTER_PLAYLIST)) == 0)
     {
         p->kind = SL_HLS_MASTER;
         return;
@@ -65,8 +69,8 @@ sl_hls_path(const unsigned char *tail, size_t len, sl_hls_path_t *p)
     name = next;
     len = end - name;
 
-    if (len == sizeof("index.m3u8") - 1
-        && memcmp(name, "index.m3u8", len) == 0)
+    if (len == sl_hls_lit_len(SL_NAME_MEDIA_PLAYLIST)
+        && memcmp(name, SL_NAME_MEDIA_PLAYLIST, len) == 0)
     {
         p->kind = SL_HLS_MEDIA;
         return;
@@ -74,15 +78,18 @@ sl_hls_path(const unsigned char *tail, size_t len, sl_hls_path_t *p)
 
     /* part-<msn>.<i>.m4s */
 
-    if (len < sizeof("part-0.0.m4s") - 1
-        || memcmp(name, "part-", 5) != 0
-        || memcmp(end - 4, ".m4s", 4) != 0)
+    if (len < sl_hls_lit_len(SL_NAME_PART_PREFIX "0.0" SL_NAME_MEDIA_SUFFIX)
+        || memcmp(name, SL_NAME_PART_PREFIX,
+                  sl_hls_lit_len(SL_NAME_PART_PREFIX)) != 0
+        || memcmp(end - sl_hls_lit_len(SL_NAME_MEDIA_SUFFIX),
+                  SL_NAME_MEDIA_SUFFIX, sl_hls_lit_len(SL_NAME_MEDIA_SUFFIX))
+           != 0)
     {
         return;
     }
 
-    name += 5;
-    end -= 4;
+    name += sl_hls_lit_len(SL_NAME_PART_PREFIX);
+    end -= sl_hls_lit_len(SL_NAME_MEDIA_SUFFIX);
     dot = memchr(name, '.', end - name);
 
     if (dot == NULL

@@ -13,6 +13,7 @@
 #define SL_HLS_CODECS_MAX   256
 
 #define sl_out_lit(o, s)    sl_out(o, (const unsigned char *) s, sizeof(s) - 1)
+#define sl_out_str(o, s, n) sl_out(o, (const unsigned char *) s, n)
 
 
 /*
@@ -54,6 +55,7 @@ sl_hls_media_playlist(const sl_dvr_t *dvr, const sl_hls_opts_t *opts,
     unsigned char *buf, size_t size)
 {
     int                   parts, cur, independent;
+    char                  name[SL_NAME_MAX];
     size_t                i;
     uint64_t              count, skipped, skip_until, td_us, end, msn;
     uint64_t              part_from, slot, hint_msn, hint_part, dseq;
@@ -193,9 +195,9 @@ sl_hls_media_playlist(const sl_dvr_t *dvr, const sl_hls_opts_t *opts,
 
         sl_out_lit(&o, "#EXTINF:");
         sl_out_ms(&o, s->duration_us);
-        sl_out_lit(&o, ",\nseg-");
-        sl_out_uint(&o, msn);
-        sl_out_lit(&o, ".m4s\n");
+        sl_out_lit(&o, ",\n");
+        sl_out_str(&o, name, sl_name_segment(name, sizeof(name), msn));
+        sl_out_lit(&o, "\n");
     }
 
     if (cur) {
@@ -250,6 +252,7 @@ sl_hls_media_playlist(const sl_dvr_t *dvr, const sl_hls_opts_t *opts,
 static void
 sl_hls_segment_tags(sl_out_t *o, const sl_dvr_seg_t *s, sl_hls_run_t *run)
 {
+    char           name[SL_NAME_MAX];
     int64_t        pdt_us, d;
     unsigned char  iso[SL_ISO8601_LEN];
 
@@ -258,9 +261,9 @@ sl_hls_segment_tags(sl_out_t *o, const sl_dvr_seg_t *s, sl_hls_run_t *run)
     }
 
     if (run->first || s->init_id != run->init_id) {
-        sl_out_lit(o, "#EXT-X-MAP:URI=\"init-");
-        sl_out_uint(o, s->init_id);
-        sl_out_lit(o, ".mp4\"\n");
+        sl_out_lit(o, "#EXT-X-MAP:URI=\"");
+        sl_out_str(o, name, sl_name_init(name, sizeof(name), s->init_id));
+        sl_out_lit(o, "\"\n");
         run->init_id = s->init_id;
     }
 
@@ -316,11 +319,9 @@ sl_hls_parts(sl_out_t *o, uint64_t msn, const sl_dvr_part_t *parts, size_t n)
 static void
 sl_hls_part_uri(sl_out_t *o, uint64_t msn, uint64_t i)
 {
-    sl_out_lit(o, "part-");
-    sl_out_uint(o, msn);
-    sl_out_lit(o, ".");
-    sl_out_uint(o, i);
-    sl_out_lit(o, ".m4s");
+    char  name[SL_NAME_MAX];
+
+    sl_out_str(o, name, sl_name_part(name, sizeof(name), msn, i));
 }
 
 
@@ -422,6 +423,7 @@ size_t
 sl_hls_master_playlist(const sl_hls_variant_t *v, size_t n,
     unsigned char *buf, size_t size)
 {
+    char      uri[SL_NAME_URI_MAX];
     size_t    i, len;
     uint64_t  fr;
     sl_out_t  o;
@@ -492,8 +494,9 @@ sl_hls_master_playlist(const sl_hls_variant_t *v, size_t n,
         }
 
         sl_out_lit(&o, "\n");
-        sl_out(&o, v[i].name, v[i].name_len);
-        sl_out_lit(&o, "/index.m3u8\n");
+        sl_out_str(&o, uri, sl_name_media_uri(uri, sizeof(uri), v[i].name,
+                                              v[i].name_len));
+        sl_out_lit(&o, "\n");
     }
 
     return o.len;

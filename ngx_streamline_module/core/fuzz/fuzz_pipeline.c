@@ -25,6 +25,7 @@
 
 #include <libavutil/log.h>
 
+#include "sl_naming.h"
 #include "sl_pipeline.h"
 
 
@@ -76,7 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memset(&conf, 0, sizeof(conf));
     conf.dir = fuzz_dir;
-    conf.rendition = "source";
+    conf.rendition = SL_NAME_SOURCE;
     conf.rungs = rungs;
     conf.nrungs = data[0] & 1;
     conf.threads = 1;

@@ -80,7 +80,7 @@ main(int argc, char **argv)
 
     memset(&conf, 0, sizeof(conf));
     conf.dir = argv[2];
-    conf.rendition = "source";
+    conf.rendition = SL_NAME_SOURCE;
     conf.rungs = rungs;
     conf.nrungs = argc > 5 ? (size_t) atoi(argv[5]) : 0;
     conf.segment_us = (argc > 3 ? atoll(argv[3]) : 2000) * 1000;
