@@ -37,6 +37,7 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 
 #include "sl_core.h"
 #include "sl_media.h"
+#include "sl_playlist_check.h"
 #include "sl_pipeline.h"
 #include "sl_tap.h"
 
