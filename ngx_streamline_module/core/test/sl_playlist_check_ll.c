@@ -5,8 +5,6 @@
  */
 
 
-#include <string.h>
-
 #include "sl_playlist_check_internal.h"
 
 

@@ -60,7 +60,7 @@ static void sl_cli_usage(void);
 int
 main(int argc, char **argv)
 {
-    int                 opt, master, problems;
+    int                 rc, opt, master, problems;
     size_t              line;
     const char         *prev_path, *path, *err;
     sl_cli_playlist_t   prev, next;
@@ -116,14 +116,19 @@ main(int argc, char **argv)
     }
 
     problems = 0;
+    rc = 0;
 
     if (prev_path != NULL) {
-        problems += sl_cli_media(&prev, "previous");
+        rc = sl_cli_media(&prev, "previous");
+        problems += (rc == 1);
     }
 
-    problems += sl_cli_media(&next, "playlist");
+    if (rc != -1) {
+        rc = sl_cli_media(&next, "playlist");
+        problems += (rc == 1);
+    }
 
-    if (prev_path != NULL && problems == 0) {
+    if (rc != -1 && prev_path != NULL && problems == 0) {
         problems += sl_cli_compare(&prev, &next);
     }
 
@@ -132,7 +137,7 @@ main(int argc, char **argv)
     free(next.text);
     free(next.segs);
 
-    if (fflush(stdout) != 0) {
+    if (rc == -1 || fflush(stdout) != 0) {
         return 2;
     }
 
@@ -211,7 +216,10 @@ failed:
 }
 
 
-/* checks a media playlist and keeps its segments; 1 if it breaks a rule */
+/*
+ * Checks a media playlist and keeps its segments: 0, 1 if it breaks a
+ * rule, -1 on an error of the checker's own
+ */
 
 static int
 sl_cli_media(sl_cli_playlist_t *pl, const char *kind)
@@ -234,8 +242,8 @@ sl_cli_media(sl_cli_playlist_t *pl, const char *kind)
     opts.segs = calloc(opts.max_segs, sizeof(sl_playlist_seg_t));
 
     if (opts.segs == NULL) {
-        printf("%s line 0: out of memory\n", kind);
-        return 1;
+        fprintf(stderr, "sl_playlist_check: out of memory\n");
+        return -1;
     }
 
     pl->segs = opts.segs;
