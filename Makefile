@@ -1,6 +1,7 @@
 # Streamline: build, run and test.  See README.md.
 #
-#   make            build ngx_rtmp_module.so and ngx_streamline_module.so
+#   make            build ngx_rtmp_module.so and ngx_streamline_module.so,
+#                   and the playlist checker the tests run (build/unit/)
 #   make run        install what is missing, build, run Streamline in the foreground
 #   make test       install what is missing, build, run the whole suite (prove)
 #   make asan       the same suite against an ASan+UBSan build
@@ -20,8 +21,10 @@ export BUILD_DIR
 
 all: build
 
+# the tests' playlist checker too (t/lib/Streamline/Media.pm runs it)
 build:
 	scripts/build.sh
+	$(MAKE) -C ngx_streamline_module/core playlist-check BUILD_DIR=$(BUILD_DIR)
 
 deps:
 	scripts/install-deps.sh
@@ -49,6 +52,8 @@ test: deps build page
 
 asan: deps page
 	BUILD_DIR=$(BUILD_DIR)/asan SANITIZE=1 scripts/build.sh
+	$(MAKE) -C ngx_streamline_module/core playlist-check \
+	    BUILD_DIR=$(BUILD_DIR)/asan SANITIZE=1
 	SANITIZE=1 STREAMLINE_BUILD_DIR=$(BUILD_DIR)/asan prove -j$(PROVE_JOBS) t/
 
 unit:

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "sl_media.h"
+#include "sl_playlist_check.h"
 
 
 #define SEGMENTS   7201                  /* 4 h of 2 s, and the straddler */

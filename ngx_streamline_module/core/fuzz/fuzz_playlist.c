@@ -1,8 +1,10 @@
 
 /*
- * libFuzzer target: sl_playlist_check() on the input as a playlist, then
- * the input as a program of DVR operations whose every rendering must pass
- * the checker, agree with the index and with the rendering before it.
+ * libFuzzer target: the playlist checker (core/test/) on the input as a
+ * media playlist, with and without the module's own form, and as a master
+ * playlist; then the input as a program of DVR operations whose every
+ * rendering must pass the checker, the module's form included, agree with
+ * the index and with the rendering before it.
  */
 
 
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "sl_media.h"
+#include "sl_playlist_check.h"
 
 
 typedef struct {
@@ -22,6 +25,8 @@ typedef struct {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fuzz_check(const uint8_t *data, size_t size);
+static void fuzz_check_rendered(const uint8_t *data, size_t size,
+    const sl_playlist_info_t *rfc);
 static void fuzz_program(fuzz_in_t *in);
 static void fuzz_render(sl_dvr_t *dvr, unsigned mode, unsigned arg,
     sl_playlist_info_t *prev);
@@ -68,6 +73,7 @@ fuzz_check(const uint8_t *data, size_t size)
             abort();
         }
 
+        fuzz_check_rendered(data, size, NULL);
         return;
     }
 
@@ -85,6 +91,62 @@ fuzz_check(const uint8_t *data, size_t size)
         || sl_playlist_check_reload(&info, &again, &err) != SL_OK)
     {
         abort();
+    }
+
+    fuzz_check_rendered(data, size, &info);
+}
+
+
+/*
+ * What passes the module's form passes RFC 8216 alone, the same; its
+ * segments, recorded, are numbered one after the other and are their own
+ * later version.  The master checker says where, whatever it is fed.
+ */
+
+static void
+fuzz_check_rendered(const uint8_t *data, size_t size,
+    const sl_playlist_info_t *rfc)
+{
+    size_t               i, line;
+    const char          *err, *errs[8];
+    sl_playlist_opts_t   opts;
+    sl_playlist_seg_t    segs[64];
+    sl_playlist_info_t   info;
+
+    if (sl_playlist_check_master(data, size, &line, &err) != SL_OK
+        && (err == NULL || line == 0 || line > size + 1))
+    {
+        abort();
+    }
+
+    memset(&opts, 0, sizeof(opts));
+    opts.rendered = 1;
+    opts.segs = segs;
+    opts.max_segs = 64;
+
+    if (sl_playlist_check_opts(data, size, &opts, &info, &err) != SL_OK) {
+        if (err == NULL || info.line == 0 || info.line > size + 1) {
+            abort();
+        }
+
+        return;
+    }
+
+    if (rfc == NULL || memcmp(rfc, &info, sizeof(info)) != 0
+        || sl_playlist_reload_problems(&info, &info, errs, 8) != 0)
+    {
+        abort();
+    }
+
+    for (i = 0; i < info.segments; i++) {
+        if (segs[i].msn != info.media_sequence + info.skipped + i
+            || (segs[i].pdt_stated && segs[i].pdt_us < 0)
+            || sl_playlist_check_segment(&segs[i], &segs[i], i == 0, &err)
+               != SL_OK
+            || sl_playlist_check_date(&segs[i], &segs[i], &err) != SL_OK)
+        {
+            abort();
+        }
     }
 }
 
@@ -225,6 +287,7 @@ fuzz_render(sl_dvr_t *dvr, unsigned mode, unsigned arg,
     sl_hls_opts_t       opts;
     sl_hls_report_t     rep;
     sl_playlist_info_t  info;
+    sl_playlist_opts_t  rendered;
 
     memset(&opts, 0, sizeof(opts));
     opts.parts = (mode & 1) != 0;
@@ -234,7 +297,10 @@ fuzz_render(sl_dvr_t *dvr, unsigned mode, unsigned arg,
     opts.hold_back_us = arg * 100000ULL;
     opts.part_hold_back_us = arg * 10000ULL;
 
-    if (mode & 4) {
+    /* as the HTTP glue: an ended playlist reports nothing (and the
+     * module's form has no line after EXT-X-ENDLIST) */
+
+    if ((mode & 4) && !dvr->ended) {
         rep.uri = (const unsigned char *) "../r/index.m3u8";
         rep.uri_len = 15;
         rep.last_msn = arg;
@@ -273,7 +339,10 @@ fuzz_render(sl_dvr_t *dvr, unsigned mode, unsigned arg,
         }
     }
 
-    if (sl_playlist_check(buf, m, &info, &err) != SL_OK) {
+    memset(&rendered, 0, sizeof(rendered));
+    rendered.rendered = 1;
+
+    if (sl_playlist_check_opts(buf, m, &rendered, &info, &err) != SL_OK) {
         fprintf(stderr, "line %zu\n", info.line);
         fuzz_fail("checker", err, buf, m);
     }

@@ -16,6 +16,7 @@
 
 #include "sl_core.h"
 #include "sl_media.h"
+#include "sl_playlist_check.h"
 #include "sl_pipeline.h"
 #include "sl_tap.h"
 #include "sl_test_files.h"

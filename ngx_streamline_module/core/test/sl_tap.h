@@ -1,8 +1,9 @@
 /*
  * A tiny TAP producer shared by the core's unit tests: sl_ok() prints
- * "ok N - ..." or "not ok N - ..." with the failing line, sl_tap_diag()
- * prints bytes as a TAP comment, sl_tap_done() prints the plan and gives
- * the exit status.
+ * "ok N - ..." or "not ok N - ..." with the file and line of the failing
+ * sl_ok() (the caller's: the macro passes them), sl_tap_diag() prints
+ * bytes as a TAP comment, sl_tap_done() prints the plan and gives the
+ * exit status.
  */
 
 #ifndef SL_TAP_H
@@ -19,18 +20,19 @@ typedef struct {
 
 
 #define sl_ok(t, cond, ...)                                                   \
-    sl_tap_ok(t, (cond) ? 1 : 0, __LINE__, __VA_ARGS__)
+    sl_tap_ok(t, (cond) ? 1 : 0, __FILE__, __LINE__, __VA_ARGS__)
 
 
-static int sl_tap_ok(sl_tap_t *t, int ok, int line, const char *fmt, ...)
-    __attribute__ ((format (printf, 4, 5), unused));
+static int sl_tap_ok(sl_tap_t *t, int ok, const char *file, int line,
+    const char *fmt, ...) __attribute__ ((format (printf, 5, 6), unused));
 static void sl_tap_diag(const char *name, const unsigned char *p, size_t len)
     __attribute__ ((unused));
 static int sl_tap_done(sl_tap_t *t) __attribute__ ((unused));
 
 
 static int
-sl_tap_ok(sl_tap_t *t, int ok, int line, const char *fmt, ...)
+sl_tap_ok(sl_tap_t *t, int ok, const char *file, int line, const char *fmt,
+    ...)
 {
     va_list  args;
 
@@ -46,7 +48,7 @@ sl_tap_ok(sl_tap_t *t, int ok, int line, const char *fmt, ...)
 
     if (!ok) {
         t->failed++;
-        printf("#   failed at %s line %d\n", __FILE__, line);
+        printf("#   failed at %s line %d\n", file, line);
     }
 
     fflush(stdout);

@@ -2,9 +2,10 @@ package Streamline::Media;
 
 # Helpers of the media pipeline's integration tests (t/6*.t), on top of
 # Streamline::Test: a configuration with packaging on, an OBS-like
-# publisher, playlists fetched and parsed (with the HLS rules checked in
-# Perl: the C checker, sl_playlist_check, has no command-line wrapper),
-# and ffprobe on init + segment.  Core Perl only.
+# publisher, playlists fetched and parsed (the HLS rules checked by the
+# core's playlist checker, ngx_streamline_module/core/test/, through its
+# command-line wrapper sl_playlist_check, built on first use), and
+# ffprobe on init + segment.  Core Perl only.
 #
 #   use lib 't/lib';
 #   use Streamline::Test;
@@ -43,6 +44,7 @@ use Time::HiRes qw(sleep time);
 use Time::Local qw(timegm);
 
 use Streamline::Test ();
+use Streamline::Unit ();
 
 our @EXPORT = qw(media_conf media_dir channel_dir rendition_dir
     publish_media get_master get_media parse_master parse_media
@@ -201,24 +203,33 @@ sub get_master {
 # get_media($t, 'main', 'source'): (response, parsed or undef unless 200)
 sub get_media {
     my ($t, $ch, $rend, %o) = @_;
+    return _get_media($t, $ch, $rend, 1, %o);
+}
+
+sub _get_media {
+    my ($t, $ch, $rend, $check, %o) = @_;
     my $r = $t->get("/hls/$ch/$rend/index.m3u8", %o);
-    my $pl = $r->{status} == 200 ? parse_media($r->{body}) : undef;
+    my $pl = $r->{status} == 200 ? _parse_media($r->{body}, $check) : undef;
     $pl->{fetched} = time if $pl;
     return ($r, $pl);
 }
 
 # wait_playlist($t, $ch, $rend, sub { my $pl = shift; ... }, $timeout):
-# the first parsed playlist the sub accepts, or undef
+# the first parsed playlist the sub accepts, or undef.  The sub sees no
+# ->{problems}: the rules are checked on the playlist accepted only (a
+# run of the checker for each of the 50 polls a second would load the
+# machine the tests time).
 sub wait_playlist {
     my ($t, $ch, $rend, $cond, $timeout) = @_;
     my $got;
     Streamline::Test::wait_for(sub {
-        my (undef, $pl) = get_media($t, $ch, $rend);
+        my (undef, $pl) = _get_media($t, $ch, $rend, 0);
         return 0 unless $pl;
         return 0 unless $cond->($pl);
         $got = $pl;
         return 1;
     }, $timeout // 10);
+    $got->{problems} = [_media_problems($got->{text})] if $got;
     return $got;
 }
 
@@ -234,20 +245,16 @@ sub _attrs {
 }
 
 # parse_master($text): { variants => [{ bandwidth, average_bandwidth,
-# resolution, width, height, codecs, frame_rate, uri, attrs }], problems }
+# resolution, width, height, codecs, frame_rate, uri, attrs }], version,
+# problems => [the rule broken, if any: "line <n>: <rule>"] }
 sub parse_master {
     my ($text) = @_;
     my @lines = split /\r?\n/, $text;
-    my (@v, @problems, $pending, $version);
-    push @problems, 'first line is not #EXTM3U'
-        unless @lines && $lines[0] eq '#EXTM3U';
-    push @problems, 'does not end with a newline' unless $text =~ /\n\z/;
+    my (@v, $pending, $version);
     for my $line (@lines[1 .. $#lines]) {
         if ($line =~ /^#EXT-X-VERSION:(\d+)$/) {
-            push @problems, 'EXT-X-VERSION repeated' if defined $version;
             $version = $1;
         } elsif ($line =~ /^#EXT-X-STREAM-INF:(.*)$/) {
-            push @problems, 'EXT-X-STREAM-INF without a URI' if $pending;
             my $a = _attrs($1);
             $pending = {
                 attrs             => $a,
@@ -259,21 +266,16 @@ sub parse_master {
             };
             @$pending{qw(width height)} = ($1, $2)
                 if ($a->{RESOLUTION} // '') =~ /^(\d+)x(\d+)$/;
-            push @problems, "STREAM-INF without BANDWIDTH: $line"
-                unless ($a->{BANDWIDTH} // '') =~ /^\d+$/;
         } elsif ($line =~ /^#/ || $line eq '') {
             next;
-        } else {
-            if ($pending) {
-                $pending->{uri} = $line;
-                push @v, $pending;
-                undef $pending;
-            } else {
-                push @problems, "URI without EXT-X-STREAM-INF: $line";
-            }
+        } elsif ($pending) {
+            $pending->{uri} = $line;
+            push @v, $pending;
+            undef $pending;
         }
     }
-    push @problems, 'EXT-X-STREAM-INF without a URI at the end' if $pending;
+    my @problems = map { $_->[1] }
+        grep { $_->[0] eq 'playlist' } _checker('-m', \$text);
     return { text => $text, version => $version, variants => \@v,
              problems => \@problems };
 }
@@ -292,127 +294,81 @@ sub pdt_ms {
 #                  map (init URI in force), pdt, pdt_ms (stated or derived
 #                  from the last stated one), pdt_stated, parts => [...] }],
 #   maps => [init URIs in order], discontinuities => count,
-#   problems => [rules broken, as text], text }
-# The rules checked are those of RFC 8216 (and rfc8216bis for parts) that
-# apply to what the module renders.
+#   problems => [the rule broken, if any: "line <n>: <rule>"], text }
+# The rules are those of RFC 8216 (and rfc8216bis for parts) and of what
+# the module renders (core/test/sl_playlist_check.h tells which); the
+# checker stops at the first one broken.
 sub parse_media {
     my ($text) = @_;
+    return _parse_media($text, 1);
+}
+
+# the parse only, for what the tests read; with $check, ->{problems} too
+sub _parse_media {
+    my ($text, $check) = @_;
     my @lines = split /\n/, $text, -1;
     pop @lines if @lines && $lines[-1] eq '';
-    my %pl = (text => $text, segments => [], maps => [], problems => [],
+    my %pl = (text => $text, segments => [], maps => [],
               discontinuities => 0, endlist => 0, dseq => 0, parts => 0);
-    my $p = $pl{problems};
-    my $problem = sub { push @$p, sprintf 'line %d: %s', @_ };
+    $pl{problems} = [_media_problems($text)] if $check;
 
-    push @$p, 'empty playlist' unless @lines;
-    push @$p, 'does not end with a newline' if length $text && $text !~ /\n\z/;
-    $problem->(1, 'first line is not #EXTM3U')
-        unless @lines && $lines[0] eq '#EXTM3U';
-
-    my (%seen, $extinf, $extinf_text, $disc, $gap, $map, $pdt, $pdt_last,
-        $pdt_run, @cur_parts, $part_target, $ended_line);
+    my ($extinf, $extinf_text, $disc, $gap, $map, $pdt, $pdt_run,
+        @cur_parts);
     my $dseq_run;
     for my $i (1 .. $#lines) {
         my $ln = $i + 1;
         my $line = $lines[$i];
         $line =~ s/\r$//;
-        $problem->($ln, 'a line after EXT-X-ENDLIST') if defined $ended_line;
-        $problem->($ln, 'control character') if $line =~ /[\x00-\x08\x0a-\x1f]/;
 
         if ($line =~ /^#EXT-X-VERSION:(.*)$/) {
-            my $v = $1;
-            $problem->($ln, 'EXT-X-VERSION repeated') if $seen{version}++;
-            $problem->($ln, "bad EXT-X-VERSION: $v") unless $v =~ /^\d+$/;
-            $pl{version} = $v;
+            $pl{version} = $1;
         } elsif ($line =~ /^#EXT-X-TARGETDURATION:(.*)$/) {
-            my $v = $1;
-            $problem->($ln, 'EXT-X-TARGETDURATION repeated') if $seen{target}++;
-            $problem->($ln, "bad EXT-X-TARGETDURATION: $v") unless $v =~ /^\d+$/;
-            $pl{target} = $v;
+            $pl{target} = $1;
         } elsif ($line =~ /^#EXT-X-MEDIA-SEQUENCE:(.*)$/) {
-            my $v = $1;
-            $problem->($ln, 'EXT-X-MEDIA-SEQUENCE repeated') if $seen{msn}++;
-            $problem->($ln, 'EXT-X-MEDIA-SEQUENCE after the first segment')
-                if @{$pl{segments}};
-            $problem->($ln, "bad EXT-X-MEDIA-SEQUENCE: $v") unless $v =~ /^\d+$/;
-            $pl{media_sequence} = $v;
+            $pl{media_sequence} = $1;
         } elsif ($line =~ /^#EXT-X-DISCONTINUITY-SEQUENCE:(.*)$/) {
-            my $v = $1;
-            $problem->($ln, 'EXT-X-DISCONTINUITY-SEQUENCE repeated')
-                if $seen{dseq}++;
-            $problem->($ln, 'EXT-X-DISCONTINUITY-SEQUENCE after a segment')
-                if @{$pl{segments}} || $disc;
-            $problem->($ln, "bad EXT-X-DISCONTINUITY-SEQUENCE: $v")
-                unless $v =~ /^\d+$/;
-            $pl{dseq} = $v;
+            $pl{dseq} = $1;
         } elsif ($line eq '#EXT-X-INDEPENDENT-SEGMENTS') {
             $pl{independent} = 1;
         } elsif ($line eq '#EXT-X-DISCONTINUITY') {
             $disc = 1;
         } elsif ($line =~ /^#EXT-X-MAP:(.*)$/) {
-            # URI is a quoted-string (RFC 8216 4.3.2.5)
             if ($1 =~ /(?:^|,)URI="(init-\d+\.mp4)"(?:,|$)/) {
                 $map = $1;
                 push @{$pl{maps}}, $map unless grep { $_ eq $map } @{$pl{maps}};
-            } else {
-                $problem->($ln, "bad EXT-X-MAP: $line");
             }
         } elsif ($line =~ /^#EXT-X-PROGRAM-DATE-TIME:(.*)$/) {
-            my $v = $1;
-            my $ms = pdt_ms($v);
-            $problem->($ln, "EXT-X-PROGRAM-DATE-TIME not YYYY-MM-DDThh:mm:ss.sssZ: $v")
-                unless defined $ms && $v =~ /Z$/;
-            $pdt = $ms;
+            $pdt = pdt_ms($1);
         } elsif ($line =~ /^#EXTINF:(.*)$/) {
             my $v = $1;
-            $problem->($ln, 'EXTINF without a URI') if defined $extinf;
             if ($v =~ /^(\d+\.\d{3}),(.*)$/) {
                 $extinf = $1;
                 $extinf_text = $1;
             } else {
-                $problem->($ln, "EXTINF not <s>.<3 decimals>,: $v");
                 ($extinf) = $v =~ /^([\d.]+)/;
                 $extinf //= 0;
                 $extinf_text = $v;
             }
-        } elsif ($line =~ /^#EXT-X-PART-INF:(.*)$/) {
-            $problem->($ln, 'EXT-X-PART-INF repeated') if $seen{partinf}++;
-            $part_target = _attrs($1)->{'PART-TARGET'};
-            $problem->($ln, "bad EXT-X-PART-INF: $line")
-                unless ($part_target // '') =~ /^\d+(\.\d+)?$/;
         } elsif ($line =~ /^#EXT-X-PART:(.*)$/) {
             my $a = _attrs($1);
-            $problem->($ln, 'EXT-X-PART without EXT-X-PART-INF')
-                unless defined $part_target;
             push @cur_parts, { duration => $a->{DURATION}, uri => $a->{URI},
                                independent => ($a->{INDEPENDENT} // '') eq 'YES' };
             $pl{parts}++;
         } elsif ($line eq '#EXT-X-ENDLIST') {
-            $problem->($ln, 'EXT-X-ENDLIST repeated') if $pl{endlist}++;
-            $ended_line = $ln;
+            $pl{endlist}++;
         } elsif ($line eq '#EXT-X-GAP') {
             # no media: a player does not load it (RFC 8216bis 4.4.4.7)
             $gap = 1;
             $pl{gap}++;
         } elsif ($line =~ /^#EXT-X-(SERVER-CONTROL|PRELOAD-HINT|RENDITION-REPORT|SKIP)\b/) {
             $pl{lc $1}++;
-        } elsif ($line =~ /^#EXT/) {
-            $problem->($ln, "unknown tag: $line");
         } elsif ($line =~ /^#/ || $line eq '') {
-            $problem->($ln, 'empty line') if $line eq '';
+            next;
         } else {
             # a segment URI
-            unless (defined $extinf) {
-                $problem->($ln, "URI without EXTINF: $line");
-                next;
-            }
-            $problem->($ln, 'no EXT-X-MAP before the first segment')
-                unless defined $map;
+            next unless defined $extinf;
             my $idx = @{$pl{segments}};
             my $msn = ($pl{media_sequence} // 0) + $idx;
-            $problem->($ln, "segment URI $line does not match the media "
-                . "sequence (expected seg-$msn.m4s)")
-                unless $line eq "seg-$msn.m4s";
             $dseq_run //= $pl{dseq};
             if ($disc) {
                 $dseq_run++;
@@ -425,12 +381,6 @@ sub parse_media {
                 # derived: the last stated one plus the EXTINFs since
             } else {
                 $pdt_run = undef;
-            }
-            if (@cur_parts) {
-                my $sum = 0;
-                $sum += $_->{duration} // 0 for @cur_parts;
-                $problem->($ln, "parts ($sum s) do not add up to EXTINF $extinf")
-                    if abs($sum - $extinf) > 0.002 * @cur_parts;
             }
             push @{$pl{segments}}, {
                 msn           => $msn,
@@ -454,24 +404,6 @@ sub parse_media {
             @cur_parts = ();
         }
     }
-    $problem->(scalar @lines, 'EXTINF without a URI at the end')
-        if defined $extinf;
-    push @$p, 'no EXT-X-VERSION' unless $seen{version};
-    push @$p, 'no EXT-X-TARGETDURATION' unless $seen{target};
-    push @$p, 'no EXT-X-MEDIA-SEQUENCE' unless $seen{msn};
-    push @$p, 'EXT-X-MAP needs EXT-X-VERSION 6 or more'
-        if @{$pl{maps}} && ($pl{version} // 0) < 6;
-    push @$p, 'EXT-X-PRELOAD-HINT in an ended playlist'
-        if $pl{endlist} && $pl{'preload-hint'};
-    if (defined $pl{target}) {
-        for my $s (@{$pl{segments}}) {
-            # RFC 8216 4.3.3.1: the EXTINF rounded to the nearest integer
-            push @$p, sprintf('line %d: EXTINF %s longer than '
-                . 'EXT-X-TARGETDURATION %d', $s->{line}, $s->{extinf_text},
-                $pl{target})
-                if int($s->{extinf} + 0.5) > $pl{target};
-        }
-    }
     $pl{first_msn} = @{$pl{segments}} ? $pl{segments}[0]{msn} : undef;
     $pl{last_msn} = @{$pl{segments}} ? $pl{segments}[-1]{msn} : undef;
     $pl{duration} = 0;
@@ -479,42 +411,22 @@ sub parse_media {
     return \%pl;
 }
 
+sub _media_problems {
+    my ($text) = @_;
+    return map { $_->[1] } grep { $_->[0] eq 'playlist' } _checker(\$text);
+}
+
 # check_reload($prev, $cur): what is wrong with $cur as a later version of
-# $prev (RFC 8216 6.2.1 and 6.3.x); empty list if nothing
+# $prev (RFC 8216 6.2.1 and 6.3.x): the sequences, target, end and last
+# segment; segments in both keep their URI, duration, map, discontinuity
+# and its sequence.  Empty list if nothing.
 sub check_reload {
     my ($a, $b) = @_;
-    my @p;
     return () unless $a && $b;
-    push @p, "EXT-X-MEDIA-SEQUENCE went back: $a->{media_sequence} -> "
-        . "$b->{media_sequence}"
-        if ($b->{media_sequence} // 0) < ($a->{media_sequence} // 0);
-    push @p, "EXT-X-DISCONTINUITY-SEQUENCE went back: $a->{dseq} -> $b->{dseq}"
-        if $b->{dseq} < $a->{dseq};
-    push @p, "EXT-X-TARGETDURATION changed: $a->{target} -> $b->{target}"
-        if ($a->{target} // -1) != ($b->{target} // -1);
-    push @p, 'EXT-X-ENDLIST went away' if $a->{endlist} && !$b->{endlist};
-    push @p, "the last segment went back: $a->{last_msn} -> $b->{last_msn}"
-        if defined $a->{last_msn}
-           && ($b->{last_msn} // -1) < $a->{last_msn};
-
-    # segments in both: the same URI, duration, map and discontinuity
-    # sequence (a segment keeps its discontinuity sequence number)
-    my %bs = map { $_->{msn} => $_ } @{$b->{segments}};
-    for my $s (@{$a->{segments}}) {
-        my $o = $bs{$s->{msn}} or next;
-        push @p, "segment $s->{msn} changed: EXTINF $s->{extinf_text} -> "
-            . $o->{extinf_text} if $s->{extinf_text} ne $o->{extinf_text};
-        push @p, "segment $s->{msn} changed its EXT-X-MAP: "
-            . ($s->{map} // '-') . ' -> ' . ($o->{map} // '-')
-            if ($s->{map} // '') ne ($o->{map} // '');
-        push @p, "segment $s->{msn} changed its discontinuity sequence: "
-            . "$s->{dseq} -> $o->{dseq}" if $s->{dseq} != $o->{dseq};
-        # a discontinuity tag may only vanish with the segment before it
-        push @p, "segment $s->{msn} lost its EXT-X-DISCONTINUITY"
-            if $s->{discontinuity} && !$o->{discontinuity}
-               && $o->{msn} != ($b->{first_msn} // -1);
-    }
-    return @p;
+    return map { $_->[0] eq 'reload' ? $_->[1]
+               : $_->[0] eq 'segment' ? "segment $_->[1]"
+               : $_->[0] eq 'date' ? ()
+               : _not_compared($_) } _compare($a, $b);
 }
 
 # pdt_changes($prev, $cur): segments whose date (stated, or implied by the
@@ -525,26 +437,58 @@ sub check_reload {
 sub pdt_changes {
     my ($a, $b) = @_;
     return () unless $a && $b;
-    my %bs = map { $_->{msn} => $_ } @{$b->{segments}};
-    my @p;
-    for my $s (@{$a->{segments}}) {
-        my $o = $bs{$s->{msn}} or next;
-        next unless defined $s->{pdt_ms} || defined $o->{pdt_ms};
-        push @p, sprintf('segment %s: PROGRAM-DATE-TIME %s (%s) -> %s (%s)',
-            $s->{msn}, _iso($s->{pdt_ms}),
-            $s->{pdt_stated} ? 'stated' : 'implied', _iso($o->{pdt_ms}),
-            $o->{pdt_stated} ? 'stated' : 'implied')
-            if !defined $s->{pdt_ms} || !defined $o->{pdt_ms}
-               || abs($s->{pdt_ms} - $o->{pdt_ms}) > 1;
-    }
-    return @p;
+    return map { $_->[0] eq 'date' ? $_->[1]
+               : $_->[0] eq 'reload' || $_->[0] eq 'segment' ? ()
+               : _not_compared($_) } _compare($a, $b);
 }
 
-sub _iso {
-    my ($ms) = @_;
-    return 'none' unless defined $ms;
-    my @t = gmtime(int($ms / 1000));
-    return sprintf '%02d:%02d:%02d.%03d', @t[2, 1, 0], $ms % 1000;
+# the checker compares two versions only when both follow the rules
+sub _not_compared {
+    my ($f) = @_;
+    return ($f->[0] eq 'previous' ? 'the earlier' : 'this')
+        . " version breaks a rule, versions not compared: $f->[1]";
+}
+
+# the findings of the checker on two versions, kept for the next call:
+# check_reload and pdt_changes ask for the same pair one after the other
+my @compared;
+
+sub _compare {
+    my ($a, $b) = @_;
+    @compared = ($a->{text}, $b->{text}, [_checker('-p', \$a->{text},
+                                                   \$b->{text})])
+        unless @compared && $compared[0] eq $a->{text}
+               && $compared[1] eq $b->{text};
+    return @{$compared[2]};
+}
+
+# the playlist checker, ngx_streamline_module/core/test/sl_playlist_check*
+# (sl_playlist_check_main.c tells its options and output), built on first
+# use: arguments given as references to text are written to temporary
+# files that it reads.  Its findings: ([first word, rest of line], ...).
+my $checker;
+
+sub _checker {
+    my (@args) = @_;
+    $checker //= Streamline::Unit::build('playlist-check',
+                                         'sl_playlist_check');
+    my @tmp;
+    for my $arg (@args) {
+        next unless ref $arg;
+        my ($fh, $path) = tempfile('sl-playlist-XXXXXX', TMPDIR => 1,
+            UNLINK => 1);
+        binmode $fh;
+        print $fh $$arg;
+        close $fh or die "$path: $!";
+        push @tmp, $path;
+        $arg = $path;
+    }
+    my ($code, $out, $err) = _run($checker, @args);
+    unlink @tmp;
+    my @found = map { [/^(\S+) (.*)$/] } split /\n/, $out;
+    die "sl_playlist_check @args: exit $code, $err\n"
+        unless $code == 0 || ($code == 1 && @found);
+    return @found;
 }
 
 # one line a segment, for diagnostics
@@ -595,7 +539,8 @@ sub _run {
     }
     my $out = do { local $/; <$fh> } // '';
     close $fh;
-    my $code = $? >> 8;
+    # killed by a signal (a sanitizer's abort, say): as a shell tells it
+    my $code = ($? & 127) ? 128 + ($? & 127) : $? >> 8;
     seek $efh, 0, 0;
     my $err = do { local $/; <$efh> } // '';
     close $efh;

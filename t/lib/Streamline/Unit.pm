@@ -3,7 +3,7 @@ package Streamline::Unit;
 # Runs one of the core's C unit test programs as a prove test file: builds
 # it with the core Makefile (make's output to stderr: stdout is TAP only),
 # then execs it, so that its TAP is the file's TAP.  A build failure is a
-# "Bail out!".
+# "Bail out!".  build() alone builds a core program and gives its path.
 #
 #   STREAMLINE_BUILD_DIR   build directory (default: <repo>/build)
 #   SANITIZE=1             build with ASan and UBSan
@@ -15,6 +15,17 @@ use File::Basename qw(dirname);
 use File::Spec;
 
 sub run {
+    my ($target, $program) = @_;
+
+    my $bin = build($target, $program);
+
+    exec($bin) or bail("cannot run $bin: $!");
+}
+
+# Builds a program of the core (a make target) and returns its path; make
+# rebuilds only what changed.  Also for helpers that run a core program
+# (Streamline::Media runs the playlist checker).
+sub build {
     my ($target, $program) = @_;
 
     my $top = File::Spec->rel2abs(dirname(__FILE__) . '/../../..');
@@ -39,7 +50,7 @@ sub run {
     my $bin = "$build/unit/$program";
     bail("$bin was not built") unless -x $bin;
 
-    exec($bin) or bail("cannot run $bin: $!");
+    return $bin;
 }
 
 sub bail {
