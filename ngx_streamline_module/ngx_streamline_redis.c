@@ -95,6 +95,7 @@ static void ngx_streamline_claim_done(redisAsyncContext *ac, void *r,
     void *pd);
 static void ngx_streamline_read_done(redisAsyncContext *ac, void *r,
     void *pd);
+static void ngx_streamline_queue_recache(void);
 static void ngx_streamline_ignore_done(redisAsyncContext *ac, void *r,
     void *pd);
 static void ngx_streamline_message(redisAsyncContext *ac, void *r, void *pd);
@@ -857,6 +858,34 @@ ngx_streamline_key(u_char *buf, size_t size, const char *kind,
 
 /* state transitions */
 
+/*
+ * The subscriber came back and the cache was cleared (what others did
+ * meanwhile is unknown): what this worker did itself and Redis does not
+ * have yet (it was down, loading, full) is known, and newer than Redis.
+ */
+static void
+ngx_streamline_queue_recache(void)
+{
+    size_t             i;
+    int64_t            now;
+    sl_cache_entry_t  *ce;
+    sl_transition_t   *t;
+
+    now = ngx_streamline_now_ms();
+
+    for (i = 0; i < ngx_streamline_queue.len; i++) {
+        t = sl_queue_at(&ngx_streamline_queue, i);
+
+        ce = sl_cache_get(&ngx_streamline_cache_, t->channel,
+                          t->channel_len, now);
+        if (ce == NULL || ce->state.updated_ms <= t->state.updated_ms) {
+            sl_cache_put(&ngx_streamline_cache_, t->channel, t->channel_len,
+                         &t->state, now);
+        }
+    }
+}
+
+
 void
 ngx_streamline_redis_transition(const u_char *channel, size_t len,
     sl_status_e status, int64_t now_ms)
@@ -1442,9 +1471,11 @@ ngx_streamline_message(redisAsyncContext *ac, void *r, void *pd)
     switch (sl_redis_message(reply, &st, channel, &len)) {
 
     case SL_REDIS_MSG_SUBSCRIBED:
-        /* what changed while we were away is unknown: forget it all */
+        /* what changed while we were away is unknown: forget it all,
+         * but what this worker did and Redis has not heard of yet */
         rc->subscribed = 1;
         sl_cache_clear(&ngx_streamline_cache_);
+        ngx_streamline_queue_recache();
         return;
 
     case SL_REDIS_MSG_MALFORMED:
