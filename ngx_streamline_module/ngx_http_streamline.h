@@ -17,6 +17,19 @@
 extern ngx_module_t  ngx_http_streamline_module;
 
 
+typedef struct {
+    ngx_flag_t                 api;
+    ngx_flag_t                 hls;
+    ngx_uint_t                 max_held;       /* 0: worker_connections / 2 */
+    ngx_str_t                  channel;
+    ngx_msec_t                 cache;
+    ngx_str_t                  cors;
+    ngx_str_t                  secret_header;
+    ngx_str_t                  secret_value;
+    ngx_uint_t                 secret_set;     /* unsigned: off or set */
+} ngx_http_streamline_loc_conf_t;
+
+
 /* a playlist request's LL-HLS parameters, and what a wait needs */
 typedef struct {
     int64_t                   msn;          /* _HLS_msn, -1: none */
@@ -62,10 +75,16 @@ ngx_int_t ngx_http_streamline_coming(const u_char *channel, size_t len,
     const u_char *dir, ngx_streamline_hls_req_t *req);
 
 
-/* the API module (ngx_http_streamline_module.c) */
+/* the module (ngx_http_streamline_module.c) */
 ngx_int_t ngx_http_streamline_location_tail(ngx_http_request_t *r,
     u_char **tail, size_t *len);
 ngx_uint_t ngx_http_streamline_max_held(ngx_http_request_t *r);
+
+/* the API (ngx_http_streamline_api.c) */
+ngx_int_t ngx_http_streamline_api_handler(ngx_http_request_t *r);
+/* a JSON error {"error": msg} with the status */
+ngx_int_t ngx_http_streamline_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *msg);
 ngx_int_t ngx_http_streamline_send_body(ngx_http_request_t *r, u_char *body,
     size_t len);
 ngx_int_t ngx_http_streamline_add_header(ngx_http_request_t *r,
