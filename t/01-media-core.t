@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 
 # Unit tests of the DVR index and the HLS playlists (core/sl_dvr.c,
-# sl_playlist.c: core/test/sl_media_test.c), checked by the playlist
-# checker of core/test/ (whose own tests are t/04).
+# sl_playlist.c: core/test/sl_media_test.c and sl_media_*_test.c), checked
+# by the playlist checker of core/test/ (whose own tests are t/04).
 
 use warnings;
 use strict;
