@@ -199,7 +199,7 @@ test_skip(sl_tap_t *t)
 void
 test_parts_window(sl_tap_t *t)
 {
-    int                 i;
+    int                 i, ok;
     sl_dvr_t           *dvr;
     sl_text_t           pl;
     sl_hls_opts_t       opts;
@@ -218,12 +218,14 @@ test_parts_window(sl_tap_t *t)
     }
 
     pl = sl_render(dvr, &opts);
-    sl_ok(t, sl_check_ok(t, &pl, &info, "parts window: short segments")
-          && info.parts == SL_DVR_PART_SEGMENTS
-          && sl_count(&pl, "part-24.0.m4s") == 1
-          && sl_count(&pl, "part-23.0.m4s") == 0,
+    /* checked first: the name below prints what the check found */
+    ok = sl_check_ok(t, &pl, &info, "parts window: short segments");
+    sl_ok(t, ok && info.parts == SL_DVR_PART_SEGMENTS
+             && sl_count(&pl, "part-24.0.m4s") == 1
+             && sl_count(&pl, "part-23.0.m4s") == 0,
           "parts window: detail of the last %d segments only (%llu parts)",
-          SL_DVR_PART_SEGMENTS, (unsigned long long) info.parts);
+          SL_DVR_PART_SEGMENTS,
+          (unsigned long long) (ok ? info.parts : 0));
     sl_ok(t, sl_dvr_parts(dvr, 23) == NULL && sl_dvr_parts(dvr, 24) != NULL,
           "parts window: detail of segment 23 gone");
     free(pl.text);
