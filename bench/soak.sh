@@ -25,6 +25,7 @@ viewers=${VIEWERS:-10}
 . "$(dirname "$0")/lib.sh"
 bench_init soak
 RESULTS=${RESULTS:-$top/bench/results/soak.txt}
+commit=$(git -C "$top" rev-parse --short HEAD)
 
 # Redis with its data on disk, as make run keeps it
 mkdir -p "$dir/redis" "$dir/logs" "$dir/tmp"
@@ -197,7 +198,7 @@ alerts=$(grep -E '\[(alert|emerg)\]|Sanitizer' "$dir/logs/error.log" \
 
 report() {
     echo "soak: $secs s, one channel, origin.conf ladder, 2 workers, $viewers viewers, DVR window ${DVR_WINDOW:-4h}"
-    echo "  commit     $(git -C "$top" rev-parse --short HEAD)"
+    echo "  commit     $commit (HEAD when the run began)"
     echo "  first live ${first} s after the publisher started"
     sed 's/^/  event      /' "$dir/events.log"
     echo "  transitions logged $logged, in streamline:history $stored, same order: $same"

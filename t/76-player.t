@@ -201,9 +201,9 @@ my @all = @{$b->requests};
 my @page = @all[$before .. $#all];
 my @tv = grep { m{^\Q$base\E/tv/(hls|api|assets)/} } @page;
 ok(scalar(grep { m{/tv/hls/main/master\.m3u8} } @tv), 'the manifest came through the prefix');
-my @outside = grep { m{^\Q$base\E/(hls|api|assets)/} } @page;
-ok(!@outside, sprintf 'nothing of %d requests outside the prefix', scalar @page)
-    or diag explain \@outside;
+my @unprefixed = grep { m{^\Q$base\E/(hls|api|assets)/} } @page;
+ok(!@unprefixed, sprintf 'nothing of %d requests outside the prefix', scalar @page)
+    or diag explain \@unprefixed;
 
 # --- live without a playlist: retry with backoff ------------------------------
 
