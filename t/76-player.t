@@ -193,7 +193,9 @@ $b->viewport(1280, 900);
 
 # --- under a path prefix --------------------------------------------------------
 
-# every request of this page, none of the page before it
+# every request of this page, none of the page before it: that one is
+# gone first (its player requests parts until it unloads)
+ok($b->goto('about:blank'), 'an empty page first');
 my $before = @{$b->requests};
 ok($b->goto("$base/tv/main"), 'the page under /tv/');
 ok($b->wait('document.body.dataset.state === "playing"', 30), 'plays under the prefix');
