@@ -530,7 +530,36 @@ ngx_streamline_packager_log(void *data, int error, const char *msg)
 static void
 ngx_streamline_packager_end(void *data, const sl_pipeline_stats_t *st)
 {
-    ngx_streamline_packager_t  *m = data;
+    ngx_uint_t                   i;
+    const char                  *name;
+    const sl_rendition_stats_t  *r;
+    ngx_streamline_packager_t   *m = data;
+
+    /* the stream's latency figures, per rendition (bench/player.sh) */
+    for (i = 0; i < st->nrenditions; i++) {
+        r = &st->renditions[i];
+        name = i ? m->rungs[i - 1].name : SL_NAME_SOURCE;
+
+        if (r->parts == 0) {
+            continue;
+        }
+
+        if (r->encoded) {
+            ngx_streamline_thread_log(NGX_LOG_NOTICE,
+                "streamline: channel \"%*s\": rendition \"%s\": %uL parts "
+                "written %uL ms (max %uL ms) after their last frame came "
+                "in; frames encoded %uL ms (max %uL ms) after they came in",
+                m->ch->name_len, m->ch->name, name, r->parts,
+                r->part_delay_ms / r->parts, r->part_delay_max_ms,
+                r->encode_delay_ms / r->encoded, r->encode_delay_max_ms);
+        } else {
+            ngx_streamline_thread_log(NGX_LOG_NOTICE,
+                "streamline: channel \"%*s\": rendition \"%s\": %uL parts "
+                "written %uL ms (max %uL ms) after their last frame came in",
+                m->ch->name_len, m->ch->name, name, r->parts,
+                r->part_delay_ms / r->parts, r->part_delay_max_ms);
+        }
+    }
 
     m->pipeline = NULL;
     ngx_streamline_packager_ended(m);

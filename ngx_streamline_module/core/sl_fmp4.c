@@ -5,7 +5,8 @@
  * and mdat) per part; the parts of a segment make its file, and each part
  * is also a file of its own for LL-HLS (sl_fmp4_io.c writes the files).
  * Packets are held until the next one of their stream gives their
- * duration, so that parts and segments end where the next sample starts.
+ * duration, so that parts and segments end where the next sample starts;
+ * a part ends as soon as the frame after it would overshoot its target.
  */
 
 
@@ -42,6 +43,7 @@ sl_fmp4_init(sl_fmp4_t *out, sl_pipeline_t *p, const char *name,
     out->fd = -1;
     out->video_index = -1;
     out->audio_index = -1;
+    out->part_last_in_ms = -1;
     out->init_id = p->conf.first_init_id;
     out->discontinuity = p->conf.resume;
 }
@@ -315,8 +317,28 @@ sl_fmp4_write(sl_fmp4_t *out, sl_fmp4_held_t *held, int video)
 
     out->fragment_pending = 1;
 
+    /* what the part waits for: its video, or audio while there is none */
+    if (video || !out->part_has_video) {
+        out->part_last_in_ms = held->wallclock_ms;
+    }
+
     if (end_ms > out->seg_end_ms[video]) {
         out->seg_end_ms[video] = end_ms;
+    }
+
+    /*
+     * The next frame, if it lasts as long as this one, would make the
+     * part longer than its target: the part ends here, now, rather than
+     * when that frame comes (a frame interval sooner for the players).
+     */
+    if ((video || out->video_index < 0)
+        && (2 * end_ms - dts_ms - out->part_start_ms) * 1000
+           > out->p->conf.part_us
+        && out->seg.nparts < SL_PIPELINE_MAX_PARTS - 1)
+    {
+        sl_fmp4_flush_part(out, end_ms);
+        out->part_independent = out->video_index < 0;
+        out->part_has_video = 0;
     }
 }
 
@@ -346,9 +368,17 @@ sl_fmp4_flush_part(sl_fmp4_t *out, int64_t end_ms)
     out->part_offset = out->written;
 
     /* a lost segment's parts are not reported: the index gets a gap */
-    if (!out->lost && sl_fmp4_write_part(out) == SL_OK && p->conf.on_part) {
-        p->conf.on_part(p->conf.data, &out->seg);
+    if (!out->lost && sl_fmp4_write_part(out) == SL_OK) {
+        sl_pipeline_delay(p, out->part_last_in_ms, &out->stats->parts,
+                          &out->stats->part_delay_ms,
+                          &out->stats->part_delay_max_ms);
+
+        if (p->conf.on_part) {
+            p->conf.on_part(p->conf.data, &out->seg);
+        }
     }
+
+    out->part_last_in_ms = -1;
 }
 
 

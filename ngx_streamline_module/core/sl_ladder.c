@@ -32,6 +32,7 @@ static void sl_ladder_encode(sl_pipeline_t *p, sl_ladder_rung_t *rung,
 static void sl_ladder_output(sl_pipeline_t *p, sl_ladder_rung_t *rung,
     AVPacket *pkt);
 static void sl_ladder_drain(sl_ladder_rung_t *rung);
+static int64_t sl_ladder_clock(sl_ladder_t *ld, int64_t pts);
 
 
 void *
@@ -151,6 +152,10 @@ sl_ladder_video(sl_pipeline_t *p, const sl_msg_t *m)
     pkt->dts = m->dts_ms;
     pkt->pts = m->dts_ms + (m->cts_ms > 0 ? m->cts_ms : 0);
     pkt->flags = m->key ? AV_PKT_FLAG_KEY : 0;
+
+    ld->clocks[ld->nclocks % SL_CLOCKS].pts = pkt->pts;
+    ld->clocks[ld->nclocks % SL_CLOCKS].wallclock_ms = m->wallclock_ms;
+    ld->nclocks++;
 
     /* the frame that comes out for this packet must start the segment */
     if (m->cut != SL_NO_CUT) {
@@ -370,6 +375,7 @@ sl_ladder_close(sl_pipeline_t *p)
     avcodec_free_context(&ld->decoder);
     av_frame_free(&ld->decoded);
     ld->skip_to_key = 0;
+    ld->nclocks = 0;
 }
 
 
@@ -542,7 +548,11 @@ sl_ladder_output(sl_pipeline_t *p, sl_ladder_rung_t *rung, AVPacket *pkt)
     uint64_t  cut;
 
     cut = SL_NO_CUT;
-    wallclock_ms = -1;
+    wallclock_ms = sl_ladder_clock(&p->ladder, pkt->pts);
+
+    sl_pipeline_delay(p, wallclock_ms, &rung->out.stats->encoded,
+                      &rung->out.stats->encode_delay_ms,
+                      &rung->out.stats->encode_delay_max_ms);
 
     for (i = 0; i < rung->nforced; i++) {
         if (rung->forced[i].pts == pkt->pts) {
@@ -572,6 +582,24 @@ sl_ladder_output(sl_pipeline_t *p, sl_ladder_rung_t *rung, AVPacket *pkt)
 
     pkt->dts -= rung->dts_shift;
     sl_fmp4_packet(&rung->out, av_packet_clone(pkt), 1, cut, wallclock_ms);
+}
+
+
+/* when the source frame of pts came in, -1 if it is no longer known */
+static int64_t
+sl_ladder_clock(sl_ladder_t *ld, int64_t pts)
+{
+    size_t  i, n;
+
+    n = ld->nclocks < SL_CLOCKS ? ld->nclocks : SL_CLOCKS;
+
+    for (i = 1; i <= n; i++) {
+        if (ld->clocks[(ld->nclocks - i) % SL_CLOCKS].pts == pts) {
+            return ld->clocks[(ld->nclocks - i) % SL_CLOCKS].wallclock_ms;
+        }
+    }
+
+    return -1;
 }
 
 

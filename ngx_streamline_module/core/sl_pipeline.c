@@ -28,6 +28,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -336,6 +337,42 @@ sl_pipeline_free(sl_pipeline_t *p)
     free(p->dir);
     free(p->rendition);
     free(p);
+}
+
+
+int64_t
+sl_pipeline_now_ms(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_REALTIME, &ts);
+
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+void
+sl_pipeline_delay(sl_pipeline_t *p, int64_t since_ms, uint64_t *count,
+    uint64_t *sum, uint64_t *max)
+{
+    int64_t  ms;
+
+    if (since_ms < 0) {
+        return;
+    }
+
+    ms = sl_pipeline_now_ms() - since_ms;
+    if (ms < 0) {
+        ms = 0;
+    }
+
+    pthread_mutex_lock(&p->stats_lock);
+    (*count)++;
+    *sum += (uint64_t) ms;
+    if ((uint64_t) ms > *max) {
+        *max = (uint64_t) ms;
+    }
+    pthread_mutex_unlock(&p->stats_lock);
 }
 
 

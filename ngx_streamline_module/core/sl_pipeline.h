@@ -58,6 +58,15 @@ typedef struct {
     uint64_t  bytes;
     uint64_t  segments_lost;     /* write errors: no file, a gap */
     uint64_t  write_errors;      /* episodes: failures after a success */
+    /* latency: a part written, after its last frame came in (the
+     * wallclock_ms of sl_pipeline_push()); for the ladder also an encoded
+     * frame out, after its frame came in; sums and maxima, ms */
+    uint64_t  parts;
+    uint64_t  part_delay_ms;
+    uint64_t  part_delay_max_ms;
+    uint64_t  encoded;
+    uint64_t  encode_delay_ms;
+    uint64_t  encode_delay_max_ms;
 } sl_rendition_stats_t;
 
 typedef struct {
@@ -156,6 +165,8 @@ int sl_pipeline_push(sl_pipeline_t *p, int video, int64_t dts_ms,
     int32_t cts_ms, int key, int64_t wallclock_ms, const uint8_t *data,
     size_t len);
 
+/* the wall clock, ms since the epoch: what wallclock_ms means */
+int64_t sl_pipeline_now_ms(void);
 void sl_pipeline_stats(sl_pipeline_t *p, sl_pipeline_stats_t *st);
 
 

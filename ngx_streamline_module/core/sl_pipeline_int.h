@@ -97,6 +97,8 @@ typedef struct {
     int                   part_independent;
     int                   part_has_video;
     int                   fragment_pending;
+    int64_t               part_last_in_ms; /* wallclock_ms of the part's
+                                              last frame, -1: unknown */
     int                   lost;           /* the file being written is */
     int                   failing;        /* since the last good segment */
     uint64_t              nlost;          /* segments lost meanwhile */
@@ -112,6 +114,14 @@ typedef struct {
     int64_t               pts;           /* of the frame that starts it */
     int64_t               wallclock_ms;
 } sl_cut_t;
+
+/* when a source frame came in, by its pts: for the latency figures */
+#define SL_CLOCKS  64
+
+typedef struct {
+    int64_t               pts;
+    int64_t               wallclock_ms;
+} sl_clock_t;
 
 /* one ladder rung: scaler and encoder in front of an fMP4 output */
 typedef struct {
@@ -163,6 +173,8 @@ typedef struct {
     AVCodecContext       *decoder;
     AVFrame              *decoded;
     int                   skip_to_key;   /* decode from the next keyframe */
+    sl_clock_t            clocks[SL_CLOCKS];  /* the latest frames in */
+    size_t                nclocks;
     size_t                nrungs;
     sl_ladder_rung_t      rungs[SL_PIPELINE_MAX_RUNGS];
 } sl_ladder_t;
@@ -209,6 +221,9 @@ sl_pipeline_t *sl_pipeline_create(const sl_pipeline_conf_t *conf);
 void sl_pipeline_free(sl_pipeline_t *p);
 void sl_pipeline_log(sl_pipeline_t *p, int error, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+/* a latency sample (ms, from a wallclock_ms) into a sum and a maximum */
+void sl_pipeline_delay(sl_pipeline_t *p, int64_t since_ms, uint64_t *count,
+    uint64_t *sum, uint64_t *max);
 /* msn (SL_NO_CUT: none) and init_id are about to name a file */
 int sl_names_use(sl_pipeline_t *p, uint64_t msn, unsigned init_id);
 void sl_names_end(sl_pipeline_t *p);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libavformat/avformat.h>
 #include <libavutil/cpu.h>
@@ -29,6 +30,7 @@ static void test_long_gop(sl_tap_t *t);
 static void test_video_pause(sl_tap_t *t);
 static void test_sps_change(sl_tap_t *t);
 static void test_video_late(sl_tap_t *t);
+static void test_part_eager(sl_tap_t *t);
 
 
 int
@@ -49,6 +51,7 @@ main(void)
     test_video_pause(&t);
     test_sps_change(&t);
     test_video_late(&t);
+    test_part_eager(&t);
     test_write_errors(&t);
     test_bounds(&t);
     test_names(&t);
@@ -469,4 +472,85 @@ test_video_late(sl_tap_t *t)
              && count_logs(&rec, "audio packets before any sequence header "
                            "are dropped") == 1,
           "video late: the packets before the headers are said once a track");
+}
+
+
+/*
+ * A part is written as soon as the frame after it shows that one more
+ * frame would overshoot the target, not when that frame comes: 30 fps,
+ * 250 ms parts, frames 0 to 7 in (0 to 233 ms): the first part, frames 0
+ * to 6, is out.  And the latency figures: real wall clocks in, sane
+ * delays out, for the source and a rung.
+ */
+static void
+test_part_eager(sl_tap_t *t)
+{
+    int                   i;
+    char                 *dir;
+    gen_t                 g;
+    rec_t                 rec;
+    sl_rung_t             rung;
+    sl_pipeline_t        *p;
+    sl_pipeline_stats_t   st;
+
+    dir = sl_test_tmp_dir("sl_pipeline_test");
+    memset(&rec, 0, sizeof(rec));
+    pthread_mutex_init(&rec.lock, NULL);
+
+    if (gen_open(&g, 160, 90, 60, 1) != 0) {
+        sl_ok(t, 0, "part eager: libx264 encoder");
+        return;
+    }
+
+    g.real_clock = 1;
+
+    memset(&rung, 0, sizeof(rung));
+    rung.name = "low";
+    rung.width = 96;
+    rung.height = 54;
+    rung.bitrate_kbps = 100;
+    rung.preset = "ultrafast";
+
+    p = start(&rec, dir, &rung, 1, 2000, 250);
+    sl_pipeline_video_header(p, g.avcc, g.avcc_len, 160, 90, 30);
+
+    for (i = 0; i < 8; i++) {
+        gen_push(&g, p, i * 100 / 3);
+    }
+
+    memset(&st, 0, sizeof(st));
+
+    for (i = 0; i < 300; i++) {
+        sl_pipeline_stats(p, &st);
+        if (st.renditions[0].parts >= 1 && st.renditions[1].parts >= 1) {
+            break;
+        }
+        usleep(10000);
+    }
+
+    usleep(100000);
+    sl_pipeline_stats(p, &st);
+
+    sl_ok(t, st.renditions[0].parts == 1,
+          "part eager: frames 0-7 in, the part of frames 0-6 is out "
+          "(%llu parts)", (unsigned long long) st.renditions[0].parts);
+    sl_ok(t, st.renditions[1].parts == 1,
+          "part eager: the rung's too (%llu parts)",
+          (unsigned long long) st.renditions[1].parts);
+    sl_ok(t, st.renditions[0].part_delay_max_ms < 3000
+             && st.renditions[1].part_delay_max_ms < 3000,
+          "part eager: parts written %llu and %llu ms after their last "
+          "frame came in",
+          (unsigned long long) st.renditions[0].part_delay_max_ms,
+          (unsigned long long) st.renditions[1].part_delay_max_ms);
+    sl_ok(t, st.renditions[1].encoded >= 7
+             && st.renditions[1].encode_delay_max_ms < 3000
+             && st.renditions[0].encoded == 0,
+          "part eager: %llu frames of the rung encoded, at most %llu ms "
+          "after they came in",
+          (unsigned long long) st.renditions[1].encoded,
+          (unsigned long long) st.renditions[1].encode_delay_max_ms);
+
+    sl_pipeline_stop(p);
+    gen_close(&g);
 }

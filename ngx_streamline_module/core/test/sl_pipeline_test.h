@@ -66,6 +66,7 @@ typedef struct {
     uint8_t           avcc[1024];
     size_t            avcc_len;
     uint8_t         **capture;         /* gen_encode() */
+    int               real_clock;      /* wallclock_ms: now, not fixed */
     size_t           *capture_len;
 } gen_t;
 

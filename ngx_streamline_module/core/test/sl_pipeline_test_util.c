@@ -370,7 +370,9 @@ gen_push(gen_t *g, sl_pipeline_t *p, int64_t ms)
         if (len && p) {
             sl_pipeline_push(p, 1, g->pkt->dts, 0,
                              (g->pkt->flags & AV_PKT_FLAG_KEY) != 0,
-                             1795658595000LL + g->pkt->dts, buf, len);
+                             g->real_clock ? sl_pipeline_now_ms()
+                                           : 1795658595000LL + g->pkt->dts,
+                             buf, len);
         }
 
         av_packet_unref(g->pkt);
