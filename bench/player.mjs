@@ -1,12 +1,23 @@
-// node bench/player.mjs URL SECONDS [SRC_WIDTH]: opens the Streamline player
-// page (or any page with one <video>) in Debian's headless chromium
-// through playwright-core, waits until it plays, warms up 5 s, then for
-// SECONDS measures and prints one JSON line:
+// node bench/player.mjs URL SECONDS [SRC_WIDTH] [HEIGHT]: opens the
+// Streamline player page (or any page with one <video>) in Debian's headless
+// chromium through playwright-core, waits until it plays, warms up 5 s,
+// then for SECONDS measures and prints one JSON line:
 //   latency[]   glass-to-glass, ms, for every frame shown: the source paints
-//               its wall clock (ms mod 2^32) as 32 black/white blocks of
-//               16x32 px at the top left of a SRC_WIDTH-wide frame (default
-//               640; bench/player.sh); the page reads them back, scaled to
-//               the rendition it plays, and compares with its own clock;
+//               its wall clock (ms mod 2^32, taken as the frame is made) as
+//               32 black/white blocks of 16x32 px at the top left of a
+//               SRC_WIDTH-wide frame (default 640; bench/player.sh); the
+//               page reads them back, scaled to the rendition it plays, and
+//               compares with its own clock;
+//   stages      where each frame's latency went, ms per frame, when the
+//               page's hls.js is reachable (window.hls, or the player
+//               page's source handler): capture -> ingest (the frame's
+//               EXT-X-PROGRAM-DATE-TIME, which the origin takes from the
+//               RTMP message's arrival, minus the painted clock), the wait
+//               for the rest of its part (ingest of the part's end minus
+//               the frame's), part end -> first byte of the part at the
+//               player (packaging, encoding, the request), the part's
+//               transfer, and loaded -> shown (the player's buffer and
+//               the compositor); they add up to the latency;
 //   stalls      'waiting' events of the <video> after the warm-up;
 //   heap0/heap1 JS heap in use (CDP Performance.getMetrics JSHeapUsedSize)
 //               at the start and end of the measurement, after a GC;
@@ -16,10 +27,13 @@
 //   height      the rendition height at the end; errors: the page's own;
 //   seekable    the span of the player's seekable range at the end, s
 //               (what the DVR scrubber covers; the player page only).
+// HEIGHT pins the player page to the rendition of that height (its
+// quality menu's levels), as a viewer choosing it would.
 import { launch } from '../html/test/chromium.mjs';
 
-const [url, secs, srcWidth] = [process.argv[2], Number(process.argv[3] || 60),
-                               Number(process.argv[4] || 640)];
+const [url, secs, srcWidth, height] = [process.argv[2], Number(process.argv[3] || 60),
+                                       Number(process.argv[4] || 640),
+                                       Number(process.argv[5] || 0)];
 const browser = await launch(['--js-flags=--expose-gc']);
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 const page = await context.newPage();
@@ -53,13 +67,54 @@ await page.waitForFunction(() => {
     return v && v.currentTime > 0 && !v.paused && v.readyState >= 3;
 }, null, { timeout: 60000, polling: 200 });
 
+if (height) {
+    await page.evaluate((h) => {
+        const ql = window.streamline.player.qualityLevels();
+        for (let i = 0; i < ql.length; i++) {
+            ql[i].enabled = ql[i].height === h;
+        }
+    }, height);
+}
+
 await page.evaluate((w) => {
     const video = document.querySelector('video');
     const canvas = document.createElement('canvas');
     const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    const s = window.glass = { latency: [], stalls: 0, on: false };
+    const s = window.glass = { latency: [], stages: [], stalls: 0, on: false };
+    const hls = window.hls || (window.streamline && window.streamline.player
+        && window.streamline.player.tech(true).sourceHandler_
+        && window.streamline.player.tech(true).sourceHandler_.hls);
+    const parts = [];        // the parts loaded lately: where frames came from
+    if (hls) {
+        hls.on('hlsFragLoaded', (ev, d) => {
+            const seg = d.part || d.frag;
+            if (d.frag.sn === 'initSegment' || !d.frag.programDateTime) {
+                return;
+            }
+            parts.push({ seg: seg, frag: d.frag, level: d.frag.level,
+                         first: performance.timeOrigin + seg.stats.loading.first,
+                         end: performance.timeOrigin + seg.stats.loading.end });
+            if (parts.length > 200) {
+                parts.shift();
+            }
+        });
+    }
+    function stages(mediaTime, painted, now) {
+        const level = hls.currentLevel >= 0 ? hls.currentLevel : hls.loadLevel;
+        for (let i = parts.length - 1; i >= 0; i--) {
+            const p = parts[i], st = p.seg.start, en = st + p.seg.duration;
+            if (p.level !== level || mediaTime < st - 0.001 || mediaTime >= en) {
+                continue;
+            }
+            const pdt = p.frag.programDateTime + (mediaTime - p.frag.start) * 1000;
+            const pdtEnd = p.frag.programDateTime + (en - p.frag.start) * 1000;
+            return [pdt - painted, pdtEnd - pdt, p.first - pdtEnd, p.end - p.first,
+                    now - p.end];
+        }
+        return null;
+    }
     video.addEventListener('waiting', () => { if (s.on) s.stalls++; });
-    function frame() {
+    function frame(t, meta) {
         const vw = video.videoWidth, vh = video.videoHeight;
         if (s.on && vw) {
             const k = vw / w;                  // the rendition's scale
@@ -73,9 +128,16 @@ await page.evaluate((w) => {
                 const x = Math.floor((b * 16 + 8) * k), y = Math.floor(16 * k);
                 if (px[(y * canvas.width + x) * 4] > 128) v += 2 ** b;
             }
-            let d = (Date.now() % 4294967296) - v;
+            const now = Date.now();
+            let d = (now % 4294967296) - v;
             if (d < 0) d += 4294967296;
-            if (d < 120000) s.latency.push(d);
+            if (d < 120000) {
+                s.latency.push(d);
+                const b = hls && meta && stages(meta.mediaTime, now - d, now);
+                if (b) {
+                    s.stages.push(b);
+                }
+            }
         }
         video.requestVideoFrameCallback(frame);
     }
@@ -93,6 +155,7 @@ const m1 = await metrics();
 
 const out = await page.evaluate(() => ({
     latency: window.glass.latency,
+    stages: window.glass.stages,
     stalls: window.glass.stalls,
     height: document.querySelector('video').videoHeight,
     errors: (window.streamline && window.streamline.errors) || [],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# bench/player.sh [seconds]: the player's playback engines compared, in one
-# run on this machine, and glass-to-glass latency through the project's
-# player (html/dist, built by `make page`):
+# bench/player_engines.sh [seconds]: the player's playback engines compared,
+# in one run on this machine, and glass-to-glass latency through the
+# project's player (html/dist, built by `make page`); bench/player.sh runs
+# it as its "engines" section:
 #   1. the page with hls.js through our Video.js source handler (engine=hlsjs),
 #   2. the page with Video.js's own VHS (engine=vhs),
 #   3. plain hls.js (html/test/glass.html, lowLatencyMode) on the source

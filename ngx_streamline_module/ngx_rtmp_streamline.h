@@ -30,6 +30,7 @@ typedef struct {
     ngx_str_t                  media_path;
     ngx_msec_t                 segment;
     ngx_msec_t                 part;
+    ngx_uint_t                 part_hold_back;    /* in parts */
     ngx_msec_t                 window;
     ngx_msec_t                 grace;
     ngx_flag_t                 keep;

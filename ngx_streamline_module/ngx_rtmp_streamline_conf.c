@@ -29,6 +29,7 @@ ngx_rtmp_streamline_create_app_conf(ngx_conf_t *cf)
     sacf->keys_redis = NGX_CONF_UNSET;
     sacf->segment = NGX_CONF_UNSET_MSEC;
     sacf->part = NGX_CONF_UNSET_MSEC;
+    sacf->part_hold_back = NGX_CONF_UNSET_UINT;
     sacf->window = NGX_CONF_UNSET_MSEC;
     sacf->grace = NGX_CONF_UNSET_MSEC;
     sacf->keep = NGX_CONF_UNSET;
@@ -57,6 +58,7 @@ ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->media_path, prev->media_path, "");
     ngx_conf_merge_msec_value(conf->segment, prev->segment, 2000);
     ngx_conf_merge_msec_value(conf->part, prev->part, 250);
+    ngx_conf_merge_uint_value(conf->part_hold_back, prev->part_hold_back, 2);
     ngx_conf_merge_msec_value(conf->window, prev->window, 4 * 3600 * 1000);
     ngx_conf_merge_msec_value(conf->grace, prev->grace, 60000);
     ngx_conf_merge_value(conf->keep, prev->keep, 0);
@@ -77,6 +79,14 @@ ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"streamline_part\" must be 100ms to the "
                            "segment duration");
+        return NGX_CONF_ERROR;
+    }
+
+    /* RFC 8216bis 4.4.3.8: PART-HOLD-BACK at least twice PART-TARGET */
+    if (conf->part_hold_back < 2 || conf->part_hold_back > 20) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_part_hold_back\" must be 2 to 20 "
+                           "parts");
         return NGX_CONF_ERROR;
     }
 

@@ -93,6 +93,13 @@ static ngx_command_t  ngx_rtmp_streamline_commands[] = {
       offsetof(ngx_rtmp_streamline_app_conf_t, part),
       NULL },
 
+    { ngx_string("streamline_part_hold_back"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_streamline_app_conf_t, part_hold_back),
+      NULL },
+
     { ngx_string("streamline_dvr_window"),
       NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,

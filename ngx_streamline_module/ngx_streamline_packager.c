@@ -275,6 +275,9 @@ ngx_streamline_packager_start(ngx_streamline_packager_conf_t *mc, ngx_int_t *rc)
             first_msn = ngx_max(first_msn, ch->r[i].dvr->next_msn);
             first_init = ngx_max(first_init, ch->r[i].dvr->init_id + 1);
             sl_dvr_resume(ch->r[i].dvr);
+            /* not part of the DVR's shape: a reload may change it */
+            sl_dvr_set_part_hold_back(ch->r[i].dvr,
+                                      (uint32_t) mc->part_hold_back);
         }
 
     } else {
@@ -302,6 +305,7 @@ ngx_streamline_packager_start(ngx_streamline_packager_conf_t *mc, ngx_int_t *rc)
         dp.window_us = (uint64_t) mc->window * 1000;
         dp.target_duration = (uint32_t) (mc->segment + 999) / 1000;
         dp.part_target_us = (uint32_t) mc->part * 1000;
+        dp.part_hold_back = (uint32_t) mc->part_hold_back;
         dp.first_msn = first_msn;
 
         size = sl_dvr_size(dp.max_segments, dp.max_parts);

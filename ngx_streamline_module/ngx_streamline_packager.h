@@ -23,6 +23,7 @@ typedef struct {
     const u_char             *dir;          /* <media path>/<channel> */
     ngx_msec_t                segment;
     ngx_msec_t                part;
+    ngx_uint_t                part_hold_back;   /* in parts */
     ngx_msec_t                window;
     ngx_msec_t                grace;
     ngx_flag_t                keep;

@@ -71,7 +71,9 @@ my ($rc, $out) = $t->nginx_t(conf(
             streamline_keys_file $keys;
             streamline_keys_redis off;
             streamline_media_max_size 40g;
-            streamline_media_min_free 2g;",
+            streamline_media_min_free 2g;
+            streamline_part 200ms;
+            streamline_part_hold_back 3;",
     http => 'streamline_api_channel main;
              streamline_api_cache 5s;
              streamline_api_cors *;
@@ -150,6 +152,12 @@ my @bad = (
         'streamline_hls_max_held abc'],
     [http => 'streamline_hls_max_held 256;', 'worker_connections',
         'streamline_hls_max_held as large as worker_connections'],
+    [app => 'streamline_part_hold_back 1;', 'streamline_part_hold_back',
+        'streamline_part_hold_back 1 (the spec asks for 2 at least)'],
+    [app => 'streamline_part_hold_back 21;', 'streamline_part_hold_back',
+        'streamline_part_hold_back 21'],
+    [app => 'streamline_part_hold_back two;', 'streamline_part_hold_back',
+        'streamline_part_hold_back two'],
     [app => 'streamline on; streamline_keys_file %%TESTDIR%%/missing;',
         'missing', 'a missing keys file'],
 );

@@ -14,7 +14,8 @@
  *    playlist to hls.js's live sync position (the target latency), so the
  *    LIVE button lands where hls.js wants to play;
  *  - fatal errors: media errors are recovered in place once, network
- *    errors go to the page (options.onFatal), which retries with backoff.
+ *    errors go to the page (options.onFatal), which retries with backoff;
+ *  - catch-up at the live edge (see catchUp below).
  */
 (function (videojs, Hls) {
     'use strict';
@@ -22,6 +23,21 @@
     if (!videojs || !Hls) {
         return;
     }
+
+    /*
+     * Catch-up: hls.js plays at its target latency (PART-HOLD-BACK, half a
+     * second on the shipped defaults) but speeds up towards it only with
+     * more than 1 s buffered, which a sub-second target never has, and
+     * every stall adds to the target.  So while playing near the live edge
+     * and behind the target by more than CATCHUP_SLACK, playback runs up
+     * to CATCHUP_MAX_RATE times faster (pitch kept), as long as more than
+     * a part is buffered ahead; back at the target, or rewound into the
+     * DVR, it runs at 1.
+     */
+    var CATCHUP_EVERY_MS = 250;
+    var CATCHUP_SLACK = 0.05;       // s behind the target that is fine
+    var CATCHUP_GAIN = 0.5;         // rate per second behind, above 1
+    var CATCHUP_MAX_RATE = 1.15;
 
     function HlsjsHandler(source, tech, options) {
         var self = this;
@@ -33,7 +49,10 @@
             // keep 30 s behind the position (hls.js keeps all by default)
             backBufferLength: 30,
             // after a seek into the DVR, buffer ahead like on demand
-            maxBufferLength: 30
+            maxBufferLength: 30,
+            // a stall adds this to the target latency (hls.js: 1 s): one
+            // part of the shipped defaults, caught up with afterwards
+            liveSyncOnStallIncrease: 0.25
         };
 
         Object.keys(opts.config || {}).forEach(function (k) {
@@ -68,7 +87,44 @@
 
         this.hls.loadSource(source.src);
         this.hls.attachMedia(tech.el());
+
+        this.catchUpTimer = setInterval(function () {
+            self.catchUp();
+        }, CATCHUP_EVERY_MS);
     }
+
+    HlsjsHandler.prototype.catchUp = function () {
+        var hls = this.hls;
+        var video = this.tech.el();
+        var details = hls && hls.latestLevelDetails;
+        var rate = 1;
+        var behind, ahead, b, i;
+
+        if (!details || !details.live || video.paused || video.seeking) {
+            return;
+        }
+
+        behind = hls.latency - hls.targetLatency;
+        b = video.buffered;
+        ahead = 0;
+
+        for (i = 0; i < b.length; i++) {
+            if (b.start(i) <= video.currentTime + 0.1 && video.currentTime < b.end(i)) {
+                ahead = b.end(i) - video.currentTime;
+            }
+        }
+
+        if (behind > CATCHUP_SLACK && behind < details.targetduration
+            && ahead > (details.partTarget || 1))
+        {
+            rate = Math.min(CATCHUP_MAX_RATE, 1 + behind * CATCHUP_GAIN);
+            rate = Math.round(rate * 100) / 100;
+        }
+
+        if (video.playbackRate !== rate) {
+            video.playbackRate = rate;
+        }
+    };
 
     HlsjsHandler.prototype.qualityLevels = function () {
         var p = this.player;
@@ -181,6 +237,7 @@
     };
 
     HlsjsHandler.prototype.dispose = function () {
+        clearInterval(this.catchUpTimer);
         this.removeLevels();
         if (this.hls) {
             this.hls.destroy();

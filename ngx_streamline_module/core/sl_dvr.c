@@ -58,6 +58,7 @@ sl_dvr_init(void *block, size_t size, const sl_dvr_params_t *p)
         || p->target_duration == 0
         || p->target_duration > SL_DVR_MAX_DURATION / 1000000
         || p->part_target_us > SL_DVR_MAX_DURATION
+        || p->part_hold_back == 1 || p->part_hold_back > 20
         || p->first_msn > UINT64_MAX / 2)
     {
         return NULL;
@@ -76,6 +77,7 @@ sl_dvr_init(void *block, size_t size, const sl_dvr_params_t *p)
     dvr->window_us = p->window_us;
     dvr->target_duration = p->target_duration;
     dvr->part_target_us = p->part_target_us;
+    dvr->part_hold_back = p->part_hold_back;
     dvr->first_msn = p->first_msn;
     dvr->next_msn = p->first_msn;
     dvr->dseq = p->first_dseq;
@@ -312,6 +314,18 @@ sl_dvr_resume(sl_dvr_t *dvr)
 
     dvr->ended = 0;
     dvr->pending |= SL_SEG_DISCONTINUITY;
+    dvr->gen++;
+}
+
+
+void
+sl_dvr_set_part_hold_back(sl_dvr_t *dvr, uint32_t parts)
+{
+    if (parts < 2 || parts > 20 || dvr->part_hold_back == parts) {
+        return;
+    }
+
+    dvr->part_hold_back = parts;
     dvr->gen++;
 }
 

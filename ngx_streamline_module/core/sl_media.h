@@ -69,6 +69,8 @@ typedef struct {
     uint64_t  window_us;             /* DVR window */
     uint32_t  target_duration;       /* s, EXT-X-TARGETDURATION at least */
     uint32_t  part_target_us;        /* PART-TARGET at least; 0: no parts */
+    uint32_t  part_hold_back;        /* PART-HOLD-BACK in PART-TARGETs,
+                                        2 to 20; 0: 3 */
     uint64_t  first_msn;             /* of the first segment */
     uint32_t  first_dseq;            /* discontinuity sequence to start at */
 } sl_dvr_params_t;
@@ -98,7 +100,8 @@ typedef struct {
     uint32_t      started;           /* a segment was ever started */
     uint32_t      open;              /* cur is in progress */
     uint32_t      ended;             /* EXT-X-ENDLIST */
-    uint32_t      reserved;
+    uint32_t      part_hold_back;    /* in PART-TARGETs; 0: 3 (a
+                                        snapshot from before it) */
     uint64_t      bytes;             /* of the closed segments held */
     sl_dvr_seg_t  cur;               /* in progress */
 } sl_dvr_t;
@@ -173,6 +176,9 @@ int sl_dvr_end(sl_dvr_t *dvr);
  * discontinuity.  Clients that saw the end may have stopped reloading.
  */
 void sl_dvr_resume(sl_dvr_t *dvr);
+
+/* PART-HOLD-BACK from now on, in PART-TARGETs (2 to 20; else ignored) */
+void sl_dvr_set_part_hold_back(sl_dvr_t *dvr, uint32_t parts);
 
 /*
  * Drops the oldest segments whose end is more than the window before the

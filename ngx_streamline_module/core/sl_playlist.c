@@ -348,7 +348,9 @@ sl_hls_server_control(sl_out_t *o, const sl_dvr_t *dvr,
     }
 
     if (parts) {
-        min = 3 * (uint64_t) dvr->part_target_us;
+        /* at least twice PART-TARGET (RFC 8216bis 4.4.3.8) */
+        min = (uint64_t) (dvr->part_hold_back >= 2 ? dvr->part_hold_back : 3)
+              * dvr->part_target_us;
         us = (opts->part_hold_back_us > min) ? opts->part_hold_back_us : min;
 
         sl_out_lit(o, "PART-HOLD-BACK=");

@@ -103,7 +103,21 @@ test_ll(sl_tap_t *t)
     sl_ok(t, sl_hls_media_playlist(dvr, &opts, NULL, 0) == 0,
           "ll: an empty report URI refused");
 
+    /* the operator's hold-back, in parts: 2 is the least the spec allows */
     opts.nreports = 0;
+    sl_dvr_set_part_hold_back(dvr, 2);
+    pl = sl_render(dvr, &opts);
+    sl_ok(t, sl_count(&pl, "PART-HOLD-BACK=1.000,HOLD-BACK=6.000") == 1,
+          "ll: a hold-back of 2 parts: PART-HOLD-BACK=1.000");
+    sl_check_ok(t, &pl, NULL, "ll: checker accepts it");
+    free(pl.text);
+
+    sl_dvr_set_part_hold_back(dvr, 1);
+    pl = sl_render(dvr, &opts);
+    sl_ok(t, sl_count(&pl, "PART-HOLD-BACK=1.000,") == 1,
+          "ll: a hold-back of 1 part is ignored (below the spec's 2)");
+    free(pl.text);
+
     opts.parts = 0;
     pl = sl_render(dvr, &opts);
     sl_ok(t, sl_count(&pl, "#EXT-X-PART") == 0
