@@ -47,7 +47,7 @@ chmod -R 777 "$dir/origin" "$dir/edge"
     MODULES="$build/modules" HTML="$top/html/dist" ORIGIN_SECRET_LINE=""
 "$top/scripts/render-conf.sh" "$top/nginx-conf/edge.conf" "$dir/edge.conf" \
     EDGE_PORT="127.0.0.1:$edge" ORIGIN="127.0.0.1:$http" SECRET=bench \
-    PREFIX="$dir/edge"
+    PREFIX="$dir/edge" MODULES="$build/modules"
 
 # the plain hls.js page and hls.js itself, on a server of their own
 # inside the origin's nginx (the playlists it plays allow any origin)

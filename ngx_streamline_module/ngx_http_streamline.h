@@ -27,6 +27,8 @@ typedef struct {
     ngx_str_t                  secret_header;
     ngx_str_t                  secret_value;
     ngx_uint_t                 secret_set;     /* unsigned: off or set */
+    ngx_flag_t                 collapse;
+    ngx_msec_t                 collapse_timeout;
 } ngx_http_streamline_loc_conf_t;
 
 
@@ -73,6 +75,10 @@ ngx_int_t ngx_http_streamline_part_ready(const u_char *channel,
 /* NGX_AGAIN: the request waits for the channel (dir NULL: held already) */
 ngx_int_t ngx_http_streamline_coming(const u_char *channel, size_t len,
     const u_char *dir, ngx_streamline_hls_req_t *req);
+
+
+/* identical requests collapsed (ngx_http_streamline_collapse.c) */
+ngx_int_t ngx_http_streamline_collapse_init(ngx_conf_t *cf);
 
 
 /* the module (ngx_http_streamline_module.c) */

@@ -81,6 +81,20 @@ static ngx_command_t  ngx_http_streamline_commands[] = {
       offsetof(ngx_http_streamline_loc_conf_t, cors),
       NULL },
 
+    { ngx_string("streamline_collapse"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_streamline_loc_conf_t, collapse),
+      NULL },
+
+    { ngx_string("streamline_collapse_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_streamline_loc_conf_t, collapse_timeout),
+      NULL },
+
     { ngx_string("streamline_origin_secret"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_streamline_secret,
@@ -138,6 +152,8 @@ ngx_http_streamline_create_loc_conf(ngx_conf_t *cf)
     slcf->max_held = NGX_CONF_UNSET_UINT;
     slcf->cache = NGX_CONF_UNSET_MSEC;
     slcf->secret_set = NGX_CONF_UNSET_UINT;
+    slcf->collapse = NGX_CONF_UNSET;
+    slcf->collapse_timeout = NGX_CONF_UNSET_MSEC;
 
     return slcf;
 }
@@ -154,6 +170,16 @@ ngx_http_streamline_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->channel, prev->channel, "main");
     ngx_conf_merge_msec_value(conf->cache, prev->cache, 10000);
     ngx_conf_merge_str_value(conf->cors, prev->cors, "*");
+    ngx_conf_merge_value(conf->collapse, prev->collapse, 0);
+    ngx_conf_merge_msec_value(conf->collapse_timeout, prev->collapse_timeout,
+                              30000);
+
+    if (conf->collapse_timeout == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_collapse_timeout\" must be more "
+                           "than 0");
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->secret_set == NGX_CONF_UNSET_UINT) {
         conf->secret_set = prev->secret_set == NGX_CONF_UNSET_UINT
@@ -362,6 +388,10 @@ ngx_http_streamline_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_streamline_access_handler;
+
+    if (ngx_http_streamline_collapse_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     /* the store's changes wake the playlist requests that wait */
     ngx_streamline_store_set_waker(ngx_http_streamline_hls_wake);

@@ -81,7 +81,9 @@ my ($rc, $out) = $t->nginx_t(conf(
     location => 'streamline_api_channel studio;
                  streamline_api_cors https://example.com;
                  streamline_origin_secret off;
-                 streamline_hls_max_held 100;',
+                 streamline_hls_max_held 100;
+                 streamline_collapse on;
+                 streamline_collapse_timeout 10s;',
 ));
 is($rc, 0, 'every directive, good values: nginx -t passes') or diag $out;
 
@@ -152,6 +154,12 @@ my @bad = (
         'streamline_hls_max_held abc'],
     [http => 'streamline_hls_max_held 256;', 'worker_connections',
         'streamline_hls_max_held as large as worker_connections'],
+    [location => 'streamline_collapse maybe;', 'streamline_collapse',
+        'streamline_collapse maybe'],
+    [location => 'streamline_collapse_timeout 0;', 'streamline_collapse_timeout',
+        'streamline_collapse_timeout 0'],
+    [location => 'streamline_collapse_timeout soon;', 'streamline_collapse_timeout',
+        'streamline_collapse_timeout soon'],
     [app => 'streamline_part_hold_back 1;', 'streamline_part_hold_back',
         'streamline_part_hold_back 1 (the spec asks for 2 at least)'],
     [app => 'streamline_part_hold_back 21;', 'streamline_part_hold_back',
