@@ -10,9 +10,11 @@
 # in Debian's headless chromium (playwright-core, html/test/glass.html).
 #
 # The source (ffmpeg lavfi, 640x360 30 fps, x264 ultrafast zerolatency,
-# 1 s keyframes) paints the wall clock into every frame as 32 blocks; the
-# page reads them back from each frame it shows and compares them with its
-# own clock.  ffmpeg publishes once and tees the stream to both
+# 1 s keyframes) paints into every frame, as 32 blocks, the wall clock of
+# the moment it makes the frame (RTCTIME; until 2026-12-01 the clock at
+# ffmpeg's start plus the frame's timestamp, which counted ffmpeg's start-up
+# and any lag of the source as latency); the page reads them back from each
+# frame it shows and compares them with its own clock.  ffmpeg publishes once and tees the stream to both
 # applications.  Median and p90 over [seconds] (default 30) of playback
 # each, after 2 s of warm-up.
 set -euo pipefail
@@ -69,12 +71,11 @@ http {
 EOF
 bench_nginx
 
-start=$(( $(date +%s%3N) % 4294967296 ))
 total=$(( 4 * (secs + 12) + 10 ))
 ffmpeg -nostdin -hide_banner -loglevel error -re \
     -f lavfi -i testsrc2=size=640x360:rate=30 \
     -f lavfi -i "color=c=black:s=512x32:r=30" \
-    -filter_complex "[1:v]geq=lum='255*mod(floor(($start+T*1000)/pow(2\,floor(X/16)))\,2)':cb=128:cr=128[bits];[0:v][bits]overlay=0:0[out]" \
+    -filter_complex "[1:v]settb=1/1000,setpts='RTCTIME/1000',geq=lum='255*mod(floor(T*1000/pow(2\,floor(X/16)))\,2)':cb=128:cr=128,setpts=N/30/TB[bits];[0:v][bits]overlay=0:0[out]" \
     -map '[out]' -t "$total" -c:v libx264 -preset ultrafast -tune zerolatency -g 30 \
     -keyint_min 30 -sc_threshold 0 -pix_fmt yuv420p -flags +global_header -an \
     -f tee "[f=flv:onfail=ignore]rtmp://127.0.0.1:$rtmp/live/$key|[f=flv:onfail=ignore]rtmp://127.0.0.1:$rtmp/defaults/$key-2|[f=flv:onfail=ignore]rtmp://127.0.0.1:$rtmp/stock/main" \

@@ -19,6 +19,10 @@
 //               transfer, and loaded -> shown (the player's buffer and
 //               the compositor); they add up to the latency;
 //   stalls      'waiting' events of the <video> after the warm-up;
+//   stallLog    each: the position, what was buffered ahead, how long
+//               until 'playing' (ms, null: still stalled), the distance to
+//               the playlist's edge and the last parts loaded;
+//   hlsErrors   hls.js's error events (most are not fatal), up to 50;
 //   heap0/heap1 JS heap in use (CDP Performance.getMetrics JSHeapUsedSize)
 //               at the start and end of the measurement, after a GC;
 //   task        main-thread busy seconds (CDP TaskDuration) during it;
@@ -85,7 +89,13 @@ await page.evaluate((w) => {
         && window.streamline.player.tech(true).sourceHandler_
         && window.streamline.player.tech(true).sourceHandler_.hls);
     const parts = [];        // the parts loaded lately: where frames came from
+    s.hlsErrors = [];
     if (hls) {
+        hls.on('hlsError', (ev, d) => {
+            if (s.on && s.hlsErrors.length < 50) {
+                s.hlsErrors.push(`${video.currentTime.toFixed(2)} ${d.details}${d.fatal ? ' (fatal)' : ''}`);
+            }
+        });
         hls.on('hlsFragLoaded', (ev, d) => {
             const seg = d.part || d.frag;
             if (d.frag.sn === 'initSegment' || !d.frag.programDateTime) {
@@ -113,7 +123,30 @@ await page.evaluate((w) => {
         }
         return null;
     }
-    video.addEventListener('waiting', () => { if (s.on) s.stalls++; });
+    // each stall: how long until playing again, and what was buffered
+    s.stallLog = [];
+    let stalledAt = 0;
+    video.addEventListener('waiting', () => {
+        if (!s.on) return;
+        s.stalls++;
+        stalledAt = performance.now();
+        const b = video.buffered;
+        const ahead = b.length ? b.end(b.length - 1) - video.currentTime : 0;
+        const now = performance.timeOrigin + performance.now();
+        s.stallLog.push({ at: video.currentTime, ahead: ahead, ms: null,
+                          // the last parts in: sn.part, ms ago, ms in flight
+                          parts: parts.slice(-4).map((p) => [
+                              `${p.frag.sn}.${p.seg.index === undefined ? '-' : p.seg.index}`,
+                              Math.round(now - p.end), Math.round(p.end - p.first)]),
+                          edge: hls && hls.latestLevelDetails
+                                ? hls.latestLevelDetails.edge - video.currentTime : null });
+    });
+    video.addEventListener('playing', () => {
+        if (stalledAt && s.stallLog.length) {
+            s.stallLog[s.stallLog.length - 1].ms = performance.now() - stalledAt;
+        }
+        stalledAt = 0;
+    });
     function frame(t, meta) {
         const vw = video.videoWidth, vh = video.videoHeight;
         if (s.on && vw) {
@@ -157,6 +190,8 @@ const out = await page.evaluate(() => ({
     latency: window.glass.latency,
     stages: window.glass.stages,
     stalls: window.glass.stalls,
+    stallLog: window.glass.stallLog,
+    hlsErrors: window.glass.hlsErrors,
     height: document.querySelector('video').videoHeight,
     errors: (window.streamline && window.streamline.errors) || [],
     engine: window.streamline && window.streamline.engine,

@@ -68,12 +68,10 @@ bench_nginx
 
 live_pid=
 live() {        # the glass source, in real time, until killed
-    local start
-    start=$(( $(date +%s%3N) % 4294967296 ))
     ffmpeg -nostdin -hide_banner -loglevel error -re \
         -f lavfi -i testsrc2=size=640x360:rate=30 \
         -f lavfi -i "color=c=black:s=512x32:r=30" \
-        -filter_complex "[1:v]geq=lum='255*mod(floor(($start+T*1000)/pow(2\,floor(X/16)))\,2)':cb=128:cr=128[bits];[0:v][bits]overlay=0:0[out]" \
+        -filter_complex "[1:v]settb=1/1000,setpts='RTCTIME/1000',geq=lum='255*mod(floor(T*1000/pow(2\,floor(X/16)))\,2)':cb=128:cr=128,setpts=N/30/TB[bits];[0:v][bits]overlay=0:0[out]" \
         -map '[out]' -c:v libx264 -preset ultrafast -tune zerolatency -g 30 \
         -keyint_min 30 -sc_threshold 0 -pix_fmt yuv420p -flags +global_header -an \
         -f flv "rtmp://127.0.0.1:$rtmp/live/$key" 2>>"$dir/ffmpeg.log" &
@@ -87,10 +85,11 @@ window() {      # segments and seconds in the source playlist
 }
 
 measure() {     # label url
-    local out
-    out=$(node "$top/bench/player.mjs" "$2" "$secs" 640 2>&1 | tail -1)
+    # the result is one JSON line, a few hundred KB: a file, not an argument
+    node "$top/bench/player.mjs" "$2" "$secs" 640 2>&1 | tail -1 > "$dir/run.json"
     perl -MJSON::PP -e '
-        my ($label, $json, $secs) = @ARGV;
+        my ($label, $file, $secs) = @ARGV;
+        my $json = do { local (@ARGV, $/) = ($file); <> };
         my $s = eval { decode_json($json) } or die "$label: no result: $json\n";
         my @l = sort { $a <=> $b } @{$s->{latency}};
         unless (@l) {   # e.g. a player that started far back in the filler
@@ -108,7 +107,7 @@ measure() {     # label url
             defined $s->{seekable} ? sprintf("  scrubber %.0f s", $s->{seekable}) : "",
             ($s->{playlists}{unknown} ? "  ($s->{playlists}{unknown} playlist sizes unknown)" : "") .
             (@{$s->{errors}} ? "  errors: @{$s->{errors}}" : "");
-    ' "$1" "$out" "$secs"
+    ' "$1" "$dir/run.json" "$secs"
 }
 
 runs() {

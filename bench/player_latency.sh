@@ -90,11 +90,12 @@ echo "  stages, medians per frame (ms): capture->ingest, wait for the part's end
 
 rc=0
 measure() {     # label url height
-    local out
     case $1 in *"$only"*) ;; *) return 0 ;; esac
-    out=$(node "$top/bench/player.mjs" "$2" "$secs" 1280 "$3" 2>&1 | tail -1)
+    # the result is one JSON line, a few hundred KB: a file, not an argument
+    node "$top/bench/player.mjs" "$2" "$secs" 1280 "$3" 2>&1 | tail -1 > "$dir/run.json"
     perl -MJSON::PP -e '
-        my ($label, $json) = @ARGV;
+        my ($label, $file) = @ARGV;
+        my $json = do { local (@ARGV, $/) = ($file); <> };
         my $s = eval { decode_json($json) } or die "$label: no result: $json\n";
         my @l = sort { $a <=> $b } @{$s->{latency}};
         die "$label: no painted clock read (errors: @{$s->{errors}})\n" unless @l;
@@ -103,11 +104,21 @@ measure() {     # label url height
             my @v = sort { $a <=> $b } map { $_->[$i] } @{$s->{stages}};
             push @st, @v ? sprintf("%4.0f", $v[int(@v / 2)]) : "   -";
         }
-        printf "%-28s median %5.2f s  p90 %5.2f s  %5d frames  %d stalls  %4dp  stages %s%s\n",
+        my $stalled = 0;
+        $stalled += $_->{ms} // 0 for @{$s->{stallLog} || []};
+        printf "%-28s median %5.2f s  p90 %5.2f s  %5d frames  %d stalls (%.1f s)  %4dp  stages %s%s\n",
             $label, $l[int(@l / 2)] / 1000, $l[int(@l * 0.9)] / 1000, scalar @l,
-            $s->{stalls}, $s->{height}, join(" ", @st),
+            $s->{stalls}, $stalled / 1000, $s->{height}, join(" ", @st),
             @{$s->{errors}} ? "  errors: @{$s->{errors}}" : "";
-    ' "$1" "$out" || rc=1
+        for my $x (@{$s->{stallLog} || []}) {
+            printf "    stall at %.2f s: %.2f s buffered, %.2f s from the edge, %s ms; last parts in (part, ms ago, ms loading): %s\n",
+                $x->{at}, $x->{ahead}, $x->{edge} // -1, $x->{ms} // "still",
+                join(", ", map { "@$_" } @{$x->{parts} || []});
+        }
+        my %e;
+        $e{(split / /, $_, 2)[1]}++ for @{$s->{hlsErrors} || []};
+        printf "    hls.js errors: %s\n", join(", ", map { "$_ x$e{$_}" } sort keys %e) if %e;
+    ' "$1" "$dir/run.json" || rc=1
 }
 
 for where in direct edge; do

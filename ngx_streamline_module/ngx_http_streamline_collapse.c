@@ -27,19 +27,23 @@
 
 
 /* a URI in flight in this worker: its leader, and who waits for it */
-typedef struct {
-    ngx_str_node_t               sn;          /* "<location>:<uri>" */
-    ngx_queue_t                  waiting;     /* followers' contexts */
-} ngx_http_streamline_flight_t;
+typedef struct ngx_http_streamline_collapse_ctx_s
+    ngx_http_streamline_collapse_ctx_t;
 
 typedef struct {
+    ngx_str_node_t                      sn;       /* "<location>:<m>:<uri>" */
+    ngx_queue_t                         waiting;  /* followers' contexts */
+    ngx_http_streamline_collapse_ctx_t *leader;
+} ngx_http_streamline_flight_t;
+
+struct ngx_http_streamline_collapse_ctx_s {
     ngx_http_request_t           *r;
     ngx_http_streamline_flight_t *flight;     /* NULL: nothing to wait for
                                                  or to wake any more */
     ngx_queue_t                   queue;      /* a follower's link */
     unsigned                      leader:1;
     unsigned                      waiting:1;
-} ngx_http_streamline_collapse_ctx_t;
+};
 
 
 static ngx_int_t ngx_http_streamline_collapse_handler(ngx_http_request_t *r);
@@ -108,24 +112,9 @@ ngx_http_streamline_collapse_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_streamline_module);
 
     if (ctx) {
-        /* a leader after an internal redirect, or a follower resumed */
+        /* a follower resumed */
         return NGX_DECLINED;
     }
-
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_streamline_collapse_ctx_t));
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->r = r;
-    cln->handler = ngx_http_streamline_collapse_cleanup;
-    cln->data = ctx;
-    ngx_http_set_ctx(r, ctx, ngx_http_streamline_module);
 
     /* the location is in the key: two of them may proxy one URI apart */
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
@@ -145,6 +134,27 @@ ngx_http_streamline_collapse_handler(ngx_http_request_t *r)
     flight = (ngx_http_streamline_flight_t *)
              ngx_str_rbtree_lookup(&ngx_http_streamline_flights, &key, hash);
 
+    if (flight && flight->leader->r == r) {
+        /* the leader again after an internal redirect (it clears ctx) */
+        ngx_http_set_ctx(r, flight->leader, ngx_http_streamline_module);
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_streamline_collapse_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->r = r;
+    cln->handler = ngx_http_streamline_collapse_cleanup;
+    cln->data = ctx;
+    ngx_http_set_ctx(r, ctx, ngx_http_streamline_module);
+
     if (flight == NULL) {
         /* the leader: on to the cache and the origin */
         flight = ngx_alloc(sizeof(ngx_http_streamline_flight_t) + key.len,
@@ -158,6 +168,7 @@ ngx_http_streamline_collapse_handler(ngx_http_request_t *r)
         ngx_memcpy(flight->sn.str.data, key.data, key.len);
         flight->sn.node.key = hash;
         ngx_queue_init(&flight->waiting);
+        flight->leader = ctx;
         ngx_rbtree_insert(&ngx_http_streamline_flights, &flight->sn.node);
 
         ctx->flight = flight;

@@ -58,7 +58,7 @@ ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->media_path, prev->media_path, "");
     ngx_conf_merge_msec_value(conf->segment, prev->segment, 2000);
     ngx_conf_merge_msec_value(conf->part, prev->part, 250);
-    ngx_conf_merge_uint_value(conf->part_hold_back, prev->part_hold_back, 2);
+    ngx_conf_merge_uint_value(conf->part_hold_back, prev->part_hold_back, 3);
     ngx_conf_merge_msec_value(conf->window, prev->window, 4 * 3600 * 1000);
     ngx_conf_merge_msec_value(conf->grace, prev->grace, 60000);
     ngx_conf_merge_value(conf->keep, prev->keep, 0);

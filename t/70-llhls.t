@@ -50,7 +50,7 @@ like($body, qr/^#EXT-X-PART-INF:PART-TARGET=0\.250$/m, 'PART-TARGET 0.250');
 like($body, qr/^#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=[\d.]+,PART-HOLD-BACK=([\d.]+),HOLD-BACK=[\d.]+$/m,
      'SERVER-CONTROL: blocking reload, delta updates, hold backs');
 my ($phb) = $body =~ /PART-HOLD-BACK=([\d.]+)/;
-is($phb, '0.500', 'PART-HOLD-BACK: 2 parts by default (the spec asks for 2 at least)');
+is($phb, '0.750', 'PART-HOLD-BACK: 3 parts by default (the spec asks for 2 at least, 3 recommended)');
 my @parts = $body =~ /^#EXT-X-PART:DURATION=([\d.]+),URI="part-\d+\.\d+\.m4s"/mg;
 ok(@parts >= 2, 'parts are listed');
 ok(!grep({ $_ > 0.250 } @parts), 'no part longer than PART-TARGET')

@@ -8,12 +8,15 @@
 # every frame it shows (bench/player.mjs).  The bound here is generous (a
 # loaded CI machine, sanitizer builds): 1.5 s for the median, where
 # bench/player.sh measures about half a second (README, Benchmarks).
+# Then the page's catch-up: it keeps to its target latency, comes back to
+# it after a network hiccup, and stays behind after a pause until LIVE.
 
 use strict;
 use warnings;
 
 use JSON::PP;
 use Test::More;
+use Time::HiRes qw(sleep);
 use lib 't/lib';
 use Streamline::Test;
 use Streamline::Media;
@@ -28,7 +31,7 @@ $t->start_redis;
 $t->write_conf(media_conf(workers => 2, app => <<'EOF', http => <<"EOF2"));
 streamline_segment 2s;
             streamline_part 250ms;
-            streamline_part_hold_back 2;
+            streamline_part_hold_back 3;
             streamline_rendition 180p 320x180 250k preset=ultrafast;
 EOF
         root $top/html/dist;
@@ -77,5 +80,40 @@ for my $case (['source', 0], ['180p', 180]) {
         $name, $median, (@l ? $l[int(@l * 0.9)] / 1000 : 99), scalar @l, $s->{stalls};
 }
 
+# --- the page keeps to its target latency ---------------------------------------
+
+my $b = Streamline::Browser->new($t);
+ok($b->goto("$base/?engine=hlsjs"), 'the page loads') or diag $b->error;
+ok($b->wait('document.body.dataset.state === "playing"', 30), 'it plays');
+my $late = '(function (h) { return h.latency - h.targetLatency; })'
+    . '(streamline.player.tech(true).sourceHandler_.hls)';
+ok($b->wait("$late < 0.3", 20), 'it keeps within 0.3 s of its target latency')
+    or diag $b->eval($late);
+
+# a network hiccup: 3 s without media, then the player is late by as much;
+# it jumps back to the live position (hls.js alone would stay late)
+$b->eval(q{window.stalled = 0; document.querySelector('video')
+    .addEventListener('waiting', function () { window.stalled++; }), true});
+ok($b->delay('\\.(m4s|m3u8)(\\?|$)', 3000), 'the network stops for 3 s');
+sleep 3.5;
+ok($b->delay(), 'and comes back');
+ok($b->wait('window.stalled > 0', 5), 'the player stalled');
+sleep 6;
+my $c0 = $b->eval('streamline.player.currentTime()');
+sleep 1;
+cmp_ok($b->eval('streamline.player.currentTime()') - $c0, '>', 0.5, 'it plays again');
+cmp_ok($b->eval($late), '<', 0.5, '6 s after, it is back at its target latency');
+
+# a pause leaves the live edge: play goes on from there; L returns
+ok($b->eval('streamline.player.pause(), true'), 'pause');
+sleep 4;
+ok($b->eval('streamline.player.play(), true'), 'play');
+sleep 2;
+cmp_ok($b->eval($late), '>', 2.5, 'after a pause, the player plays on behind the edge');
+ok($b->key('l'), 'L: back to live');
+ok($b->wait("$late < 0.5", 15), 'back at the target latency')
+    or diag $b->eval($late);
+
+$b->stop;
 $pub->stop;
 done_testing;

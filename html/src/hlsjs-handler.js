@@ -28,16 +28,21 @@
      * Catch-up: hls.js plays at its target latency (PART-HOLD-BACK, half a
      * second on the shipped defaults) but speeds up towards it only with
      * more than 1 s buffered, which a sub-second target never has, and
-     * every stall adds to the target.  So while playing near the live edge
-     * and behind the target by more than CATCHUP_SLACK, playback runs up
-     * to CATCHUP_MAX_RATE times faster (pitch kept), as long as more than
-     * a part is buffered ahead; back at the target, or rewound into the
-     * DVR, it runs at 1.
+     * every stall adds to the target.  So while the viewer is "at live"
+     * (not rewound into the DVR: a pause or a seek back of more than
+     * REWIND_MIN seconds rewinds, a seek to the live position, such as
+     * the LIVE button's, returns) and behind the
+     * target by more than CATCHUP_SLACK, playback runs up to
+     * CATCHUP_MAX_RATE times faster (pitch kept), as long as more than a
+     * part is buffered ahead; more than a target duration behind (a long
+     * stall, a tab in the background), it jumps to the live position.
+     * Back at the target, or rewound, it runs at 1.
      */
     var CATCHUP_EVERY_MS = 250;
     var CATCHUP_SLACK = 0.05;       // s behind the target that is fine
     var CATCHUP_GAIN = 0.5;         // rate per second behind, above 1
     var CATCHUP_MAX_RATE = 1.15;
+    var REWIND_MIN = 1;             // s
 
     function HlsjsHandler(source, tech, options) {
         var self = this;
@@ -88,10 +93,43 @@
         this.hls.loadSource(source.src);
         this.hls.attachMedia(tech.el());
 
+        this.atLive = true;
+        this.lastTime = 0;
+        this.ownSeek = false;
+        this.onSeeking = function () { self.seeking(); };
+        this.onTimeupdate = function () {
+            if (!self.tech.el().seeking) {
+                self.lastTime = self.tech.el().currentTime;
+            }
+        };
+        // a pause leaves the live edge too: play goes on from there
+        this.onPause = function () { self.atLive = false; };
+        tech.el().addEventListener('seeking', this.onSeeking);
+        tech.el().addEventListener('timeupdate', this.onTimeupdate);
+        tech.el().addEventListener('pause', this.onPause);
+
         this.catchUpTimer = setInterval(function () {
             self.catchUp();
         }, CATCHUP_EVERY_MS);
     }
+
+    /* a seek back rewinds into the DVR; one to the live position returns */
+    HlsjsHandler.prototype.seeking = function () {
+        var t = this.tech.el().currentTime;
+        var sync = this.hls && this.hls.liveSyncPosition;
+
+        if (this.ownSeek) {
+            this.ownSeek = false;
+
+        } else if (t < this.lastTime - REWIND_MIN) {
+            this.atLive = false;
+
+        } else if (typeof sync === 'number' && t >= sync - REWIND_MIN) {
+            this.atLive = true;
+        }
+
+        this.lastTime = t;
+    };
 
     HlsjsHandler.prototype.catchUp = function () {
         var hls = this.hls;
@@ -104,7 +142,16 @@
             return;
         }
 
-        behind = hls.latency - hls.targetLatency;
+        behind = this.atLive ? hls.latency - hls.targetLatency : 0;
+
+        if (behind > details.targetduration
+            && typeof hls.liveSyncPosition === 'number')
+        {
+            this.ownSeek = true;
+            video.currentTime = hls.liveSyncPosition;
+            behind = 0;
+        }
+
         b = video.buffered;
         ahead = 0;
 
@@ -114,8 +161,7 @@
             }
         }
 
-        if (behind > CATCHUP_SLACK && behind < details.targetduration
-            && ahead > (details.partTarget || 1))
+        if (behind > CATCHUP_SLACK && ahead > (details.partTarget || 1))
         {
             rate = Math.min(CATCHUP_MAX_RATE, 1 + behind * CATCHUP_GAIN);
             rate = Math.round(rate * 100) / 100;
@@ -238,6 +284,9 @@
 
     HlsjsHandler.prototype.dispose = function () {
         clearInterval(this.catchUpTimer);
+        this.tech.el().removeEventListener('seeking', this.onSeeking);
+        this.tech.el().removeEventListener('timeupdate', this.onTimeupdate);
+        this.tech.el().removeEventListener('pause', this.onPause);
         this.removeLevels();
         if (this.hls) {
             this.hls.destroy();

@@ -16,6 +16,9 @@
 //   {"cmd":"requests"}  -> {"ok":true,"value":[urls requested so far]}
 //   {"cmd":"console"}   -> {"ok":true,"value":[console lines so far]}
 //   {"cmd":"metrics"}   -> {"ok":true,"value":{CDP Performance metrics}}
+//   {"cmd":"delay","match":"regexp","ms":n}   -> {"ok":true}
+//        requests whose URL matches go out n ms late (a network hiccup),
+//        until {"cmd":"delay"} without "match" ends it
 //   {"cmd":"close"}     -> exits
 // Any failure answers {"ok":false,"error":"..."} and the session goes on.
 import { launch } from './chromium.mjs';
@@ -91,6 +94,16 @@ async function run(c) {
         const m = await cdp.send('Performance.getMetrics');
         return Object.fromEntries(m.metrics.map((x) => [x.name, x.value]));
     }
+    case 'delay':
+        await page.unrouteAll();
+        if (c.match) {
+            const re = new RegExp(c.match);
+            await page.route((url) => re.test(url.href), async (route) => {
+                await new Promise((ok) => setTimeout(ok, c.ms || 1000));
+                await route.continue().catch(() => {});
+            });
+        }
+        return undefined;
     default:
         throw new Error(`unknown command ${c.cmd}`);
     }

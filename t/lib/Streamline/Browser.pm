@@ -89,6 +89,8 @@ sub viewport   { $_[0]->_do(30, cmd => 'viewport', width => $_[1], height => $_[
 sub requests   { $_[0]->_get(30, cmd => 'requests') }
 sub console    { $_[0]->_get(30, cmd => 'console') }
 sub metrics    { $_[0]->_get(30, cmd => 'metrics') }
+# delay(regexp, ms): matching requests go out ms late; delay() ends it
+sub delay      { $_[0]->_do(30, cmd => 'delay', match => $_[1], ms => $_[2]) }
 
 sub eval {
     my ($self, $js) = @_;
