@@ -93,7 +93,7 @@ say ""
 say "== 6. DVR index at a full 4-hour window (make -C ngx_streamline_module/core bench) =="
 make -s -C "$top/ngx_streamline_module/core" bench BUILD_DIR="$BUILD_DIR" 2>&1 | tee -a "$out" || rc=1
 say ""
-say "== 7. The player's engines, glass-to-glass, fresh and 4-hour window (bench/player.sh) =="
+say "== 7. Glass-to-glass through the page on the shipped confs, every rendition, direct and through the edge; the player's engines, fresh and 4-hour window (bench/player.sh) =="
 "$top/bench/player.sh" "${PLAYER_SECONDS:-60}" 2>&1 | tee -a "$out" || rc=1
 say ""
 say "busy:     $(busy) (other processes, after the run)"

@@ -208,6 +208,7 @@ ngx_http_streamline_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     slcf->api = 1;
+    ngx_streamline_needs_redis(cf);
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_streamline_api_handler;

@@ -97,6 +97,10 @@ ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->enable) {
+        ngx_streamline_needs_redis(cf);
+    }
+
     if (conf->enable && !conf->keys_redis && conf->keys == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"streamline\" is on with neither "

@@ -31,6 +31,12 @@ typedef struct {
     ngx_shm_zone_t           *media_zone;
     ngx_array_t              *media_paths;  /* of ngx_str_t, NUL ended */
     ngx_fd_t                  media_notify; /* eventfd, with media_zone */
+    ngx_uint_t                redis_needed; /* streamline_redis, an API
+                                               location or an RTMP
+                                               application with streamline
+                                               on: else no connection (an
+                                               edge with streamline_collapse
+                                               only) */
 } ngx_streamline_main_conf_t;
 
 
@@ -123,6 +129,8 @@ ngx_int_t ngx_streamline_redis_read(ngx_streamline_read_t *rd,
 /* the per-worker state cache, shared by the RTMP and HTTP sides */
 sl_cache_t *ngx_streamline_cache(void);
 
+/* at configuration: this configuration talks to Redis */
+void ngx_streamline_needs_redis(ngx_conf_t *cf);
 int64_t ngx_streamline_now_ms(void);
 
 /*

@@ -175,6 +175,8 @@ ngx_streamline_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
+    smcf->redis_needed = 1;
+
     value = cf->args->elts;
     smcf->redis = value[1];
 
@@ -296,6 +298,10 @@ ngx_streamline_init_process(ngx_cycle_t *cycle)
 
     sl_cache_init(&ngx_streamline_cache_, entries, NGX_STREAMLINE_CACHE_SIZE);
 
+    if (!smcf->redis_needed) {
+        return NGX_OK;
+    }
+
     return ngx_streamline_redis_init(cycle, smcf);
 }
 
@@ -320,6 +326,17 @@ ngx_streamline_exit_process(ngx_cycle_t *cycle)
 
     /* after the Redis client, whose last callbacks may still read it */
     ngx_free(ngx_streamline_cache_.entries);
+}
+
+
+void
+ngx_streamline_needs_redis(ngx_conf_t *cf)
+{
+    ngx_streamline_main_conf_t  *smcf;
+
+    smcf = (ngx_streamline_main_conf_t *)
+               ngx_get_conf(cf->cycle->conf_ctx, ngx_streamline_module);
+    smcf->redis_needed = 1;
 }
 
 

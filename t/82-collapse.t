@@ -15,7 +15,9 @@
 #     origin themselves, and are answered;
 #   - a leader slower than streamline_collapse_timeout: the others go on
 #     by themselves;
-#   - HEAD and GET of one URI do not wait for each other; POST is never held.
+#   - HEAD and GET of one URI do not wait for each other; POST is never held;
+#   - no Redis connection is tried: the edge has neither streamline_redis
+#     nor anything that needs it.
 
 use strict;
 use warnings;
@@ -197,5 +199,8 @@ my $h = burst('/g?d=300', 1, method => 'HEAD');
 is((values %$h)[0][0], 200, 'HEAD answered');
 $r = burst('/h?d=300', 3, method => 'POST');
 is(asked('POST /h?d=300'), 3, 'POST is never held: 3 requests for 3');
+
+# an edge with the module for streamline_collapse only: no Redis wanted
+is(scalar($t->log_lines(qr/redis/i)), 0, 'no Redis connection tried (none configured or needed)');
 
 done_testing;

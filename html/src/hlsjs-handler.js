@@ -25,24 +25,33 @@
     }
 
     /*
-     * Catch-up: hls.js plays at its target latency (PART-HOLD-BACK, half a
-     * second on the shipped defaults) but speeds up towards it only with
+     * Catch-up: hls.js plays at its target latency (PART-HOLD-BACK, 0.75 s
+     * on the shipped defaults) but speeds up towards it only with
      * more than 1 s buffered, which a sub-second target never has, and
      * every stall adds to the target.  So while the viewer is "at live"
      * (not rewound into the DVR: a pause or a seek back of more than
      * REWIND_MIN seconds rewinds, a seek to the live position, such as
      * the LIVE button's, returns) and behind the
      * target by more than CATCHUP_SLACK, playback runs up to
-     * CATCHUP_MAX_RATE times faster (pitch kept), as long as more than a
-     * part is buffered ahead; more than a target duration behind (a long
+     * CATCHUP_MAX_RATE times faster (pitch kept), as long as more than two
+     * parts are buffered ahead (at 1.15 with one part hls.js stalled now
+     * and then); more than a target duration behind (a long
      * stall, a tab in the background), it jumps to the live position.
-     * Back at the target, or rewound, it runs at 1.
+     * Back at the target, or rewound, it runs at 1.  What stalls added to
+     * hls.js's target is forgotten after STALL_FORGET_MS without one.
      */
     var CATCHUP_EVERY_MS = 250;
     var CATCHUP_SLACK = 0.05;       // s behind the target that is fine
     var CATCHUP_GAIN = 0.5;         // rate per second behind, above 1
-    var CATCHUP_MAX_RATE = 1.15;
+    var CATCHUP_MAX_RATE = 1.1;
+    // the first playlist may come from a CDN's cache, up to half a target
+    // duration old: in the first seconds, a jump rather than a long run
+    var START_MS = 10000;
+    var START_JUMP = 0.5;           // s behind the target
     var REWIND_MIN = 1;             // s
+    // hls.js adds to its target for every stall, for good; after this long
+    // without one the target is the playlist's PART-HOLD-BACK again
+    var STALL_FORGET_MS = 30000;
 
     function HlsjsHandler(source, tech, options) {
         var self = this;
@@ -87,6 +96,9 @@
             self.recovered = 0;
         });
         this.hls.on(Hls.Events.ERROR, function (ev, data) {
+            if (data.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR) {
+                self.lastStall = Date.now();
+            }
             self.onError(data);
         });
 
@@ -94,6 +106,8 @@
         this.hls.attachMedia(tech.el());
 
         this.atLive = true;
+        this.started = Date.now();
+        this.lastStall = 0;
         this.lastTime = 0;
         this.ownSeek = false;
         this.onSeeking = function () { self.seeking(); };
@@ -142,9 +156,17 @@
             return;
         }
 
+        if (this.lastStall && Date.now() - this.lastStall > STALL_FORGET_MS
+            && details.partHoldBack)
+        {
+            this.lastStall = 0;
+            hls.targetLatency = details.partHoldBack;
+        }
+
         behind = this.atLive ? hls.latency - hls.targetLatency : 0;
 
-        if (behind > details.targetduration
+        if ((behind > details.targetduration
+             || (behind > START_JUMP && Date.now() - this.started < START_MS))
             && typeof hls.liveSyncPosition === 'number')
         {
             this.ownSeek = true;
@@ -161,7 +183,7 @@
             }
         }
 
-        if (behind > CATCHUP_SLACK && ahead > (details.partTarget || 1))
+        if (behind > CATCHUP_SLACK && ahead > 2 * (details.partTarget || 1))
         {
             rate = Math.min(CATCHUP_MAX_RATE, 1 + behind * CATCHUP_GAIN);
             rate = Math.round(rate * 100) / 100;
