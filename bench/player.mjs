@@ -33,6 +33,10 @@
 //               (what the DVR scrubber covers; the player page only).
 // HEIGHT pins the player page to the rendition of that height (its
 // quality menu's levels), as a viewer choosing it would.
+// HLS_DEBUG=FILE (environment) writes hls.js's debug log to FILE, with
+// each stall and, 300 ms into it, hls.js's stream controller state (what
+// it thinks is loaded and buffered): how the edge stalls were found.
+// Debugging only; the log slows the page a little.
 import { launch } from '../html/test/chromium.mjs';
 
 const [url, secs, srcWidth, height] = [process.argv[2], Number(process.argv[3] || 60),
@@ -63,6 +67,63 @@ async function metrics() {
     await page.evaluate(() => window.gc && window.gc());
     const m = await cdp.send('Performance.getMetrics');
     return Object.fromEntries(m.metrics.map((x) => [x.name, x.value]));
+}
+
+// HLS_DEBUG=FILE: hls.js's debug log (and each stall) into FILE, with
+// the page's clock in ms; hls.js is wrapped as the page loads it
+const debugFile = process.env.HLS_DEBUG;
+if (debugFile) {
+    await page.addInitScript(() => {
+        const log = window.__hlslog = [];
+        const put = (k) => (...a) => {
+            if (log.length < 200000) {
+                log.push(`${performance.now().toFixed(0)} ${k} ${a.join(' ')}`);
+            }
+        };
+        const logger = { log: put('L'), debug: put('D'), info: put('I'),
+                         warn: put('W'), error: put('E') };
+        let H;
+        Object.defineProperty(window, 'Hls', {
+            configurable: true,
+            get: () => H,
+            set: (v) => {
+                H = class extends v {
+                    constructor(c) {
+                        super(Object.assign({}, c, { debug: logger }));
+                        window.__hlsInst = this;
+                    }
+                };
+            },
+        });
+        document.addEventListener('waiting', () => {
+            const v = document.querySelector('video');
+            log.push(`${performance.now().toFixed(0)} STALL at ${v && v.currentTime}`);
+            // what hls.js's stream controller thinks, for the stalls that
+            // it does not load its way out of
+            setTimeout(() => {
+                try {
+                    const h = window.__hlsInst, sc = h.streamController;
+                    const d = h.latestLevelDetails, ft = sc.fragmentTracker;
+                    const fp = sc.fragPrevious;
+                    const fr = d.fragments.slice(-2).concat(d.fragmentHint ? [d.fragmentHint] : []);
+                    log.push(`${performance.now().toFixed(0)} STATE ${JSON.stringify({
+                        state: sc.state, loadingParts: sc.loadingParts,
+                        nextLoadPosition: sc.nextLoadPosition,
+                        fragPrevious: fp && [fp.sn, fp.start, fp.end],
+                        frags: fr.map((f) => [f.sn, f.start, f.end, ft.getState(f)]),
+                        parts: d.partList.map((p) => `${p.fragment.sn}.${p.index}:${p.loaded ? 1 : 0}`).join(' '),
+                        buffered: v && Array.from({ length: v.buffered.length }, (_, i) => [v.buffered.start(i), v.buffered.end(i)]),
+                        edge: d.edge, partEnd: d.partEnd, fragmentEnd: d.fragmentEnd,
+                    })}`);
+                } catch (e) {
+                    log.push(`STATE error ${e}`);
+                }
+            }, 300);
+        }, true);
+        document.addEventListener('playing', () => {
+            log.push(`${performance.now().toFixed(0)} PLAYING`);
+        }, true);
+    });
 }
 
 await page.goto(url);
@@ -206,5 +267,9 @@ out.heap0 = m0.JSHeapUsedSize;
 out.heap1 = m1.JSHeapUsedSize;
 out.task = m1.TaskDuration - m0.TaskDuration;
 out.playlists = playlists;
+if (debugFile) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(debugFile, (await page.evaluate(() => window.__hlslog)).join('\n') + '\n');
+}
 console.log(JSON.stringify(out));
 await browser.close();

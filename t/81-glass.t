@@ -9,7 +9,8 @@
 # loaded CI machine, sanitizer builds): 1.5 s for the median, where
 # bench/player.sh measures about half a second (README, Benchmarks).
 # Then the page's catch-up: it keeps to its target latency, comes back to
-# it after a network hiccup, and stays behind after a pause until LIVE.
+# it after a network hiccup, and stays behind after a pause until LIVE;
+# and what it has played does not pile up in memory.
 
 use strict;
 use warnings;
@@ -113,6 +114,15 @@ cmp_ok($b->eval($late), '>', 2.5, 'after a pause, the player plays on behind the
 ok($b->key('l'), 'L: back to live');
 ok($b->wait("$late < 0.5", 15), 'back at the target latency')
     or diag $b->eval($late);
+
+# what has played is let go 30-40 s behind the position (the handler
+# trims it, not hls.js: see trimBack in html/src/hlsjs-handler.js)
+my $from = $b->eval('document.querySelector("video").buffered.start(0)');
+my $trimmed = '(function (v) { return v.buffered.start(0) > ' . ($from + 5)
+    . ' && v.currentTime - v.buffered.start(0) < 42; })(document.querySelector("video"))';
+ok($b->wait($trimmed, 45), 'the back buffer is trimmed to 30-40 s behind the position')
+    or diag $b->eval('(function (v) { return [v.buffered.start(0), v.currentTime]; })'
+                     . '(document.querySelector("video"))');
 
 $b->stop;
 $pub->stop;

@@ -52,6 +52,11 @@
     // hls.js adds to its target for every stall, for good; after this long
     // without one the target is the playlist's PART-HOLD-BACK again
     var STALL_FORGET_MS = 30000;
+    // back buffer kept behind the position, s, and how much more may
+    // pile up before a trim (one flush per BACK_SLACK of playback)
+    var BACK_KEEP = 30;
+    var BACK_SLACK = 10;
+    var BACK_MAX = 60;      // past this, trim whatever hls.js is doing
 
     function HlsjsHandler(source, tech, options) {
         var self = this;
@@ -59,9 +64,13 @@
         var config = {
             lowLatencyMode: true,
             liveDurationInfinity: true,
-            // a 4-hour window must not pile up in memory as it plays:
-            // keep 30 s behind the position (hls.js keeps all by default)
-            backBufferLength: 30,
+            // a 4-hour window must not pile up in memory as it plays, but
+            // hls.js's own back-buffer flush runs as playback enters a
+            // segment, while that segment's next part may be between
+            // loaded and buffered: hls.js then forgets the parts it
+            // buffered before, and at the segment's end it waits for them
+            // and stalls for good.  The handler trims instead (trimBack).
+            backBufferLength: Infinity,
             // after a seek into the DVR, buffer ahead like on demand
             maxBufferLength: 30,
             // a stall adds this to the target latency (hls.js: 1 s): one
@@ -92,8 +101,9 @@
                 ql.trigger({ type: 'change', selectedIndex: data.level });
             }
         });
-        this.hls.on(Hls.Events.FRAG_BUFFERED, function () {
+        this.hls.on(Hls.Events.FRAG_BUFFERED, function (ev, data) {
             self.recovered = 0;
+            self.trimBack(data);
         });
         this.hls.on(Hls.Events.ERROR, function (ev, data) {
             if (data.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR) {
@@ -192,6 +202,47 @@
         if (video.playbackRate !== rate) {
             video.playbackRate = rate;
         }
+    };
+
+    /*
+     * The back buffer is trimmed right after a part or segment is
+     * buffered, when hls.js has nothing between loaded and buffered: after
+     * a whole segment (never forgotten) or after the last part the
+     * playlist lists (the next one is a playlist reload away).  Trimming
+     * BACK_SLACK seconds at a time keeps flushes rare.
+     */
+    HlsjsHandler.prototype.trimBack = function (data) {
+        var hls = this.hls;
+        var video = this.tech.el();
+        var details = hls && hls.latestLevelDetails;
+        var b = video.buffered;
+        var last, end, back;
+
+        if (!details || !b.length) {
+            return;
+        }
+
+        end = video.currentTime - BACK_KEEP;
+        back = end - b.start(0);
+
+        if (back < BACK_SLACK) {
+            return;
+        }
+
+        last = details.partList && details.partList[details.partList.length - 1];
+
+        if (data && data.part && back < BACK_MAX
+            && !(last && last.index === data.part.index
+                 && last.fragment.sn === data.part.fragment.sn))
+        {
+            return;
+        }
+
+        hls.trigger(Hls.Events.BUFFER_FLUSHING, {
+            startOffset: 0,
+            endOffset: end,
+            type: null
+        });
     };
 
     HlsjsHandler.prototype.qualityLevels = function () {
