@@ -101,4 +101,9 @@ ngx_int_t ngx_http_streamline_hls_handler(ngx_http_request_t *r);
 /* an index changed (a part, a segment, the end): waiters are checked */
 void ngx_http_streamline_hls_wake(void);
 
+/* the metrics' location and the requests counted (ngx_streamline_metrics.c) */
+char *ngx_http_streamline_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_streamline_metrics_http(ngx_http_request_t *r, ngx_uint_t api);
+
 #endif /* NGX_HTTP_STREAMLINE_H */

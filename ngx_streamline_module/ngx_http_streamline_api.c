@@ -80,6 +80,10 @@ ngx_http_streamline_api_handler(ngx_http_request_t *r)
         && ngx_streamline_redis_subscribed()
         && now - ce->fetched_ms < (int64_t) slcf->cache)
     {
+        if (ngx_streamline_metrics()) {
+            sl_metric_add(&ngx_streamline_metrics()->api_cache_hits, 1);
+        }
+
         return ngx_http_streamline_state(r, &ce->state, 0);
     }
 
@@ -106,6 +110,10 @@ ngx_http_streamline_api_handler(ngx_http_request_t *r)
     if (ngx_streamline_redis_read(rd, channel, len) != NGX_OK) {
         ngx_free(rd);
         return ngx_http_streamline_known(r, channel, len);
+    }
+
+    if (ngx_streamline_metrics()) {
+        sl_metric_add(&ngx_streamline_metrics()->api_cache_refreshes, 1);
     }
 
     ctx->request = r;

@@ -51,6 +51,10 @@ ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w)
     if (ngx_http_streamline_nwaiting >= max) {
         ngx_http_streamline_nrefused++;
 
+        if (ngx_streamline_metrics()) {
+            sl_metric_add(&ngx_streamline_metrics()->held_refused, 1);
+        }
+
         if (ngx_time() >= ngx_http_streamline_refused_log + 10) {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "streamline: hls: %ui requests held in this "
@@ -85,6 +89,11 @@ ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w)
 
     w->waiting = 1;
     ngx_http_streamline_nwaiting++;
+    ngx_streamline_metrics_held(ngx_http_streamline_nwaiting);
+
+    if (ngx_streamline_metrics()) {
+        sl_metric_add(&ngx_streamline_metrics()->held_total, 1);
+    }
 
     /* 3 target durations, then 503 (RFC 8216bis 6.2.5.2) */
     w->timer.handler = ngx_http_streamline_hls_expired;
@@ -194,6 +203,7 @@ ngx_http_streamline_hls_unpark(ngx_http_streamline_wait_t *w)
     w->waiting = 0;
     ngx_queue_remove(&w->queue);
     ngx_http_streamline_nwaiting--;
+    ngx_streamline_metrics_held(ngx_http_streamline_nwaiting);
 
     if (--g->refs == 0) {
         ngx_queue_remove(&g->queue);
@@ -273,9 +283,12 @@ ngx_http_streamline_hls_pass(ngx_event_t *ev)
     ngx_queue_t                 *q;
     ngx_connection_t            *c;
     ngx_http_request_t          *r;
+    uint64_t                     now, changed;
+    sl_metrics_t                *m;
     ngx_http_streamline_wait_t  *w;
     ngx_http_streamline_memo_t   memo;
 
+    m = ngx_streamline_metrics();
     memo.shared = NULL;
     memo.n = 0;
     memo.next = 0;
@@ -308,6 +321,15 @@ ngx_http_streamline_hls_pass(ngx_event_t *ev)
         r = w->request;
         c = r->connection;
 
+        if (m) {
+            sl_metric_add(&m->held_answered, 1);
+
+            /* from the index change that woke it (any channel's) */
+            changed = sl_metric_get(&m->changed_us);
+            now = ngx_streamline_metrics_now_us();
+            sl_metrics_wake(&m->wake, now > changed ? now - changed : 0);
+        }
+
         ngx_http_streamline_hls_unpark(w);
         ngx_http_finalize_request(r, rc);
         ngx_http_run_posted_requests(c);
@@ -337,6 +359,10 @@ ngx_http_streamline_hls_expired(ngx_event_t *ev)
     c = r->connection;
 
     ngx_http_streamline_hls_unpark(w);
+
+    if (ngx_streamline_metrics()) {
+        sl_metric_add(&ngx_streamline_metrics()->held_timeouts, 1);
+    }
 
     rc = ngx_http_streamline_hls_status(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                         "not available in time");

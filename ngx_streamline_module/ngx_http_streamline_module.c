@@ -30,6 +30,7 @@ static char *ngx_http_streamline_check_held(ngx_conf_t *cf, void *post,
     void *data);
 
 static ngx_int_t ngx_http_streamline_access_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_streamline_log_handler(ngx_http_request_t *r);
 
 
 static ngx_conf_post_t  ngx_http_streamline_held_post = {
@@ -49,6 +50,13 @@ static ngx_command_t  ngx_http_streamline_commands[] = {
     { ngx_string("streamline_hls"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_streamline_hls,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("streamline_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_streamline_metrics,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -390,12 +398,39 @@ ngx_http_streamline_init(ngx_conf_t *cf)
 
     *h = ngx_http_streamline_access_handler;
 
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_streamline_log_handler;
+
     if (ngx_http_streamline_collapse_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
     /* the store's changes wake the playlist requests that wait */
     ngx_streamline_store_set_waker(ngx_http_streamline_hls_wake);
+
+    return NGX_OK;
+}
+
+
+/* the metrics: API and HLS requests by status class */
+static ngx_int_t
+ngx_http_streamline_log_handler(ngx_http_request_t *r)
+{
+    ngx_http_streamline_loc_conf_t  *slcf;
+
+    if (ngx_streamline_metrics() == NULL) {
+        return NGX_OK;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_streamline_module);
+
+    if (slcf->hls == 1 || slcf->api == 1) {
+        ngx_streamline_metrics_http(r, slcf->api == 1);
+    }
 
     return NGX_OK;
 }

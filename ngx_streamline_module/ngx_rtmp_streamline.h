@@ -53,10 +53,12 @@ typedef struct {
     unsigned                   accepted:1; /* the key is good */
     unsigned                   claimed:1;  /* we hold the owner lock */
     unsigned                   live:1;
+    unsigned                   refused:1;  /* counted in the metrics */
     unsigned                   warned_video:1;
     unsigned                   warned_audio:1;
     unsigned                   warned_drop:1;
 
+    sl_metrics_channel_t       *metrics;   /* its slot, while live */
     ngx_streamline_packager_t  *media;
     ngx_streamline_packager_conf_t  mc;        /* to start it (again) */
     ngx_event_t                media_retry;

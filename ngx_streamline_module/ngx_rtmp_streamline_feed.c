@@ -162,7 +162,15 @@ ngx_rtmp_streamline_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
     ngx_rtmp_streamline_ctx_t  *ctx;
 
     ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
-    if (ctx == NULL || ctx->media == NULL) {
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    if (ctx->metrics) {
+        sl_metric_add(&ctx->metrics->rtmp_bytes, (uint64_t) h->mlen);
+    }
+
+    if (ctx->media == NULL) {
         return NGX_OK;
     }
 

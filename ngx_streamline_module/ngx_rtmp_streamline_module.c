@@ -40,6 +40,7 @@ static void ngx_rtmp_streamline_claimed(ngx_streamline_claim_t *cl);
 static ngx_int_t ngx_rtmp_streamline_accept(ngx_rtmp_session_t *s,
     ngx_rtmp_streamline_ctx_t *ctx);
 static ngx_int_t ngx_rtmp_streamline_refuse(ngx_rtmp_session_t *s,
+    sl_refused_e reason,
     const char *why, const char *desc);
 
 
@@ -358,14 +359,16 @@ ngx_rtmp_streamline_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
     ngx_rtmp_streamline_loud(s, ctx);
 
     if (ctx->claim || ctx->accepted) {
-        return ngx_rtmp_streamline_refuse(s, "second publish in a session",
+        return ngx_rtmp_streamline_refuse(s, SL_REFUSED_BUSY,
+                                          "second publish in a session",
                                           "Already publishing");
     }
 
     len = ngx_strlen(v->name);
 
     if (!sl_key_valid(v->name, len)) {
-        return ngx_rtmp_streamline_refuse(s, "malformed stream key",
+        return ngx_rtmp_streamline_refuse(s, SL_REFUSED_BAD_KEY,
+                                          "malformed stream key",
                                           "Bad stream key");
     }
 
@@ -381,7 +384,8 @@ ngx_rtmp_streamline_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
     entry = sl_keyfile_lookup(sacf->keys, sacf->nkeys, digest);
 
     if (entry == NULL && !sacf->keys_redis) {
-        return ngx_rtmp_streamline_refuse(s, "unknown stream key",
+        return ngx_rtmp_streamline_refuse(s, SL_REFUSED_BAD_KEY,
+                                          "unknown stream key",
                                           "Bad stream key");
     }
 
@@ -392,7 +396,8 @@ ngx_rtmp_streamline_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
         ctx->channel_len = entry->channel_len;
 
         if (ngx_streamline_live_has(ctx->channel, ctx->channel_len)) {
-            return ngx_rtmp_streamline_refuse(s, "channel is already live",
+            return ngx_rtmp_streamline_refuse(s, SL_REFUSED_BUSY,
+                                              "channel is already live",
                                               "Already publishing");
         }
     }
@@ -425,7 +430,7 @@ ngx_rtmp_streamline_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
     ngx_free(cl);
 
     if (entry == NULL) {
-        return ngx_rtmp_streamline_refuse(s,
+        return ngx_rtmp_streamline_refuse(s, SL_REFUSED_UNAVAILABLE,
                                   "keys in redis are unavailable",
                                   "Stream keys unavailable, retry later");
     }
@@ -461,7 +466,8 @@ ngx_rtmp_streamline_claimed(ngx_streamline_claim_t *cl)
         break;
 
     case NGX_STREAMLINE_CLAIM_UNKNOWN_KEY:
-        (void) ngx_rtmp_streamline_refuse(s, "unknown stream key",
+        (void) ngx_rtmp_streamline_refuse(s, SL_REFUSED_BAD_KEY,
+                                          "unknown stream key",
                                           "Bad stream key");
         ngx_rtmp_finalize_session(s);
         return;
@@ -470,14 +476,15 @@ ngx_rtmp_streamline_claimed(ngx_streamline_claim_t *cl)
         ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
                       "streamline: channel \"%s\" is already live",
                       cl->channel);
-        (void) ngx_rtmp_streamline_refuse(s, "channel is already live",
+        (void) ngx_rtmp_streamline_refuse(s, SL_REFUSED_BUSY,
+                                          "channel is already live",
                                           "Already publishing");
         ngx_rtmp_finalize_session(s);
         return;
 
     default: /* NGX_STREAMLINE_CLAIM_UNAVAILABLE */
         if (ctx->channel_len == 0) {
-            (void) ngx_rtmp_streamline_refuse(s,
+            (void) ngx_rtmp_streamline_refuse(s, SL_REFUSED_UNAVAILABLE,
                                   "keys in redis are unavailable",
                                   "Stream keys unavailable, retry later");
             ngx_rtmp_finalize_session(s);
@@ -514,9 +521,18 @@ ngx_rtmp_streamline_accept(ngx_rtmp_session_t *s,
 
 
 static ngx_int_t
-ngx_rtmp_streamline_refuse(ngx_rtmp_session_t *s, const char *why,
-    const char *desc)
+ngx_rtmp_streamline_refuse(ngx_rtmp_session_t *s, sl_refused_e reason,
+    const char *why, const char *desc)
 {
+    ngx_rtmp_streamline_ctx_t  *ctx;
+
+    ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
+    if (ctx) {
+        ctx->refused = 1;
+    }
+
+    ngx_streamline_metrics_refused(reason);
+
     /* never the key: the client address is enough to find the publisher */
     ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
                   "streamline: publish refused: %s", why);
@@ -551,6 +567,8 @@ ngx_rtmp_streamline_late_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
         ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
                       "streamline: publish refused: channel \"%s\" is "
                       "already live", ctx->channel);
+        ctx->refused = 1;
+        ngx_streamline_metrics_refused(SL_REFUSED_BUSY);
         return NGX_ERROR;
     }
 
@@ -563,7 +581,8 @@ ngx_rtmp_streamline_late_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
                                      ctx->channel_len, s->connection->log)
            != NGX_OK)
     {
-        return ngx_rtmp_streamline_refuse(s, "no room for its media",
+        return ngx_rtmp_streamline_refuse(s, SL_REFUSED_NO_ROOM,
+                                          "no room for its media",
                                           "No room for the stream");
     }
 
@@ -578,6 +597,13 @@ ngx_rtmp_streamline_late_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
 
     ctx->live = 1;
     ctx->live_ms = now;
+
+    if (ngx_streamline_metrics()) {
+        sl_metric_add(&ngx_streamline_metrics()->publishes_accepted, 1);
+        ctx->metrics = ngx_streamline_metrics_channel(ctx->channel,
+                                                      ctx->channel_len);
+        ngx_streamline_metrics_live(ctx->metrics, 1);
+    }
     ngx_streamline_redis_transition(ctx->channel, ctx->channel_len,
                                     SL_STATUS_LIVE, now);
 
@@ -617,8 +643,17 @@ ngx_rtmp_streamline_close_stream(ngx_rtmp_session_t *s,
      */
     held = ctx->claimed || ctx->live;
 
+    if (ctx->accepted && !ctx->live && !ctx->refused) {
+        /* the rest of the chain refused it (on_publish, access rules),
+         * or the publisher left before it said yes */
+        ctx->refused = 1;
+        ngx_streamline_metrics_refused(SL_REFUSED_ON_PUBLISH);
+    }
+
     if (ctx->live) {
         ctx->live = 0;
+        ngx_streamline_metrics_live(ctx->metrics, 0);
+        ctx->metrics = NULL;
         ngx_streamline_live_remove(ctx->channel, ctx->channel_len);
         ngx_streamline_redis_transition(ctx->channel, ctx->channel_len,
                                         SL_STATUS_IDLE,

@@ -13,6 +13,7 @@
 
 #include "core/sl_core.h"
 #include "core/sl_pipeline.h"
+#include "core/sl_metrics.h"
 
 
 #define NGX_STREAMLINE_CACHE_SIZE  1024
@@ -153,5 +154,26 @@ void ngx_rtmp_streamline_drop_publishers(ngx_cycle_t *cycle,
 void ngx_streamline_thread_log_init(ngx_cycle_t *cycle);
 void ngx_streamline_thread_log(ngx_uint_t level, const char *fmt, ...);
 void ngx_streamline_thread_log_flush(void);
+
+/*
+ * The metrics (ngx_streamline_metrics.c): NULL (and nothing counted)
+ * without a streamline_metrics location.  Channel and rendition slots
+ * are taken under the zone's lock (a publish, not a hot path).
+ */
+void ngx_streamline_metrics_reset(void);
+void ngx_streamline_metrics_init_process(ngx_cycle_t *cycle);
+void ngx_streamline_metrics_exit_process(ngx_cycle_t *cycle);
+sl_metrics_t *ngx_streamline_metrics(void);
+sl_metrics_worker_t *ngx_streamline_metrics_worker(void);
+sl_metrics_channel_t *ngx_streamline_metrics_channel(const u_char *name,
+    size_t len);
+sl_metrics_rendition_t *ngx_streamline_metrics_rendition(
+    sl_metrics_channel_t *c, const char *name);
+void ngx_streamline_metrics_live(sl_metrics_channel_t *c, ngx_uint_t live);
+void ngx_streamline_metrics_refused(sl_refused_e reason);
+/* CLOCK_MONOTONIC, µs: the same clock in every process and thread */
+uint64_t ngx_streamline_metrics_now_us(void);
+/* this worker's held requests now */
+void ngx_streamline_metrics_held(ngx_uint_t n);
 
 #endif /* NGX_STREAMLINE_H */

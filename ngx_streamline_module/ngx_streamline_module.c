@@ -120,6 +120,8 @@ ngx_streamline_create_conf(ngx_cycle_t *cycle)
     smcf->queue_size = NGX_CONF_UNSET_UINT;
     smcf->media_zone_size = NGX_CONF_UNSET_SIZE;
 
+    ngx_streamline_metrics_reset();
+
     return smcf;
 }
 
@@ -287,6 +289,7 @@ ngx_streamline_init_process(ngx_cycle_t *cycle)
         ngx_streamline_start = 0;
     }
 
+    ngx_streamline_metrics_init_process(cycle);
     ngx_streamline_store_init_process(cycle);
     ngx_streamline_packager_init_process(cycle);
 
@@ -326,6 +329,8 @@ ngx_streamline_exit_process(ngx_cycle_t *cycle)
 
     /* after the Redis client, whose last callbacks may still read it */
     ngx_free(ngx_streamline_cache_.entries);
+
+    ngx_streamline_metrics_exit_process(cycle);
 }
 
 

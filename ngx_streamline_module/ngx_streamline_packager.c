@@ -40,6 +40,11 @@ static void ngx_streamline_packager_end(void *data,
     const sl_pipeline_stats_t *st);
 static void ngx_streamline_packager_ended(ngx_streamline_packager_t *m);
 static void ngx_streamline_packager_cleanup_handler(ngx_event_t *ev);
+static void ngx_streamline_packager_metrics_start(
+    ngx_streamline_packager_t *m);
+static void ngx_streamline_packager_metrics(ngx_streamline_packager_t *m,
+    const sl_pipeline_stats_t *st);
+static void ngx_streamline_packager_metrics_dvr(ngx_streamline_packager_t *m);
 
 
 static ngx_streamline_packager_t        *ngx_streamline_packager_running;
@@ -425,6 +430,8 @@ ngx_streamline_packager_start(ngx_streamline_packager_conf_t *mc, ngx_int_t *rc)
         return NULL;
     }
 
+    ngx_streamline_packager_metrics_start(m);
+
     m->next = ngx_streamline_packager_running;
     if (m->next) {
         m->next->prev = &m->next;
@@ -544,28 +551,32 @@ ngx_streamline_packager_end(void *data, const sl_pipeline_stats_t *st)
         r = &st->renditions[i];
         name = i ? m->rungs[i - 1].name : SL_NAME_SOURCE;
 
-        if (r->parts == 0) {
+        if (r->part_delay.count == 0) {
             continue;
         }
 
-        if (r->encoded) {
+        if (r->encode_delay.count) {
             ngx_streamline_thread_log(NGX_LOG_NOTICE,
                 "streamline: channel \"%*s\": rendition \"%s\": %uL parts "
                 "written %uL ms (max %uL ms) after their last frame came "
                 "in; frames encoded %uL ms (max %uL ms) after they came in",
-                m->ch->name_len, m->ch->name, name, r->parts,
-                r->part_delay_ms / r->parts, r->part_delay_max_ms,
-                r->encode_delay_ms / r->encoded, r->encode_delay_max_ms);
+                m->ch->name_len, m->ch->name, name, r->part_delay.count,
+                r->part_delay.sum_ms / r->part_delay.count,
+                r->part_delay.max_ms,
+                r->encode_delay.sum_ms / r->encode_delay.count,
+                r->encode_delay.max_ms);
         } else {
             ngx_streamline_thread_log(NGX_LOG_NOTICE,
                 "streamline: channel \"%*s\": rendition \"%s\": %uL parts "
                 "written %uL ms (max %uL ms) after their last frame came in",
-                m->ch->name_len, m->ch->name, name, r->parts,
-                r->part_delay_ms / r->parts, r->part_delay_max_ms);
+                m->ch->name_len, m->ch->name, name, r->part_delay.count,
+                r->part_delay.sum_ms / r->part_delay.count,
+                r->part_delay.max_ms);
         }
     }
 
     m->pipeline = NULL;
+    ngx_streamline_packager_metrics(m, st);
     ngx_streamline_packager_ended(m);
     (void) ngx_atomic_fetch_add(&ngx_streamline_packager_finishing, -1);
 }
@@ -626,6 +637,139 @@ ngx_streamline_packager_ended(ngx_streamline_packager_t *m)
 }
 
 
+/* the channel's metrics slots, and where this stream's figures start */
+static void
+ngx_streamline_packager_metrics_start(ngx_streamline_packager_t *m)
+{
+    size_t                   i;
+    const char              *name;
+    sl_metrics_channel_t    *c;
+    sl_metrics_rendition_t  *r;
+
+    c = ngx_streamline_metrics_channel(m->ch->name, m->ch->name_len);
+    if (c == NULL) {
+        return;
+    }
+
+    m->metrics = c;
+    m->base_packets[0] = sl_metric_get(&c->packets_in);
+    m->base_packets[1] = sl_metric_get(&c->packets_out);
+    m->base_packets[2] = sl_metric_get(&c->packets_dropped);
+
+    for (i = 0; i <= m->nrungs; i++) {
+        name = i ? m->rungs[i - 1].name : SL_NAME_SOURCE;
+        r = ngx_streamline_metrics_rendition(c, name);
+        m->mr[i] = r;
+
+        if (r) {
+            sl_metrics_copy_totals(&m->base[i], &r->t);
+        }
+    }
+}
+
+
+/*
+ * The stream's figures into its channel's slot: every second from the
+ * event loop (st NULL: read from the pipeline), and once more at its end
+ * from the pipeline's thread (st: the last figures).
+ */
+static void
+ngx_streamline_packager_metrics(ngx_streamline_packager_t *m,
+    const sl_pipeline_stats_t *st)
+{
+    size_t                   i;
+    sl_pipeline_stats_t      now;
+    sl_metrics_channel_t    *c = m->metrics;
+    sl_metrics_rendition_t  *r;
+
+    if (c == NULL) {
+        return;
+    }
+
+    if (st == NULL) {
+        if (m->pipeline == NULL) {
+            return;
+        }
+
+        sl_pipeline_stats(m->pipeline, &now);
+        st = &now;
+    }
+
+    sl_metric_set(&c->packets_in, m->base_packets[0] + st->packets_in);
+    sl_metric_set(&c->packets_out, m->base_packets[1] + st->packets_out);
+    sl_metric_set(&c->packets_dropped,
+                  m->base_packets[2] + st->packets_dropped);
+
+    for (i = 0; i < st->nrenditions && i <= m->nrungs; i++) {
+        r = m->mr[i];
+        if (r == NULL) {
+            continue;
+        }
+
+        sl_metrics_totals(&r->t, &m->base[i], &st->renditions[i]);
+
+        /* the lag of a stream that ended is none */
+        sl_metric_set(&r->encode_lag_ms, m->pipeline
+                      ? st->renditions[i].encode_delay.last_ms : 0);
+        sl_metric_set(&r->part_lag_ms, m->pipeline
+                      ? st->renditions[i].part_delay.last_ms : 0);
+    }
+}
+
+
+/* locked: the DVR window of each of the stream's renditions */
+static void
+ngx_streamline_packager_metrics_dvr(ngx_streamline_packager_t *m)
+{
+    size_t                       i, k;
+    uint64_t                     ms;
+    sl_dvr_seg_t                 seg;
+    const sl_dvr_t              *dvr;
+    sl_metrics_rendition_t      *r;
+    ngx_streamline_channel_t    *ch = m->ch;
+    ngx_streamline_rendition_t  *sr;
+
+    if (m->metrics == NULL || ch->generation != m->generation) {
+        return;
+    }
+
+    for (i = 0; i < ch->nrenditions; i++) {
+        sr = &ch->r[i];
+        dvr = sr->dvr;
+
+        if (dvr == NULL) {
+            continue;
+        }
+
+        r = NULL;
+        for (k = 0; k <= m->nrungs; k++) {
+            if (m->mr[k] && ngx_strlen(m->mr[k]->name) == sr->name_len
+                && ngx_memcmp(m->mr[k]->name, sr->name, sr->name_len) == 0)
+            {
+                r = m->mr[k];
+                break;
+            }
+        }
+
+        if (r == NULL) {
+            continue;
+        }
+
+        ms = 0;
+
+        if (dvr->next_msn > dvr->first_msn
+            && sl_dvr_segment(dvr, dvr->first_msn, &seg) == SL_OK
+            && dvr->end_us > seg.start_us)
+        {
+            ms = (dvr->end_us - seg.start_us) / 1000;
+        }
+
+        sl_metric_set(&r->dvr_ms, ms);
+        sl_metric_set(&r->dvr_bytes, dvr->bytes);
+    }
+}
+
+
 /* every worker, every second: DVRs whose grace is over are removed */
 static void
 ngx_streamline_packager_cleanup_handler(ngx_event_t *ev)
@@ -635,6 +779,7 @@ ngx_streamline_packager_cleanup_handler(ngx_event_t *ev)
     ngx_slab_pool_t             *shpool;
     ngx_streamline_store_shm_t  *shm;
     ngx_streamline_channel_t    *ch;
+    ngx_streamline_packager_t   *m;
     ngx_streamline_orphan_t      orphans[4];
 
     shpool = ngx_streamline_store_pool();
@@ -679,7 +824,16 @@ ngx_streamline_packager_cleanup_handler(ngx_event_t *ev)
         (void) ngx_streamline_store_discard(ch);
     }
 
+    /* this worker's streams: their DVR windows and their figures */
+    for (m = ngx_streamline_packager_running; m; m = m->next) {
+        ngx_streamline_packager_metrics_dvr(m);
+    }
+
     ngx_shmtx_unlock(&shpool->mutex);
+
+    for (m = ngx_streamline_packager_running; m; m = m->next) {
+        ngx_streamline_packager_metrics(m, NULL);
+    }
 
     for (k = 0; k < n; k++) {
         ngx_log_error(NGX_LOG_WARN, ev->log, 0,

@@ -27,6 +27,12 @@ struct ngx_streamline_packager_s {
     ngx_fd_t                          live;     /* flock: the stream runs */
     u_char                            names[SL_PIPELINE_MAX_RUNGS][64];
     u_char                            names_file[NGX_MAX_PATH];
+    /* the metrics: the channel's slot, its renditions', and what they
+     * held when this stream began (the stream's figures add to them) */
+    sl_metrics_channel_t             *metrics;
+    sl_metrics_rendition_t           *mr[1 + SL_PIPELINE_MAX_RUNGS];
+    sl_metrics_totals_t               base[1 + SL_PIPELINE_MAX_RUNGS];
+    uint64_t                          base_packets[3];
 };
 
 

@@ -93,6 +93,7 @@ ngx_streamline_redis_init(ngx_cycle_t *cycle, ngx_streamline_main_conf_t *smcf)
     ngx_streamline_sub.subscriber = 1;
 
     ngx_streamline_episode = 0;
+    ngx_streamline_redis_metrics();
 
     ngx_streamline_connect(&ngx_streamline_cmd);
     ngx_streamline_connect(&ngx_streamline_sub);
@@ -467,6 +468,13 @@ ngx_streamline_ev_cleanup(void *data)
 
     if (rc->timeout.timer_set) {
         ngx_del_timer(&rc->timeout);
+    }
+
+    /* a connection that was up and went: counted (not failed connects) */
+    if (rc->connected && !rc->subscriber && !ngx_streamline_exiting
+        && ngx_streamline_metrics())
+    {
+        sl_metric_add(&ngx_streamline_metrics()->redis_reconnects, 1);
     }
 
     rc->ac = NULL;

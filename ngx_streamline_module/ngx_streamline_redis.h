@@ -77,6 +77,8 @@ void ngx_streamline_queue_free(void);
 void ngx_streamline_queue_connected(void);
 /* the commands connection is gone */
 void ngx_streamline_queue_lost(void);
+/* this worker's Redis gauges into the metrics */
+void ngx_streamline_redis_metrics(void);
 /* the states of this worker's transitions not written yet, into the cache */
 void ngx_streamline_queue_recache(void);
 void ngx_streamline_exit_flush(ngx_cycle_t *cycle);

@@ -159,6 +159,7 @@ void
 ngx_streamline_queue_lost(void)
 {
     ngx_streamline_inflight = 0;
+    ngx_streamline_redis_metrics();
 }
 
 
@@ -200,6 +201,7 @@ ngx_streamline_ping_done(redisAsyncContext *ac, void *r, void *pd)
     ngx_streamline_error_end();
     ngx_streamline_cmd.ready = 1;
     ngx_streamline_requeue_attempt = 0;
+    ngx_streamline_redis_metrics();
 
     ngx_streamline_flush();
 
@@ -314,6 +316,8 @@ ngx_streamline_redis_transition(const u_char *channel, size_t len,
                       ngx_streamline_queue.merged,
                       ngx_streamline_queue.dropped);
     }
+
+    ngx_streamline_redis_metrics();
 
     /*
      * A worker that is shutting down (reload) exits once no timer but
@@ -472,12 +476,23 @@ ngx_streamline_transition_done(redisAsyncContext *ac, void *r, void *pd)
         ngx_streamline_error_end();
         ngx_streamline_requeue_attempt = 0;
         sl_queue_pop(&ngx_streamline_queue);
+
+        if (ngx_streamline_metrics()) {
+            sl_metric_add(&ngx_streamline_metrics()->redis_written, 1);
+        }
+
         break;
 
     case SL_AGAIN:
         /* kept at the head, and everything behind it waits */
         ngx_streamline_error("refused a state transition, retrying",
                              reply);
+
+        if (ngx_streamline_metrics()) {
+            sl_metric_add(&ngx_streamline_metrics()->redis_retried, 1);
+        }
+
+        ngx_streamline_redis_metrics();
         ngx_streamline_retry_later();
         return;
 
@@ -501,6 +516,7 @@ ngx_streamline_transition_done(redisAsyncContext *ac, void *r, void *pd)
         ngx_del_timer(&ngx_streamline_drain_ev);
     }
 
+    ngx_streamline_redis_metrics();
     ngx_streamline_flush();
 }
 
@@ -744,4 +760,43 @@ ngx_streamline_exit_flush(ngx_cycle_t *cycle)
     }
 
     redisFree(c);
+}
+
+
+/*
+ * This worker's Redis gauges for the metrics: connected (and answered),
+ * the queue's length and the time of its oldest transition; transitions
+ * lost since the last look are added to the total.
+ */
+void
+ngx_streamline_redis_metrics(void)
+{
+    static uint64_t       lost;
+    sl_metrics_t         *m;
+    sl_metrics_worker_t  *w;
+    sl_transition_t      *t;
+
+    m = ngx_streamline_metrics();
+    w = ngx_streamline_metrics_worker();
+
+    if (m == NULL || w == NULL || ngx_streamline_queue.items == NULL) {
+        return;
+    }
+
+    sl_metric_set(&w->redis_used, 1);
+    sl_metric_set(&w->redis_connected, ngx_streamline_redis_healthy());
+    sl_metric_set(&w->redis_queue, (uint64_t) ngx_streamline_queue.len);
+
+    if (ngx_streamline_queue.len) {
+        t = sl_queue_at(&ngx_streamline_queue, 0);
+        sl_metric_set(&w->redis_oldest_ms, t->state.updated_ms);
+
+    } else {
+        sl_metric_set(&w->redis_oldest_ms, 0);
+    }
+
+    if (ngx_streamline_queue.dropped > lost) {
+        sl_metric_add(&m->redis_lost, ngx_streamline_queue.dropped - lost);
+        lost = ngx_streamline_queue.dropped;
+    }
 }

@@ -345,7 +345,15 @@ ngx_streamline_store_notify(void)
 {
 #if (NGX_HAVE_EVENTFD)
     uint64_t  one = 1;
+#endif
 
+    /* for the held requests' wake latency */
+    if (ngx_streamline_metrics()) {
+        sl_metric_set(&ngx_streamline_metrics()->changed_us,
+                      ngx_streamline_metrics_now_us());
+    }
+
+#if (NGX_HAVE_EVENTFD)
     if (ngx_streamline_store_notify_fd != -1
         && write(ngx_streamline_store_notify_fd, &one, sizeof(uint64_t))
            != sizeof(uint64_t))

@@ -17,8 +17,9 @@ pkgs=(
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 if [ "${1:-}" != run ]; then
     # tests and benchmarks: load generator, fuzzers, the browser the
-    # player tests drive (through playwright-core, an npm package)
-    pkgs+=(wrk clang libclang-rt-14-dev procps bc time chromium)
+    # player tests drive (through playwright-core, an npm package),
+    # promtool (and Prometheus) for the metrics and the alert rules
+    pkgs+=(wrk clang libclang-rt-14-dev procps bc time chromium prometheus)
 fi
 
 missing=()
@@ -47,4 +48,6 @@ apt-get install -y -q --no-install-recommends "${missing[@]}"
 if command -v service >/dev/null 2>&1; then
     service nginx stop >/dev/null 2>&1 || true
     service redis-server stop >/dev/null 2>&1 || true
+    service prometheus stop >/dev/null 2>&1 || true
+    service prometheus-node-exporter stop >/dev/null 2>&1 || true
 fi

@@ -369,9 +369,7 @@ sl_fmp4_flush_part(sl_fmp4_t *out, int64_t end_ms)
 
     /* a lost segment's parts are not reported: the index gets a gap */
     if (!out->lost && sl_fmp4_write_part(out) == SL_OK) {
-        sl_pipeline_delay(p, out->part_last_in_ms, &out->stats->parts,
-                          &out->stats->part_delay_ms,
-                          &out->stats->part_delay_max_ms);
+        sl_pipeline_delay(p, out->part_last_in_ms, &out->stats->part_delay);
 
         if (p->conf.on_part) {
             p->conf.on_part(p->conf.data, &out->seg);

@@ -550,9 +550,7 @@ sl_ladder_output(sl_pipeline_t *p, sl_ladder_rung_t *rung, AVPacket *pkt)
     cut = SL_NO_CUT;
     wallclock_ms = sl_ladder_clock(&p->ladder, pkt->pts);
 
-    sl_pipeline_delay(p, wallclock_ms, &rung->out.stats->encoded,
-                      &rung->out.stats->encode_delay_ms,
-                      &rung->out.stats->encode_delay_max_ms);
+    sl_pipeline_delay(p, wallclock_ms, &rung->out.stats->encode_delay);
 
     for (i = 0; i < rung->nforced; i++) {
         if (rung->forced[i].pts == pkt->pts) {

@@ -352,8 +352,7 @@ sl_pipeline_now_ms(void)
 
 
 void
-sl_pipeline_delay(sl_pipeline_t *p, int64_t since_ms, uint64_t *count,
-    uint64_t *sum, uint64_t *max)
+sl_pipeline_delay(sl_pipeline_t *p, int64_t since_ms, sl_delay_t *d)
 {
     int64_t  ms;
 
@@ -367,11 +366,7 @@ sl_pipeline_delay(sl_pipeline_t *p, int64_t since_ms, uint64_t *count,
     }
 
     pthread_mutex_lock(&p->stats_lock);
-    (*count)++;
-    *sum += (uint64_t) ms;
-    if ((uint64_t) ms > *max) {
-        *max = (uint64_t) ms;
-    }
+    sl_delay_add(d, (uint64_t) ms);
     pthread_mutex_unlock(&p->stats_lock);
 }
 

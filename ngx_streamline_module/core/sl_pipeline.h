@@ -50,6 +50,27 @@ typedef struct {
 
 #define SL_PIPELINE_MAX_RUNGS  8
 
+/*
+ * A delay, in ms: how many, their sum, the largest and the latest, and a
+ * histogram over SL_DELAY_BUCKETS upper bounds (sl_delay_bounds_ms, the
+ * Prometheus buckets of the metrics; bucket[i] counts delays <= bound i
+ * and > bound i - 1, the last one those above every bound).
+ */
+#define SL_DELAY_BUCKETS  10
+
+extern const uint64_t  sl_delay_bounds_ms[SL_DELAY_BUCKETS];
+
+typedef struct {
+    uint64_t  count;
+    uint64_t  sum_ms;
+    uint64_t  max_ms;
+    uint64_t  last_ms;
+    uint64_t  bucket[SL_DELAY_BUCKETS + 1];
+} sl_delay_t;
+
+/* records one delay */
+void sl_delay_add(sl_delay_t *d, uint64_t ms);
+
 typedef struct {
     uint64_t  frames_in;
     uint64_t  frames_out;
@@ -60,13 +81,9 @@ typedef struct {
     uint64_t  write_errors;      /* episodes: failures after a success */
     /* latency: a part written, after its last frame came in (the
      * wallclock_ms of sl_pipeline_push()); for the ladder also an encoded
-     * frame out, after its frame came in; sums and maxima, ms */
-    uint64_t  parts;
-    uint64_t  part_delay_ms;
-    uint64_t  part_delay_max_ms;
-    uint64_t  encoded;
-    uint64_t  encode_delay_ms;
-    uint64_t  encode_delay_max_ms;
+     * frame out, after its frame came in: its lag behind real time */
+    sl_delay_t  part_delay;
+    sl_delay_t  encode_delay;
 } sl_rendition_stats_t;
 
 typedef struct {

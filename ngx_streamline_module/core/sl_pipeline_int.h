@@ -221,9 +221,8 @@ sl_pipeline_t *sl_pipeline_create(const sl_pipeline_conf_t *conf);
 void sl_pipeline_free(sl_pipeline_t *p);
 void sl_pipeline_log(sl_pipeline_t *p, int error, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
-/* a latency sample (ms, from a wallclock_ms) into a sum and a maximum */
-void sl_pipeline_delay(sl_pipeline_t *p, int64_t since_ms, uint64_t *count,
-    uint64_t *sum, uint64_t *max);
+/* a latency sample (ms, from a wallclock_ms), under the stats lock */
+void sl_pipeline_delay(sl_pipeline_t *p, int64_t since_ms, sl_delay_t *d);
 /* msn (SL_NO_CUT: none) and init_id are about to name a file */
 int sl_names_use(sl_pipeline_t *p, uint64_t msn, unsigned init_id);
 void sl_names_end(sl_pipeline_t *p);

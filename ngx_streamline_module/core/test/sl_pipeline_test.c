@@ -522,7 +522,7 @@ test_part_eager(sl_tap_t *t)
 
     for (i = 0; i < 300; i++) {
         sl_pipeline_stats(p, &st);
-        if (st.renditions[0].parts >= 1 && st.renditions[1].parts >= 1) {
+        if (st.renditions[0].part_delay.count >= 1 && st.renditions[1].part_delay.count >= 1) {
             break;
         }
         usleep(10000);
@@ -531,25 +531,39 @@ test_part_eager(sl_tap_t *t)
     usleep(100000);
     sl_pipeline_stats(p, &st);
 
-    sl_ok(t, st.renditions[0].parts == 1,
+    sl_ok(t, st.renditions[0].part_delay.count == 1,
           "part eager: frames 0-7 in, the part of frames 0-6 is out "
-          "(%llu parts)", (unsigned long long) st.renditions[0].parts);
-    sl_ok(t, st.renditions[1].parts == 1,
+          "(%llu parts)", (unsigned long long) st.renditions[0].part_delay.count);
+    sl_ok(t, st.renditions[1].part_delay.count == 1,
           "part eager: the rung's too (%llu parts)",
-          (unsigned long long) st.renditions[1].parts);
-    sl_ok(t, st.renditions[0].part_delay_max_ms < 3000
-             && st.renditions[1].part_delay_max_ms < 3000,
+          (unsigned long long) st.renditions[1].part_delay.count);
+    sl_ok(t, st.renditions[0].part_delay.max_ms < 3000
+             && st.renditions[1].part_delay.max_ms < 3000,
           "part eager: parts written %llu and %llu ms after their last "
           "frame came in",
-          (unsigned long long) st.renditions[0].part_delay_max_ms,
-          (unsigned long long) st.renditions[1].part_delay_max_ms);
-    sl_ok(t, st.renditions[1].encoded >= 7
-             && st.renditions[1].encode_delay_max_ms < 3000
-             && st.renditions[0].encoded == 0,
+          (unsigned long long) st.renditions[0].part_delay.max_ms,
+          (unsigned long long) st.renditions[1].part_delay.max_ms);
+    sl_ok(t, st.renditions[1].encode_delay.count >= 7
+             && st.renditions[1].encode_delay.max_ms < 3000
+             && st.renditions[0].encode_delay.count == 0,
           "part eager: %llu frames of the rung encoded, at most %llu ms "
           "after they came in",
-          (unsigned long long) st.renditions[1].encoded,
-          (unsigned long long) st.renditions[1].encode_delay_max_ms);
+          (unsigned long long) st.renditions[1].encode_delay.count,
+          (unsigned long long) st.renditions[1].encode_delay.max_ms);
+
+    {
+        uint64_t  n = 0;
+        size_t    b;
+
+        for (b = 0; b <= SL_DELAY_BUCKETS; b++) {
+            n += st.renditions[1].encode_delay.bucket[b];
+        }
+
+        sl_ok(t, n == st.renditions[1].encode_delay.count
+                 && st.renditions[1].encode_delay.last_ms
+                    <= st.renditions[1].encode_delay.max_ms,
+              "part eager: the rung's delay histogram holds every frame");
+    }
 
     sl_pipeline_stop(p);
     gen_close(&g);
