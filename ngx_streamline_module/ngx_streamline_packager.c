@@ -663,6 +663,8 @@ ngx_streamline_packager_metrics_start(ngx_streamline_packager_t *m)
 
         if (r) {
             sl_metrics_copy_totals(&m->base[i], &r->t);
+            /* no segment for 3 target durations counts from here */
+            sl_metric_set(&r->segment_ms, ngx_streamline_now_ms());
         }
     }
 }
@@ -706,6 +708,12 @@ ngx_streamline_packager_metrics(ngx_streamline_packager_t *m,
             continue;
         }
 
+        if (m->base[i].segments + st->renditions[i].segments
+            > sl_metric_get(&r->t.segments))
+        {
+            sl_metric_set(&r->segment_ms, ngx_streamline_now_ms());
+        }
+
         sl_metrics_totals(&r->t, &m->base[i], &st->renditions[i]);
 
         /* the lag of a stream that ended is none */
@@ -732,6 +740,8 @@ ngx_streamline_packager_metrics_dvr(ngx_streamline_packager_t *m)
     if (m->metrics == NULL || ch->generation != m->generation) {
         return;
     }
+
+    sl_metric_set(&m->metrics->budget_bytes, (uint64_t) ch->max_size);
 
     for (i = 0; i < ch->nrenditions; i++) {
         sr = &ch->r[i];
@@ -766,6 +776,11 @@ ngx_streamline_packager_metrics_dvr(ngx_streamline_packager_t *m)
 
         sl_metric_set(&r->dvr_ms, ms);
         sl_metric_set(&r->dvr_bytes, dvr->bytes);
+
+        if (i == 0) {
+            sl_metric_set(&m->metrics->target_ms,
+                          (uint64_t) dvr->target_duration * 1000);
+        }
     }
 }
 

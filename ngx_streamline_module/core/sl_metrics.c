@@ -476,6 +476,23 @@ sl_metrics_render(const sl_metrics_t *m, int (*gone)(int64_t pid), char *buf,
         sl_out(&o, " %llu\n", (unsigned long long) c->rtmp_bytes);
     }
 
+    sl_out_head(&o, "streamline_target_duration_seconds", "gauge",
+                "The channel's EXT-X-TARGETDURATION.");
+    sl_each_channel {
+        sl_out(&o, "streamline_target_duration_seconds");
+        sl_out_labels(&o, c->name, NULL);
+        sl_out(&o, " %llu\n", (unsigned long long) (c->target_ms / 1000));
+    }
+
+    sl_out_head(&o, "streamline_media_budget_bytes", "gauge",
+                "streamline_media_max_size of the channel's media path "
+                "(0: none).");
+    sl_each_channel {
+        sl_out(&o, "streamline_media_budget_bytes");
+        sl_out_labels(&o, c->name, NULL);
+        sl_out(&o, " %llu\n", (unsigned long long) c->budget_bytes);
+    }
+
     sl_out_head(&o, "streamline_pipeline_packets_total", "counter",
                 "Packets into the pipeline, out of its queue, and dropped "
                 "(queue full).");
@@ -547,6 +564,15 @@ sl_metrics_render(const sl_metrics_t *m, int (*gone)(int64_t pid), char *buf,
         sl_out_labels(&o, c->name, r->name);
         sl_out(&o, " %llu.%03llu\n", (unsigned long long) (r->dvr_ms / 1000),
                (unsigned long long) (r->dvr_ms % 1000));
+    }
+
+    sl_out_head(&o, "streamline_last_segment_timestamp_seconds", "gauge",
+                "When the rendition's latest segment was written (within "
+                "a second; 0: none yet).");
+    sl_each_rendition {
+        sl_out(&o, "streamline_last_segment_timestamp_seconds");
+        sl_out_labels(&o, c->name, r->name);
+        sl_out(&o, " %lld\n", (long long) (r->segment_ms / 1000));
     }
 
     sl_out_head(&o, "streamline_encoder_lag_seconds", "gauge",

@@ -85,6 +85,8 @@ typedef struct {
     uint64_t             part_lag_ms;       /* gauge: the latest part's */
     uint64_t             dvr_ms;            /* gauge: the DVR window */
     uint64_t             dvr_bytes;         /* gauge: on disk */
+    int64_t              segment_ms;        /* gauge: when a segment was
+                                               last written (wall clock) */
 } sl_metrics_rendition_t;
 
 typedef struct {
@@ -92,6 +94,8 @@ typedef struct {
     uint32_t                live;
     uint32_t                nrenditions;
     int64_t                 pid;            /* the worker it is live in */
+    uint64_t                target_ms;      /* its target duration */
+    uint64_t                budget_bytes;   /* its media path's budget */
     int64_t                 idle_ms;        /* when it stopped being live */
     uint64_t                rtmp_bytes;
     uint64_t                packets_in;
