@@ -130,7 +130,8 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN RUN_DIR=/tmp/smoke REDIS_ADDR=127.0.0.1:6379 streamline-entrypoint -t 2>&1 | cat \
  && rm -rf /tmp/smoke
 
-EXPOSE 1935 8080
+# RTMP, HTTP, and the Prometheus metrics (METRICS_ADDR: keep it private)
+EXPOSE 1935 8080 9145
 
 # Healthy: nginx answers GET /api/stream with 200 (the stream state, from
 # Redis or, while Redis is away, the last known one).

@@ -20,6 +20,9 @@
 # Environment:
 #   RTMP_PORT        1935          RTMP listen: port, or address:port
 #   HTTP_PORT        8080          HTTP listen: port, or address:port
+#   METRICS_ADDR     9145          where Prometheus scrapes /metrics: port,
+#                                  or address:port (do not publish it to the
+#                                  internet; the container network is enough)
 #   REDIS_ADDR       redis:6379    Redis, host:port or unix:/path.  nginx
 #                                  resolves the host name when it starts (and
 #                                  on reload, SIGHUP), never afterwards.
@@ -70,6 +73,7 @@ fi
 
 RTMP_PORT=${RTMP_PORT:-1935}
 HTTP_PORT=${HTTP_PORT:-8080}
+METRICS_ADDR=${METRICS_ADDR:-9145}
 REDIS_ADDR=${REDIS_ADDR:-redis:6379}
 REDIS_WAIT=${REDIS_WAIT:-30}
 RUN_DIR=${RUN_DIR:-/var/lib/streamline}
@@ -114,7 +118,7 @@ esac
 
 # --- render the configuration ------------------------------------------
 
-for var in RTMP_PORT HTTP_PORT REDIS_ADDR; do
+for var in RTMP_PORT HTTP_PORT METRICS_ADDR REDIS_ADDR; do
     value=${!var}
     [[ -n "$value" && "$value" != *[\;{}#\"\'\\]* ]] \
         || die "$var='$value' is empty or holds one of ; { } # \" ' \\"
@@ -163,7 +167,7 @@ log_to rtmp-access.log stdout || true
 "$home/scripts/render-conf.sh" "$home/nginx-conf/origin.conf" "$RUN_DIR/nginx.conf" \
     RTMP_PORT="$RTMP_PORT" HTTP_PORT="$HTTP_PORT" REDIS_ADDR="$REDIS_ADDR" \
     PREFIX="$RUN_DIR" MODULES="$home/modules" HTML="$home/html" \
-    ORIGIN_SECRET_LINE="$secret_line"
+    ORIGIN_SECRET_LINE="$secret_line" METRICS_ADDR="$METRICS_ADDR"
 
 # nginx looks Redis's host name up once, when it reads the configuration,
 # and refuses to start when it cannot: give a Redis container that is

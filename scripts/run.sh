@@ -4,6 +4,7 @@
 # stops both.
 #
 #   RTMP_PORT (1935)  HTTP_PORT (8080)  REDIS_PORT (6379)
+#   METRICS_PORT (9145): Prometheus metrics, on 127.0.0.1 only
 #   STREAMLINE_KEY    the stream key of channel "main" (default: made on the
 #                     first run and kept in run/stream-key)
 #   RUN_DIR           runtime files (default: ./run)
@@ -14,6 +15,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 RTMP_PORT=${RTMP_PORT:-1935}
 HTTP_PORT=${HTTP_PORT:-8080}
 REDIS_PORT=${REDIS_PORT:-6379}
+METRICS_PORT=${METRICS_PORT:-9145}
 RUN_DIR=${RUN_DIR:-$top/run}
 BUILD_DIR=${BUILD_DIR:-$top/build}
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
@@ -21,10 +23,10 @@ NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 mkdir -p "$RUN_DIR"/redis "$RUN_DIR"/logs "$RUN_DIR"/tmp
 RUN_DIR=$(cd "$RUN_DIR" && pwd)
 
-for port in "$RTMP_PORT" "$HTTP_PORT" "$REDIS_PORT"; do
+for port in "$RTMP_PORT" "$HTTP_PORT" "$REDIS_PORT" "$METRICS_PORT"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "$0: error: port $port is in use on 127.0.0.1" \
-             "(set RTMP_PORT, HTTP_PORT or REDIS_PORT)" >&2
+             "(set RTMP_PORT, HTTP_PORT, REDIS_PORT or METRICS_PORT)" >&2
         exit 1
     fi
 done
@@ -69,7 +71,8 @@ key=$(REDIS_PORT=$REDIS_PORT "$top/scripts/streamline-key" set main "${key:--}" 
 "$top/scripts/render-conf.sh" "$top/nginx-conf/origin.conf" "$RUN_DIR/nginx.conf" \
     RTMP_PORT="$RTMP_PORT" HTTP_PORT="$HTTP_PORT" \
     REDIS_ADDR="127.0.0.1:$REDIS_PORT" PREFIX="$RUN_DIR" \
-    MODULES="$BUILD_DIR/modules" HTML="$top/html/dist" ORIGIN_SECRET_LINE=""
+    MODULES="$BUILD_DIR/modules" HTML="$top/html/dist" ORIGIN_SECRET_LINE="" \
+    METRICS_ADDR="127.0.0.1:$METRICS_PORT"
 
 "$NGINX_BIN" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/logs/error.log" -t -q
 "$NGINX_BIN" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/logs/error.log" \
@@ -88,6 +91,7 @@ cat <<MSG
   API     http://127.0.0.1:$HTTP_PORT/api/stream
   HLS     http://127.0.0.1:$HTTP_PORT/hls/main/master.m3u8   (LL-HLS, once live)
   Player  http://127.0.0.1:$HTTP_PORT/
+  Metrics http://127.0.0.1:$METRICS_PORT/metrics   (Prometheus)
   Logs    $RUN_DIR/logs/
 
 MSG

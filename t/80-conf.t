@@ -44,6 +44,7 @@ my %origin = (
     MODULES            => $t->modules_dir,
     HTML               => "$dir/html",
     ORIGIN_SECRET_LINE => "streamline_origin_secret X-Streamline-Origin $secret;",
+    METRICS_ADDR       => '127.0.0.1:' . $t->port('METRICS'),
 );
 my %edge = (
     EDGE_PORT => '127.0.0.1:' . $t->port('EDGE'),
@@ -104,7 +105,17 @@ for my $path ('/', '/index.html', '/assets/app.3f2a9c.js', '/api/stream',
         ->{status}, 403, "origin, wrong secret: $path 403");
 }
 
-my $r = $via->('/api/stream');
+# the metrics: on their own private address, not on the public one nor
+# through the edge
+my $r = $t->get('/metrics', port => $t->port('METRICS'));
+is($r->{status}, 200, 'the metrics on METRICS_ADDR: 200');
+like($r->{body}, qr/^streamline_channels_live 0$/m, 'the Prometheus text');
+# (there /metrics is a channel's player page)
+unlike($direct->('/metrics')->{body}, qr/streamline_/,
+       'not on the public address');
+unlike($via->('/metrics')->{body}, qr/streamline_/, 'nor through the edge');
+
+$r = $via->('/api/stream');
 is($r->{status}, 200, 'API through the edge: 200');
 is($r->{body}, '{"status":"idle","updatedAt":null}', 'the state');
 
