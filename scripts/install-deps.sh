@@ -18,8 +18,10 @@ command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 if [ "${1:-}" != run ]; then
     # tests and benchmarks: load generator, fuzzers, the browser the
     # player tests drive (through playwright-core, an npm package),
-    # promtool (and Prometheus) for the metrics and the alert rules
-    pkgs+=(wrk clang libclang-rt-14-dev procps bc time chromium prometheus)
+    # promtool (and Prometheus) for the metrics and the alert rules,
+    # gnuplot for the metrics picture (bench/metrics_plot.sh)
+    pkgs+=(wrk clang libclang-rt-14-dev procps bc time chromium prometheus
+           gnuplot-nox)
 fi
 
 missing=()
