@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 
 # The shipped configurations, rendered by scripts/render-conf.sh and run for
-# real: nginx-conf/origin.conf (with the secret) behind nginx-conf/edge.conf.
+# real: nginx-conf/origin.conf (with the secret) behind nginx-conf/edge.conf
+# (plain HTTP, and HTTPS with HTTP/2 with a certificate made by openssl).
 # The origin refuses direct requests and serves the edge; every path gets
 # its cache policy; nginx-rtmp's HLS (named after the channel, never the
 # key) is served under /hls/.
@@ -12,6 +13,7 @@ use warnings;
 use File::Path qw(make_path);
 use IO::Select;
 use IO::Socket::INET;
+use JSON::PP ();
 use Time::HiRes qw(time);
 use Test::More;
 use lib 't/lib';
@@ -25,7 +27,14 @@ my $secret = 'c2VjcmV0LWZvci10aGUtZWRnZQ';
 $t->start_redis;
 $t->port('EDGE');
 make_path(map { ("$dir/$_/logs", "$dir/$_/tmp") } qw(origin edge));
-$t->write_file('html/index.html', "<!doctype html><title>Streamline</title>\n");
+# the player page (make page) when there is one, else a stand-in
+my $dist = "$Streamline::Test::REPO/html/dist";
+make_path("$dir/html");
+if (-f "$dist/index.html") {
+    system('cp', '-r', "$dist/.", "$dir/html/") == 0 or BAIL_OUT('cp');
+} else {
+    $t->write_file('html/index.html', "<!doctype html><title>Streamline</title>\n");
+}
 $t->write_file('html/assets/app.3f2a9c.js', "console.log('player');\n");
 
 sub render {
@@ -46,8 +55,17 @@ my %origin = (
     ORIGIN_SECRET_LINE => "streamline_origin_secret X-Streamline-Origin $secret;",
     METRICS_ADDR       => '127.0.0.1:' . $t->port('METRICS'),
 );
+# a certificate for the edge's HTTPS, made here
+system("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
+       . " -addext subjectAltName=DNS:localhost,IP:127.0.0.1"
+       . " -keyout $dir/tls.key -out $dir/tls.crt 2>/dev/null") == 0
+    or BAIL_OUT('openssl cannot make a certificate');
+
 my %edge = (
     EDGE_PORT => '127.0.0.1:' . $t->port('EDGE'),
+    EDGE_TLS_PORT => '127.0.0.1:' . $t->port('EDGE_TLS'),
+    TLS_CERT  => "$dir/tls.crt",
+    TLS_KEY   => "$dir/tls.key",
     ORIGIN    => '127.0.0.1:' . $t->port('HTTP'),
     SECRET    => $secret,
     PREFIX    => "$dir/edge",
@@ -247,6 +265,39 @@ SKIP: {
         my $q = quotemeta $ask{$what};
         my $n = grep { /"GET $q / } split /\n/, $t->read_file("$dir/origin/logs/access.log") // '';
         cmp_ok($n, '<=', $workers, "edge, LL-HLS $what: $n requests reached the origin for 20 viewers ($workers edge workers)");
+    }
+}
+
+# HTTPS with HTTP/2 at the edge, checked by curl against the certificate
+{
+    my $tls = $t->port('EDGE_TLS');
+    my $curl = sub {
+        my ($path) = @_;
+        my $out = `curl -s --http2 --cacert $dir/tls.crt --resolve localhost:$tls:127.0.0.1 -o $dir/curl.out -w '%{http_version} %{http_code}' https://localhost:$tls$path 2>&1`;
+        return ($out, $t->read_file("$dir/curl.out") // '');
+    };
+    my ($st, $body) = $curl->('/api/stream');
+    is($st, '2 200', 'edge over HTTPS: HTTP/2, 200, the certificate verified');
+    like($body, qr/"status":"live"/, 'the API through it');
+    ($st, $body) = $curl->('/hls/main/source/index.m3u8');
+    is($st, '2 200', 'a playlist over HTTPS and HTTP/2');
+    like($body, qr/^#EXTM3U/, 'the playlist');
+    my $plain = `curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:$tls/api/stream 2>&1`;
+    is($plain, '400', 'plain HTTP on the HTTPS port: 400');
+
+    # the player page plays over HTTPS through the edge (Chromium)
+    SKIP: {
+        require Streamline::Browser;
+        my $why = Streamline::Browser::available()
+                  // (-f "$dist/index.html" ? undef : 'html/dist missing: run "make page"');
+        skip $why, 2 if $why;
+        local $ENV{IGNORE_HTTPS_ERRORS} = 1;
+        my $out = `node $Streamline::Test::REPO/bench/player.mjs 'https://localhost:$tls/?engine=hlsjs' 4 2>&1`;
+        my ($line) = grep { /^\{/ } split /\n/, $out;
+        my $p = eval { JSON::PP::decode_json($line // '') };
+        my $h = $p ? $p->{height} : 0;
+        ok($h > 0, "the page plays over HTTPS: a ${h}p picture") or diag $out;
+        is_deeply($p && $p->{errors}, [], 'without an error');
     }
 }
 
