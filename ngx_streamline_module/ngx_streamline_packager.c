@@ -711,7 +711,8 @@ ngx_streamline_packager_metrics(ngx_streamline_packager_t *m,
         if (m->base[i].segments + st->renditions[i].segments
             > sl_metric_get(&r->t.segments))
         {
-            sl_metric_set(&r->segment_ms, ngx_streamline_now_ms());
+            /* also on the pipeline's thread: not nginx's cached time */
+            sl_metric_set(&r->segment_ms, sl_pipeline_now_ms());
         }
 
         sl_metrics_totals(&r->t, &m->base[i], &st->renditions[i]);
