@@ -37,17 +37,23 @@ bench_init latency
     || (cd "$top/html" && npm ci --no-audit --no-fund >/dev/null)
 bench_redis
 
-edge=$(port) aux=$(port)
+edge=$(port) edge_tls=$(port) aux=$(port) metrics=$(port)
 mkdir -p "$dir/origin/logs" "$dir/origin/tmp" "$dir/edge/logs" "$dir/edge/tmp"
 chmod -R 777 "$dir/origin" "$dir/edge"
 
 "$top/scripts/render-conf.sh" "$top/nginx-conf/origin.conf" "$dir/origin.conf" \
     RTMP_PORT="127.0.0.1:$rtmp" HTTP_PORT="127.0.0.1:$http" \
     REDIS_ADDR="127.0.0.1:$rport" PREFIX="$dir/origin" \
-    MODULES="$build/modules" HTML="$top/html/dist" ORIGIN_SECRET_LINE=""
+    MODULES="$build/modules" HTML="$top/html/dist" ORIGIN_SECRET_LINE="" \
+    METRICS_ADDR="127.0.0.1:$metrics"
+# the edge's HTTPS listener needs a certificate (the runs use plain HTTP)
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
 "$top/scripts/render-conf.sh" "$top/nginx-conf/edge.conf" "$dir/edge.conf" \
     EDGE_PORT="127.0.0.1:$edge" ORIGIN="127.0.0.1:$http" SECRET=bench \
-    PREFIX="$dir/edge" MODULES="$build/modules"
+    PREFIX="$dir/edge" MODULES="$build/modules" \
+    EDGE_TLS_PORT="127.0.0.1:$edge_tls" TLS_CERT="$dir/tls.crt" \
+    TLS_KEY="$dir/tls.key"
 
 # the plain hls.js page and hls.js itself, on a server of their own
 # inside the origin's nginx (the playlists it plays allow any origin)
