@@ -71,7 +71,8 @@ my $key = random_key('run');
 my $out = "$t->{dir}/run.out";
 my $proc = spawn('scripts/run.sh', ["$repo/scripts/run.sh"], {
     RTMP_PORT => $t->port('RTMP'), HTTP_PORT => $t->port('HTTP'),
-    REDIS_PORT => $t->port('REDIS'), RUN_DIR => $run,
+    REDIS_PORT => $t->port('REDIS'), METRICS_PORT => $t->port('METRICS'),
+    RUN_DIR => $run,
     BUILD_DIR => dirname_of($t->modules_dir), STREAMLINE_KEY => $key,
     NGINX_BIN => Streamline::Test::nginx_bin(),
     %{Streamline::Test::Nginx::sanitizer_env()},
@@ -112,6 +113,7 @@ $out = "$t->{dir}/entrypoint.out";
 $proc = spawn('docker/entrypoint.sh', ["$repo/docker/entrypoint.sh"], {
     RTMP_PORT => $t->port('RTMP'), HTTP_PORT => $t->port('HTTP'),
     REDIS_ADDR => '127.0.0.1:' . $t->port('REDIS'),
+    METRICS_ADDR => '127.0.0.1:' . $t->port('METRICS'),
     RUN_DIR => "$t->{dir}/docker", STREAMLINE_HOME => $home,
     %{Streamline::Test::Nginx::sanitizer_env()},
 }, $out);
