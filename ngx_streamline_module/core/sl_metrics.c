@@ -252,39 +252,33 @@ sl_metrics_totals(sl_metrics_totals_t *dst, const sl_metrics_totals_t *base,
 }
 
 
-void
-sl_metrics_copy_totals(sl_metrics_totals_t *dst,
-    const sl_metrics_totals_t *src)
+/* n 8-byte words, each with an atomic load */
+static void
+sl_metrics_copy_words(void *dst, const void *src, size_t size)
 {
-    size_t           i, n;
-    uint64_t        *d;
-    const uint64_t  *s;
+    size_t           i;
+    uint64_t        *d = dst;
+    const uint64_t  *s = src;
 
-    n = sizeof(sl_metrics_totals_t) / sizeof(uint64_t);
-    d = (uint64_t *) dst;
-    s = (const uint64_t *) src;
-
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < size / sizeof(uint64_t); i++) {
         d[i] = sl_metric_get(&s[i]);
     }
 }
 
 
 void
+sl_metrics_copy_totals(sl_metrics_totals_t *dst,
+    const sl_metrics_totals_t *src)
+{
+    sl_metrics_copy_words(dst, src, sizeof(sl_metrics_totals_t));
+}
+
+
+void
 sl_metrics_copy(sl_metrics_t *dst, const sl_metrics_t *src)
 {
-    size_t           i, n;
-    uint64_t        *d;
-    const uint64_t  *s;
-
     /* every field is 8 bytes wide and aligned, names included */
-    n = sizeof(sl_metrics_t) / sizeof(uint64_t);
-    d = (uint64_t *) dst;
-    s = (const uint64_t *) src;
-
-    for (i = 0; i < n; i++) {
-        d[i] = sl_metric_get(&s[i]);
-    }
+    sl_metrics_copy_words(dst, src, sizeof(sl_metrics_t));
 }
 
 
