@@ -8,7 +8,7 @@
 # that follow the source's playlist with blocking reloads (_HLS_msn,
 # _HLS_part of the preload hint), as players do.  Prometheus's view is
 # taken once a second from /metrics (METRICS_ADDR) for `seconds` (default
-# 120); from a third of the run to two thirds, LOAD (2) busy loops take
+# 120); from a third of the run to two thirds, LOAD (8) busy loops take
 # CPU from the ladder, so that its encoder lag shows what an overloaded
 # origin looks like.  gnuplot (Debian's gnuplot-nox) draws the encoder lag
 # of each rung, the segments written per rendition, and the requests held.
@@ -19,7 +19,7 @@ set -euo pipefail
 
 secs=${1:-120}
 viewers=${VIEWERS:-20}
-load=${LOAD:-2}
+load=${LOAD:-8}
 . "$(dirname "$0")/lib.sh"
 bench_init metrics
 out=${OUT:-$top/docs/metrics.png}
@@ -95,11 +95,11 @@ done
 
 mkdir -p "$(dirname "$out")"
 gnuplot <<EOF
-set terminal pngcairo size 1000,900 font "sans,10"
+set terminal pngcairo size 1000,900 font "sans,10" noenhanced
 set output "$out"
 set datafile separator ","
 set key autotitle columnhead top left
-set multiplot layout 3,1 title "Streamline metrics of a real run: one 720p30 channel, ladder 480p + 360p (veryfast), $viewers LL-HLS viewers; CPU taken from the ladder from ${secs}/3 to 2x${secs}/3 s"
+set multiplot layout 3,1 title "A real run: one 720p30 channel, ladder 480p + 360p, $viewers LL-HLS viewers; $load busy loops from $((secs / 3)) to $((2 * secs / 3)) s"
 set grid
 set xrange [0:$secs]
 set ylabel "seconds"
