@@ -3,7 +3,8 @@
 # A publish within the grace continues the DVR only when its shape is the
 # same: after a reload that changed the ladder, the next publish starts a
 # new DVR with the new renditions (each indexed, listed in the master
-# playlist) and none of the removed ones.
+# playlist) and none of the removed ones.  A reload that changes only
+# streamline_part_hold_back resumes the DVR with the new PART-HOLD-BACK.
 
 use strict;
 use warnings;
@@ -73,6 +74,36 @@ my $pl = wait_playlist($t, 'main', 'source',
     sub { !$_[0]{endlist} && $_[0]{segments}[-1]{msn} > $last + 1 }, 20);
 ok($pl && $pl->{discontinuities} == 1 && $pl->{segments}[0]{msn} <= $last,
    'same ladder: the DVR goes on after a discontinuity');
+$pub->stop;
+ok(wait_playlist($t, 'main', 'source', sub { $_[0]{endlist} }, 10),
+   'third stream ended');
+
+# LL-HLS parts: a reload that changes only streamline_part_hold_back, and
+# a publish within the grace, resumes the DVR with the new hold-back
+sub ll { my ($n) = @_; conf("streamline_rendition mid 256x144 200k preset=ultrafast;
+            streamline_part 250ms;
+            streamline_part_hold_back $n;") }
+sub hold_back {
+    my $r = $t->get('/hls/main/source/index.m3u8');
+    return $r->{status} == 200 && $r->{body} =~ /PART-HOLD-BACK=([\d.]+)/ ? $1 : '';
+}
+
+ok(scalar $t->reload(conf => ll(3)), 'reloaded: parts, hold-back 3');
+$pub = publish_media($t, $key, @light);
+ok(wait_for(sub { hold_back() eq '0.750' }, 20), 'PART-HOLD-BACK 0.750')
+    or diag hold_back();
+$pub->stop;
+ok(wait_playlist($t, 'main', 'source', sub { $_[0]{endlist} }, 10),
+   'fourth stream ended');
+$last = (get_media($t, 'main', 'source'))[1]{segments}[-1]{msn};
+
+ok(scalar $t->reload(conf => ll(5)), 'reloaded: hold-back 5');
+$pub = publish_media($t, $key, @light);
+$pl = wait_playlist($t, 'main', 'source',
+    sub { !$_[0]{endlist} && $_[0]{segments}[-1]{msn} > $last + 1 }, 20);
+ok($pl && $pl->{segments}[0]{msn} <= $last, 'the DVR goes on')
+    or diag $pl && $pl->{text};
+is(hold_back(), '1.250', 'with the new PART-HOLD-BACK: 1.250 (5 parts)');
 $pub->stop;
 
 done_testing;
