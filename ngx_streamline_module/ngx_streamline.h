@@ -32,6 +32,8 @@ typedef struct {
     ngx_shm_zone_t           *media_zone;
     ngx_array_t              *media_paths;  /* of ngx_str_t, NUL ended */
     ngx_fd_t                  media_notify; /* eventfd, with media_zone */
+    ngx_shm_zone_t           *metrics_zone; /* the first
+                                               streamline_metrics */
     ngx_uint_t                redis_needed; /* streamline_redis, an API
                                                location or an RTMP
                                                application with streamline
@@ -160,7 +162,6 @@ void ngx_streamline_thread_log_flush(void);
  * without a streamline_metrics location.  Channel and rendition slots
  * are taken under the zone's lock (a publish, not a hot path).
  */
-void ngx_streamline_metrics_reset(void);
 void ngx_streamline_metrics_init_process(ngx_cycle_t *cycle);
 void ngx_streamline_metrics_exit_process(ngx_cycle_t *cycle);
 sl_metrics_t *ngx_streamline_metrics(void);

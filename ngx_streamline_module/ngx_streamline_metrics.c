@@ -33,7 +33,6 @@ static ngx_int_t ngx_http_streamline_metrics_handler(ngx_http_request_t *r);
 static int ngx_streamline_metrics_gone(int64_t pid);
 
 
-static ngx_shm_zone_t        *ngx_streamline_metrics_zone;
 static ngx_slab_pool_t       *ngx_streamline_metrics_pool;
 static sl_metrics_t          *ngx_streamline_metrics_m;
 static sl_metrics_worker_t   *ngx_streamline_metrics_w;
@@ -42,8 +41,10 @@ static sl_metrics_worker_t   *ngx_streamline_metrics_w;
 char *
 ngx_http_streamline_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_str_t                  name = ngx_string("streamline_metrics");
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_str_t                    name = ngx_string("streamline_metrics");
+    ngx_shm_zone_t              *zone;
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_streamline_main_conf_t  *smcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
@@ -54,17 +55,22 @@ ngx_http_streamline_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_streamline_metrics_handler;
 
     /* the same zone for every streamline_metrics location; room for
-     * the slab pool's own pages too */
-    ngx_streamline_metrics_zone = ngx_shared_memory_add(cf, &name,
-                                   ngx_align(sizeof(ngx_streamline_metrics_shm_t),
-                                             ngx_pagesize)
-                                   + 8 * ngx_pagesize,
-                                   &ngx_streamline_module);
-    if (ngx_streamline_metrics_zone == NULL) {
+     * the slab pool's own pages too.  Kept in this configuration's main
+     * conf: a worker started later (respawned) finds its own cycle's. */
+    zone = ngx_shared_memory_add(cf, &name,
+                                 ngx_align(sizeof(ngx_streamline_metrics_shm_t),
+                                           ngx_pagesize)
+                                 + 8 * ngx_pagesize,
+                                 &ngx_streamline_module);
+    if (zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    ngx_streamline_metrics_zone->init = ngx_streamline_metrics_init_zone;
+    zone->init = ngx_streamline_metrics_init_zone;
+
+    smcf = (ngx_streamline_main_conf_t *)
+               ngx_get_conf(cf->cycle->conf_ctx, ngx_streamline_module);
+    smcf->metrics_zone = zone;
 
     return NGX_CONF_OK;
 }
@@ -102,25 +108,23 @@ ngx_streamline_metrics_init_process(ngx_cycle_t *cycle)
 {
     int64_t                        pid, none;
     ngx_uint_t                     i;
+    ngx_shm_zone_t                *zone;
+    ngx_streamline_main_conf_t    *smcf;
     ngx_streamline_metrics_shm_t  *shm;
 
     ngx_streamline_metrics_m = NULL;
     ngx_streamline_metrics_w = NULL;
 
-    if (ngx_streamline_metrics_zone == NULL
-        || ngx_streamline_metrics_zone->data == NULL)
-    {
+    smcf = (ngx_streamline_main_conf_t *)
+               ngx_get_conf(cycle->conf_ctx, ngx_streamline_module);
+    zone = smcf->metrics_zone;
+
+    if (zone == NULL || zone->data == NULL || zone->shm.addr == NULL) {
         return;
     }
 
-    /* the zone of this cycle: a reload without metrics has none */
-    if (ngx_streamline_metrics_zone->shm.addr == NULL) {
-        return;
-    }
-
-    shm = ngx_streamline_metrics_zone->data;
-    ngx_streamline_metrics_pool =
-                    (ngx_slab_pool_t *) ngx_streamline_metrics_zone->shm.addr;
+    shm = zone->data;
+    ngx_streamline_metrics_pool = (ngx_slab_pool_t *) zone->shm.addr;
     ngx_streamline_metrics_m = &shm->m;
 
     for (i = 0; i < SL_METRICS_WORKERS; i++) {
@@ -149,14 +153,6 @@ ngx_streamline_metrics_init_process(ngx_cycle_t *cycle)
     ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                   "streamline: no metrics slot for this worker (%d in "
                   "use): its gauges are not exported", SL_METRICS_WORKERS);
-}
-
-
-/* a new configuration: no zone until a streamline_metrics location */
-void
-ngx_streamline_metrics_reset(void)
-{
-    ngx_streamline_metrics_zone = NULL;
 }
 
 

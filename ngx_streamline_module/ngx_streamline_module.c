@@ -120,8 +120,6 @@ ngx_streamline_create_conf(ngx_cycle_t *cycle)
     smcf->queue_size = NGX_CONF_UNSET_UINT;
     smcf->media_zone_size = NGX_CONF_UNSET_SIZE;
 
-    ngx_streamline_metrics_reset();
-
     return smcf;
 }
 

@@ -3,8 +3,8 @@
 # The metrics (streamline_metrics, Prometheus text format): what a publish,
 # a refused key, playlist and part requests, blocking requests, the API,
 # Redis going away and coming back, a reload and the end of a stream do
-# to them, summed over two workers; the text passes promtool's linter
-# (Debian's prometheus package).
+# to them, summed over two workers; a failed reload and then a killed
+# worker; the text passes promtool's linter (Debian's prometheus package).
 
 use strict;
 use warnings;
@@ -215,5 +215,29 @@ $m = scrape();
 is($m->{streamline_publishes_accepted_total}, 1, 'the counters went on');
 cmp_ok($m->{'streamline_segments_total{channel="main",rendition="low"}'},
        '>=', 3, 'the channel\'s too');
+
+# --- a reload that fails, then a worker killed ----------------------------
+# the master keeps its configuration; the worker it starts again counts
+# into the same zone (not the failed configuration's)
+
+$t->expect_log(qr/unknown directive "no_such_directive"/);
+$t->expect_log(qr/worker process \d+ exited on signal 9/);
+my $ngx = $t->nginx;
+my $conf = $t->read_file($ngx->conf_path);
+$t->write_file($ngx->conf_path, $conf . "\nno_such_directive on;\n");
+kill 'HUP', $ngx->pid;
+ok(wait_for(sub { ($t->read_file($ngx->error_log) // '')
+                  =~ /unknown directive "no_such_directive"/ }, 10),
+   'a reload with a bad configuration fails');
+$t->write_file($ngx->conf_path, $conf);
+my @w = $ngx->worker_pids;
+kill 'KILL', $w[0];
+ok(wait_for(sub { my @n = $ngx->worker_pids;
+                  @n == 2 && !grep { $_ == $w[0] } @n }, 10),
+   'a worker killed: the master starts another');
+($ok) = wait_metric('streamline_redis_workers', sub { $_[0] == 2 }, 15);
+ok($ok, 'the new worker has its slot');
+is(metric('streamline_publishes_accepted_total'), 1,
+   'the counters are still there');
 
 done_testing;
