@@ -53,6 +53,10 @@ http {
             access_log %%TESTDIR%%/auth.log auth;
             %%AUTH%%
         }
+
+        location = /metrics {
+            streamline_metrics;
+        }
     }
 }
 EOF
@@ -83,6 +87,13 @@ is($t->get('/api/stream')->{body}, '{"status":"idle","updatedAt":null}',
 is($t->redis('EXISTS', 'streamline:state:main'), 0, 'no state key');
 is($t->redis('EXISTS', 'streamline:owner:main'), 0, 'no owner left');
 is($t->redis('XLEN', 'streamline:history'), 0, 'no history');
+
+ok(wait_for(sub { ($t->get('/metrics')->{body} // '')
+                  =~ /^streamline_publishes_refused_total\{reason="on_publish"\} 1$/m }, 10),
+   'the metrics count it: refused, reason on_publish')
+    or diag $t->get('/metrics')->{body};
+like($t->get('/metrics')->{body}, qr/^streamline_publishes_accepted_total 0$/m,
+     'and not accepted');
 
 my $auth = $t->read_file('auth.log') // '';
 like($auth, qr/[?&]name=main(&|$)/m, 'notify saw the channel name');
