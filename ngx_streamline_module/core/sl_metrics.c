@@ -55,6 +55,8 @@ static void sl_out(sl_out_t *o, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 static void sl_out_head(sl_out_t *o, const char *name, const char *type,
     const char *help);
+static void sl_out_one(sl_out_t *o, const char *name, const char *type,
+    const char *help, uint64_t value);
 static void sl_out_labels(sl_out_t *o, const char *channel,
     const char *rendition);
 static void sl_out_histogram(sl_out_t *o, const char *name,
@@ -306,14 +308,12 @@ sl_metrics_render(const sl_metrics_t *m, int (*gone)(int64_t pid), char *buf,
         live += (m->ch[i].name[0] && sl_live(&m->ch[i]));
     }
 
-    sl_out_head(&o, "streamline_channels_live", "gauge",
-                "Channels live on this origin.");
-    sl_out(&o, "streamline_channels_live %zu\n", live);
+    sl_out_one(&o, "streamline_channels_live", "gauge",
+               "Channels live on this origin.", live);
 
-    sl_out_head(&o, "streamline_publishes_accepted_total", "counter",
-                "Publishes that went live.");
-    sl_out(&o, "streamline_publishes_accepted_total %llu\n",
-           (unsigned long long) m->publishes_accepted);
+    sl_out_one(&o, "streamline_publishes_accepted_total", "counter",
+               "Publishes that went live.",
+               m->publishes_accepted);
 
     sl_out_head(&o, "streamline_publishes_refused_total", "counter",
                 "Publishes refused, by reason.");
@@ -342,29 +342,24 @@ sl_metrics_render(const sl_metrics_t *m, int (*gone)(int64_t pid), char *buf,
         }
     }
 
-    sl_out_head(&o, "streamline_hls_held_requests", "gauge",
-                "Blocking playlist and part requests held now.");
-    sl_out(&o, "streamline_hls_held_requests %llu\n",
-           (unsigned long long) held);
+    sl_out_one(&o, "streamline_hls_held_requests", "gauge",
+               "Blocking playlist and part requests held now.",
+               held);
 
-    sl_out_head(&o, "streamline_hls_held_total", "counter",
-                "Blocking requests held until their part.");
-    sl_out(&o, "streamline_hls_held_total %llu\n",
-           (unsigned long long) m->held_total);
-    sl_out_head(&o, "streamline_hls_held_answered_total", "counter",
-                "Held requests answered when their part came.");
-    sl_out(&o, "streamline_hls_held_answered_total %llu\n",
-           (unsigned long long) m->held_answered);
-    sl_out_head(&o, "streamline_hls_held_timeouts_total", "counter",
-                "Held requests answered 503: their part did not come in "
-                "time.");
-    sl_out(&o, "streamline_hls_held_timeouts_total %llu\n",
-           (unsigned long long) m->held_timeouts);
-    sl_out_head(&o, "streamline_hls_held_refused_total", "counter",
-                "Blocking requests refused 503 beyond "
-                "streamline_hls_max_held.");
-    sl_out(&o, "streamline_hls_held_refused_total %llu\n",
-           (unsigned long long) m->held_refused);
+    sl_out_one(&o, "streamline_hls_held_total", "counter",
+               "Blocking requests held until their part.",
+               m->held_total);
+    sl_out_one(&o, "streamline_hls_held_answered_total", "counter",
+               "Held requests answered when their part came.",
+               m->held_answered);
+    sl_out_one(&o, "streamline_hls_held_timeouts_total", "counter",
+               "Held requests answered 503: their part did not come in "
+               "time.",
+               m->held_timeouts);
+    sl_out_one(&o, "streamline_hls_held_refused_total", "counter",
+               "Blocking requests refused 503 beyond "
+               "streamline_hls_max_held.",
+               m->held_refused);
 
     sl_out_head(&o, "streamline_hls_wake_seconds", "histogram",
                 "From a part written to a held request for it answered.");
@@ -381,14 +376,12 @@ sl_metrics_render(const sl_metrics_t *m, int (*gone)(int64_t pid), char *buf,
                sl_code_names[k], (unsigned long long) m->api_requests[k]);
     }
 
-    sl_out_head(&o, "streamline_api_cache_hits_total", "counter",
-                "/api/stream answers from the in-memory cache.");
-    sl_out(&o, "streamline_api_cache_hits_total %llu\n",
-           (unsigned long long) m->api_cache_hits);
-    sl_out_head(&o, "streamline_api_cache_refreshes_total", "counter",
-                "/api/stream answers that read Redis.");
-    sl_out(&o, "streamline_api_cache_refreshes_total %llu\n",
-           (unsigned long long) m->api_cache_refreshes);
+    sl_out_one(&o, "streamline_api_cache_hits_total", "counter",
+               "/api/stream answers from the in-memory cache.",
+               m->api_cache_hits);
+    sl_out_one(&o, "streamline_api_cache_refreshes_total", "counter",
+               "/api/stream answers that read Redis.",
+               m->api_cache_refreshes);
 
     /* Redis */
 
@@ -414,21 +407,18 @@ sl_metrics_render(const sl_metrics_t *m, int (*gone)(int64_t pid), char *buf,
         }
     }
 
-    sl_out_head(&o, "streamline_redis_workers", "gauge",
-                "Workers that use Redis.");
-    sl_out(&o, "streamline_redis_workers %llu\n", (unsigned long long) used);
-    sl_out_head(&o, "streamline_redis_connected_workers", "gauge",
-                "Workers connected to Redis (and answered).");
-    sl_out(&o, "streamline_redis_connected_workers %llu\n",
-           (unsigned long long) connected);
-    sl_out_head(&o, "streamline_redis_reconnects_total", "counter",
-                "Connections to Redis lost and made again.");
-    sl_out(&o, "streamline_redis_reconnects_total %llu\n",
-           (unsigned long long) m->redis_reconnects);
-    sl_out_head(&o, "streamline_redis_queue_length", "gauge",
-                "State transitions waiting to be written to Redis.");
-    sl_out(&o, "streamline_redis_queue_length %llu\n",
-           (unsigned long long) queue);
+    sl_out_one(&o, "streamline_redis_workers", "gauge",
+               "Workers that use Redis.",
+               used);
+    sl_out_one(&o, "streamline_redis_connected_workers", "gauge",
+               "Workers connected to Redis (and answered).",
+               connected);
+    sl_out_one(&o, "streamline_redis_reconnects_total", "counter",
+               "Connections to Redis lost and made again.",
+               m->redis_reconnects);
+    sl_out_one(&o, "streamline_redis_queue_length", "gauge",
+               "State transitions waiting to be written to Redis.",
+               queue);
     sl_out_head(&o, "streamline_redis_queue_oldest_timestamp_seconds",
                 "gauge", "When the oldest waiting transition was queued "
                 "(0: none).");
@@ -627,6 +617,16 @@ sl_out_head(sl_out_t *o, const char *name, const char *type,
     const char *help)
 {
     sl_out(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+
+/* a metric of one sample, without labels */
+static void
+sl_out_one(sl_out_t *o, const char *name, const char *type, const char *help,
+    uint64_t value)
+{
+    sl_out_head(o, name, type, help);
+    sl_out(o, "%s %llu\n", name, (unsigned long long) value);
 }
 
 
