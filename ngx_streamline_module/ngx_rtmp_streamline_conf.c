@@ -30,6 +30,7 @@ ngx_rtmp_streamline_create_app_conf(ngx_conf_t *cf)
     sacf->segment = NGX_CONF_UNSET_MSEC;
     sacf->part = NGX_CONF_UNSET_MSEC;
     sacf->part_hold_back = NGX_CONF_UNSET_UINT;
+    sacf->max_lag = NGX_CONF_UNSET_MSEC;
     sacf->window = NGX_CONF_UNSET_MSEC;
     sacf->grace = NGX_CONF_UNSET_MSEC;
     sacf->keep = NGX_CONF_UNSET;
@@ -59,6 +60,7 @@ ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->segment, prev->segment, 2000);
     ngx_conf_merge_msec_value(conf->part, prev->part, 250);
     ngx_conf_merge_uint_value(conf->part_hold_back, prev->part_hold_back, 3);
+    ngx_conf_merge_msec_value(conf->max_lag, prev->max_lag, 1000);
     ngx_conf_merge_msec_value(conf->window, prev->window, 4 * 3600 * 1000);
     ngx_conf_merge_msec_value(conf->grace, prev->grace, 60000);
     ngx_conf_merge_value(conf->keep, prev->keep, 0);
@@ -87,6 +89,13 @@ ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"streamline_part_hold_back\" must be 2 to 20 "
                            "parts");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->max_lag < 100 || conf->max_lag > 60000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_ladder_max_lag\" must be 100ms to "
+                           "60s");
         return NGX_CONF_ERROR;
     }
 

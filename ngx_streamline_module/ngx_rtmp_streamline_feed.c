@@ -56,6 +56,7 @@ ngx_rtmp_streamline_media_start(ngx_rtmp_session_t *s,
     ctx->mc.segment = sacf->segment;
     ctx->mc.part = sacf->part;
     ctx->mc.part_hold_back = sacf->part_hold_back;
+    ctx->mc.max_lag = sacf->max_lag;
     ctx->mc.window = sacf->window;
     ctx->mc.grace = sacf->grace;
     ctx->mc.keep = sacf->keep;

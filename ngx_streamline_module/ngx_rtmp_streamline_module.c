@@ -101,6 +101,13 @@ static ngx_command_t  ngx_rtmp_streamline_commands[] = {
       offsetof(ngx_rtmp_streamline_app_conf_t, part_hold_back),
       NULL },
 
+    { ngx_string("streamline_ladder_max_lag"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_streamline_app_conf_t, max_lag),
+      NULL },
+
     { ngx_string("streamline_dvr_window"),
       NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,

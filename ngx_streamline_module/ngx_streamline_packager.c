@@ -411,6 +411,7 @@ ngx_streamline_packager_start(ngx_streamline_packager_conf_t *mc, ngx_int_t *rc)
     pc.part_us = (int64_t) mc->part * 1000;
     pc.queue_max = 1024;
     pc.queue_bytes = 64 * 1024 * 1024;
+    pc.max_lag_us = (int64_t) mc->max_lag * 1000;
     pc.names = (char *) m->names_file;
     pc.first_msn = first_msn;
     pc.first_init_id = first_init;
@@ -655,6 +656,7 @@ ngx_streamline_packager_metrics_start(ngx_streamline_packager_t *m)
     m->base_packets[0] = sl_metric_get(&c->packets_in);
     m->base_packets[1] = sl_metric_get(&c->packets_out);
     m->base_packets[2] = sl_metric_get(&c->packets_dropped);
+    m->base_overloads = sl_metric_get(&c->overloads);
 
     for (i = 0; i <= m->nrungs; i++) {
         name = i ? m->rungs[i - 1].name : SL_NAME_SOURCE;
@@ -701,6 +703,9 @@ ngx_streamline_packager_metrics(ngx_streamline_packager_t *m,
     sl_metric_set(&c->packets_out, m->base_packets[1] + st->packets_out);
     sl_metric_set(&c->packets_dropped,
                   m->base_packets[2] + st->packets_dropped);
+    sl_metric_set(&c->overloads, m->base_overloads + st->overloads);
+    sl_metric_set(&c->overloaded,
+                  (uint64_t) (m->pipeline && st->overloaded));
 
     for (i = 0; i < st->nrenditions && i <= m->nrungs; i++) {
         r = m->mr[i];

@@ -33,6 +33,7 @@ struct ngx_streamline_packager_s {
     sl_metrics_rendition_t           *mr[1 + SL_PIPELINE_MAX_RUNGS];
     sl_metrics_totals_t               base[1 + SL_PIPELINE_MAX_RUNGS];
     uint64_t                          base_packets[3];
+    uint64_t                          base_overloads;
 };
 
 

@@ -20,6 +20,8 @@
 static void sl_ladder_handle(sl_pipeline_t *p, sl_msg_t *m);
 static void sl_ladder_audio(sl_pipeline_t *p, const sl_msg_t *m);
 static void sl_ladder_video(sl_pipeline_t *p, const sl_msg_t *m);
+static int sl_ladder_late(sl_pipeline_t *p, const sl_msg_t *m);
+static void sl_ladder_overload_ended(sl_pipeline_t *p, const char *how);
 static int sl_ladder_open(sl_pipeline_t *p);
 static int sl_ladder_open_decoder(sl_pipeline_t *p);
 static void sl_ladder_open_encoder(sl_pipeline_t *p, sl_ladder_rung_t *rung,
@@ -47,6 +49,10 @@ sl_ladder_thread(void *arg)
     }
 
     sl_ladder_close(p);
+
+    if (sl_overload_stop(&p->ladder.overload)) {
+        sl_ladder_overload_ended(p, "the stream ended");
+    }
 
     return NULL;
 }
@@ -132,9 +138,33 @@ static void
 sl_ladder_video(sl_pipeline_t *p, const sl_msg_t *m)
 {
     size_t             i;
+    int64_t            pts;
     AVPacket          *pkt;
     sl_ladder_t       *ld = &p->ladder;
     sl_ladder_rung_t  *rung;
+
+    pts = m->dts_ms + (m->cts_ms > 0 ? m->cts_ms : 0);
+
+    /*
+     * The frame that comes out for this packet must start the segment;
+     * if it is dropped, the next frame encoded does (sl_ladder_cuts_due)
+     */
+    if (m->cut != SL_NO_CUT) {
+        for (i = 0; i < ld->nrungs; i++) {
+            rung = &ld->rungs[i];
+
+            if (rung->ncuts < SL_CUTS) {
+                rung->cuts[rung->ncuts].msn = m->cut;
+                rung->cuts[rung->ncuts].pts = pts;
+                rung->cuts[rung->ncuts].wallclock_ms = m->wallclock_ms;
+                rung->ncuts++;
+            }
+        }
+    }
+
+    if (sl_ladder_late(p, m)) {
+        return;
+    }
 
     if (ld->skip_to_key && !m->key) {
         return;
@@ -150,26 +180,12 @@ sl_ladder_video(sl_pipeline_t *p, const sl_msg_t *m)
 
     memcpy(pkt->data, m->data, m->len);
     pkt->dts = m->dts_ms;
-    pkt->pts = m->dts_ms + (m->cts_ms > 0 ? m->cts_ms : 0);
+    pkt->pts = pts;
     pkt->flags = m->key ? AV_PKT_FLAG_KEY : 0;
 
     ld->clocks[ld->nclocks % SL_CLOCKS].pts = pkt->pts;
     ld->clocks[ld->nclocks % SL_CLOCKS].wallclock_ms = m->wallclock_ms;
     ld->nclocks++;
-
-    /* the frame that comes out for this packet must start the segment */
-    if (m->cut != SL_NO_CUT) {
-        for (i = 0; i < ld->nrungs; i++) {
-            rung = &ld->rungs[i];
-
-            if (rung->ncuts < SL_CUTS) {
-                rung->cuts[rung->ncuts].msn = m->cut;
-                rung->cuts[rung->ncuts].pts = pkt->pts;
-                rung->cuts[rung->ncuts].wallclock_ms = m->wallclock_ms;
-                rung->ncuts++;
-            }
-        }
-    }
 
     if (avcodec_send_packet(ld->decoder, pkt) < 0) {
         sl_pipeline_log(p, 1, "cannot decode a video frame, waiting for "
@@ -199,6 +215,81 @@ sl_ladder_video(sl_pipeline_t *p, const sl_msg_t *m)
 
         av_frame_unref(ld->decoded);
     }
+}
+
+
+/*
+ * The overload policy (sl_overload_t): 1 when the frame came in too long
+ * ago and is dropped, in every rung alike (one thread encodes them all);
+ * a log line as an episode begins and one as it ends.
+ */
+static int
+sl_ladder_late(sl_pipeline_t *p, const sl_msg_t *m)
+{
+    int             drop, event;
+    size_t          i;
+    int64_t         now, lag;
+    sl_ladder_t    *ld = &p->ladder;
+    sl_overload_t  *o = &ld->overload;
+
+    now = sl_pipeline_now_ms();
+    lag = m->wallclock_ms >= 0 ? now - m->wallclock_ms : -1;
+
+    drop = sl_overload_video(o, m->key, lag, now, &event);
+
+    if (event & SL_OVERLOAD_ENDED) {
+        sl_ladder_overload_ended(p, "it keeps real time again");
+    }
+
+    if (event & SL_OVERLOAD_BEGAN) {
+        sl_pipeline_log(p, 1, "the ladder is %lld ms behind real time "
+                        "(streamline_ladder_max_lag %lld ms): dropping "
+                        "video frames in every rendition up to the next "
+                        "keyframe on time", (long long) lag,
+                        (long long) o->max_lag_ms);
+    }
+
+    if (!drop && !event) {
+        return 0;
+    }
+
+    pthread_mutex_lock(&p->stats_lock);
+
+    if (event & SL_OVERLOAD_BEGAN) {
+        p->stats.overloads++;
+    }
+
+    p->stats.overloaded = o->episode;
+
+    if (drop) {
+        for (i = 0; i < ld->nrungs; i++) {
+            ld->rungs[i].out.stats->frames_dropped++;
+        }
+    }
+
+    pthread_mutex_unlock(&p->stats_lock);
+
+    return drop;
+}
+
+
+static void
+sl_ladder_overload_ended(sl_pipeline_t *p, const char *how)
+{
+    int64_t         ms;
+    sl_overload_t  *o = &p->ladder.overload;
+
+    ms = o->last_drop_ms - o->began_ms;
+
+    sl_pipeline_log(p, 0, "the ladder's overload is over (%s): %llu video "
+                    "frames dropped in every rendition over %lld.%03lld s, "
+                    "at worst %lld ms behind real time", how,
+                    (unsigned long long) o->dropped, (long long) (ms / 1000),
+                    (long long) (ms % 1000), (long long) o->worst_lag_ms);
+
+    pthread_mutex_lock(&p->stats_lock);
+    p->stats.overloaded = 0;
+    pthread_mutex_unlock(&p->stats_lock);
 }
 
 

@@ -517,6 +517,23 @@ sl_metrics_render(const sl_metrics_t *m, int (*gone)(int64_t pid), char *buf,
         }
     }
 
+    sl_out_head(&o, "streamline_ladder_overloaded", "gauge",
+                "1 while the channel's ladder drops late video frames "
+                "(an overload episode, streamline_ladder_max_lag).");
+    sl_each_channel {
+        sl_out(&o, "streamline_ladder_overloaded");
+        sl_out_labels(&o, c->name, NULL);
+        sl_out(&o, " %u\n", c->overloaded && sl_live(c) ? 1 : 0);
+    }
+
+    sl_out_head(&o, "streamline_ladder_overloads_total", "counter",
+                "Overload episodes of the channel's ladder.");
+    sl_each_channel {
+        sl_out(&o, "streamline_ladder_overloads_total");
+        sl_out_labels(&o, c->name, NULL);
+        sl_out(&o, " %llu\n", (unsigned long long) c->overloads);
+    }
+
 #define sl_rendition_counter(metric, field, type, help)                      \
     sl_out_head(&o, metric, type, help);                                     \
     sl_each_rendition {                                                      \

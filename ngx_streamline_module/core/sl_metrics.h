@@ -101,6 +101,8 @@ typedef struct {
     uint64_t                packets_in;
     uint64_t                packets_out;
     uint64_t                packets_dropped;
+    uint64_t                overloads;      /* the ladder's episodes */
+    uint64_t                overloaded;     /* gauge: in one now */
     sl_metrics_rendition_t  r[SL_METRICS_RENDITIONS];
 } sl_metrics_channel_t;
 

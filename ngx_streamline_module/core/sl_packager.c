@@ -302,14 +302,17 @@ sl_packager_remux(sl_pipeline_t *p, const sl_msg_t *m)
 
 
 /*
- * To the ladder.  When its queue is full, video frames are dropped up to
- * the next keyframe (the decoder needs every reference); keyframes,
- * segment starts and audio always pass, so the ladder's segments stay
- * aligned with the source's.
+ * To the ladder.  The ladder drops the video frames that reach it late
+ * (sl_overload_t); its queue is bounded as well, for a ladder that hangs
+ * in one call: when it is full, video frames are dropped here up to the
+ * next keyframe (the decoder needs every reference); keyframes, segment
+ * starts and audio always pass, so the ladder's segments stay aligned
+ * with the source's.
  */
 static void
 sl_packager_forward(sl_pipeline_t *p, sl_msg_t *m)
 {
+    size_t          i;
     sl_packager_t  *pk = &p->packager;
 
     if (!p->has_ladder || pk->ladder_off) {
@@ -339,14 +342,18 @@ sl_packager_forward(sl_pipeline_t *p, sl_msg_t *m)
                             p->queue_bytes / 4)))
     {
         if (!pk->ladder_skip_to_key) {
-            sl_pipeline_log(p, 1, "the ladder falls behind: dropping "
-                            "frames up to the next keyframe");
+            sl_pipeline_log(p, 1, "the ladder's queue is full: dropping "
+                            "video frames up to the next keyframe");
         }
 
         pk->ladder_skip_to_key = 1;
 
         pthread_mutex_lock(&p->stats_lock);
-        p->stats.renditions[1].frames_dropped++;
+
+        for (i = 1; i <= p->conf.nrungs; i++) {
+            p->stats.renditions[i].frames_dropped++;
+        }
+
         pthread_mutex_unlock(&p->stats_lock);
 
         /* a segment starts here all the same: with the next packet */

@@ -101,6 +101,10 @@ sl_pipeline_create(const sl_pipeline_conf_t *conf)
     p->packager.next_msn = conf->first_msn;
     p->packager.ladder_cut = SL_NO_CUT;
     p->ladder.nrungs = conf->nrungs;
+    sl_overload_init(&p->ladder.overload,
+                     conf->max_lag_us > 0 ? conf->max_lag_us / 1000
+                     : conf->max_lag_us < 0 ? INT64_MAX : SL_MAX_LAG_MS,
+                     SL_OVERLOAD_QUIET_MS);
 
     if (p->dir == NULL || p->rendition == NULL) {
         goto failed;

@@ -93,9 +93,53 @@ typedef struct {
     uint64_t              headers_dropped;   /* queue full, or too big */
     uint64_t              segments;
     uint64_t              bytes;
+    uint64_t              overloads;         /* the ladder's episodes */
+    int                   overloaded;        /* in one now */
     size_t                nrenditions;       /* [0] is the source */
     sl_rendition_stats_t  renditions[1 + SL_PIPELINE_MAX_RUNGS];
 } sl_pipeline_stats_t;
+
+/*
+ * The ladder's overload policy, pure (the ladder thread keeps one).  A
+ * video frame that has waited more than max_lag_ms for the ladder (its
+ * lag: taken from the queue that long after it came in) is dropped, and
+ * so is every video frame after it up to the next keyframe that is on
+ * time: the decoder needs every reference, and a keyframe restarts it.
+ * Audio always passes.  So no frame is encoded later than max_lag_ms
+ * after it came in (plus its own encoding): an overloaded ladder keeps
+ * real time with fewer frames, rather than falling behind without bound.
+ *
+ * An episode begins with its first drop and ends once no frame has been
+ * dropped for quiet_ms: sl_overload_video() says so (SL_OVERLOAD_BEGAN,
+ * SL_OVERLOAD_ENDED in *event), for one log line each.
+ */
+typedef struct {
+    int64_t   max_lag_ms;
+    int64_t   quiet_ms;
+    int       skipping;          /* up to the next keyframe on time */
+    int       episode;           /* one is going on */
+    int64_t   began_ms;          /* the episode's first drop */
+    int64_t   last_drop_ms;
+    int64_t   worst_lag_ms;      /* the episode's */
+    uint64_t  dropped;           /* the episode's frames */
+} sl_overload_t;
+
+#define SL_OVERLOAD_NONE   0
+#define SL_OVERLOAD_BEGAN  1
+#define SL_OVERLOAD_ENDED  2
+
+void sl_overload_init(sl_overload_t *o, int64_t max_lag_ms,
+    int64_t quiet_ms);
+/*
+ * A video frame taken from the queue at now_ms, lag_ms after it came in
+ * (< 0: not known, taken as on time): 1 to drop it, 0 to encode it.  An
+ * episode that ended is reported before the frame's own verdict, and *o
+ * keeps its figures until the next episode begins.
+ */
+int sl_overload_video(sl_overload_t *o, int key, int64_t lag_ms,
+    int64_t now_ms, int *event);
+/* the stream ends: 1 if an episode was going on (now ended) */
+int sl_overload_stop(sl_overload_t *o);
 
 typedef void (*sl_segment_pt)(void *data, const sl_segment_info_t *seg);
 /* seg->parts[seg->nparts - 1] is the part just written; with nparts 1 the
@@ -126,6 +170,10 @@ typedef struct {
     size_t           queue_max;  /* packets waiting, at most, for the
                                     packager and again for the ladder */
     size_t           queue_bytes;  /* and their bytes (0: 64 MB) */
+    int64_t          max_lag_us; /* the ladder drops video frames that
+                                    waited longer for it (0: 1 s; < 0:
+                                    never, for input faster than real
+                                    time), see sl_overload_t */
     const char      *names;      /* keeps the next segment and init
                                     numbers across streams (NULL: none),
                                     see sl_pipeline_names_load */

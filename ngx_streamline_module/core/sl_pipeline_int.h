@@ -36,6 +36,10 @@
 
 /* what waits for the packager, at most, unless configured */
 #define SL_QUEUE_BYTES       (64 * 1024 * 1024)
+/* the ladder's lag bound, unless configured, and how long an overload
+ * episode lasts after its last dropped frame */
+#define SL_MAX_LAG_MS        1000
+#define SL_OVERLOAD_QUIET_MS 10000
 /* sequence headers get through a queue this many past its bounds */
 #define SL_HEADER_SLACK      16
 
@@ -173,6 +177,7 @@ typedef struct {
     AVCodecContext       *decoder;
     AVFrame              *decoded;
     int                   skip_to_key;   /* decode from the next keyframe */
+    sl_overload_t         overload;      /* late frames dropped */
     sl_clock_t            clocks[SL_CLOCKS];  /* the latest frames in */
     size_t                nclocks;
     size_t                nrungs;

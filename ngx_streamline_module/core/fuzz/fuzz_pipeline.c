@@ -84,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     conf.segment_us = 1000000;
     conf.part_us = (data[0] & 2) ? 100000 : 250000;
     conf.queue_max = 4096;
+    conf.max_lag_us = -1;
 
     p = sl_pipeline_start(&conf);
     if (p == NULL) {

@@ -61,6 +61,8 @@ main(void)
     test_redis_claim(&t);
     test_redis_state(&t);
     test_redis_message(&t);
+    test_overload(&t);
+    test_overload_streams(&t);
 
     return sl_tap_done(&t);
 }

@@ -53,5 +53,9 @@ void test_redis_claim(sl_tap_t *t);
 void test_redis_state(sl_tap_t *t);
 void test_redis_message(sl_tap_t *t);
 
+/* sl_core_overload_test.c */
+void test_overload(sl_tap_t *t);
+void test_overload_streams(sl_tap_t *t);
+
 
 #endif /* SL_CORE_TEST_H */

@@ -205,6 +205,9 @@ main(void)
     sl_metrics_wake(&m->wake, 3000);
     c->r[1].encode_lag_ms = 1250;
     m->ch[10].pid = 666;                /* live in a killed worker */
+    c->overloads = 2;
+    c->overloaded = 1;
+    m->ch[10].overloaded = 1;           /* not live: not overloaded */
 
     text = render(m, &len);
     sl_ok(&t, len == strlen(text), "rendered %zu bytes, NUL ended", len);
@@ -258,6 +261,14 @@ main(void)
                            "rendition=\"480p\",result=\"out\"} 88\n")
               && !has(text, "rendition=\"source\",result="),
           "per channel and rendition");
+    sl_ok(&t, has(text, "\nstreamline_ladder_overloaded{channel=\"main\"} 1\n")
+              && has(text, "\nstreamline_ladder_overloaded{channel=\"c10\"}"
+                           " 0\n")
+              && has(text, "\nstreamline_ladder_overloads_total{channel="
+                           "\"main\"} 2\n")
+              && has(text, "# TYPE streamline_ladder_overloads_total "
+                           "counter\n"),
+          "the ladder's overload, per channel (0 in a killed worker)");
     sl_ok(&t, has(text, "\nstreamline_channels_live 61\n")
               && has(text, "\nstreamline_channel_live{channel=\"c10\"} 0\n"),
           "channels live: 61 of 64, not one whose worker was killed");

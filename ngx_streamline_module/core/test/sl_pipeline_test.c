@@ -2,7 +2,7 @@
  * Unit tests of the media pipeline as a whole (sl_pipeline.h) with what
  * publishers and hosts do to it: a 30 s GOP, video that pauses while
  * audio goes on, an in-band SPS that changes the frame size, video that
- * comes late; write errors (a file size limit, a descriptor limit), a
+ * comes late, a ladder that falls behind real time; write errors (a file size limit, a descriptor limit), a
  * flood of sequence headers and big packets, names that never repeat,
  * hours of streaming (sl_pipeline_faults_test.c); and the FLV tag parser
  * (sl_flv.c), a lost segment in the DVR index.  H.264 comes from libx264
@@ -31,6 +31,7 @@ static void test_video_pause(sl_tap_t *t);
 static void test_sps_change(sl_tap_t *t);
 static void test_video_late(sl_tap_t *t);
 static void test_part_eager(sl_tap_t *t);
+static void test_overload(sl_tap_t *t);
 
 
 int
@@ -52,6 +53,7 @@ main(void)
     test_sps_change(&t);
     test_video_late(&t);
     test_part_eager(&t);
+    test_overload(&t);
     test_write_errors(&t);
     test_bounds(&t);
     test_names(&t);
@@ -566,5 +568,116 @@ test_part_eager(sl_tap_t *t)
     }
 
     sl_pipeline_stop(p);
+    gen_close(&g);
+}
+
+
+/*
+ * The overload policy in the ladder: a GOP that came in 5 s ago (a ladder
+ * that fell behind) is dropped whole, in every rung alike, with one log
+ * line; the next GOP, on time, is encoded; the segment of the dropped GOP
+ * is a gap in the rungs, the next ones are there; the episode ends with
+ * the stream.
+ */
+static void
+test_overload(sl_tap_t *t)
+{
+    int                   i;
+    char                 *dir;
+    gen_t                 g;
+    rec_t                 rec;
+    size_t                k, low, low_first;
+    sl_rung_t             rungs[2];
+    sl_pipeline_t        *p;
+    sl_pipeline_stats_t   st;
+
+    dir = sl_test_tmp_dir("sl_pipeline_test");
+    memset(&rec, 0, sizeof(rec));
+    pthread_mutex_init(&rec.lock, NULL);
+    rec.max_lag_ms = 500;
+
+    if (gen_open(&g, 160, 90, 30, 1) != 0) {
+        sl_ok(t, 0, "overload: libx264 encoder");
+        return;
+    }
+
+    g.real_clock = 1;
+
+    memset(rungs, 0, sizeof(rungs));
+    rungs[0].name = "low";
+    rungs[0].width = 96;
+    rungs[0].height = 54;
+    rungs[0].bitrate_kbps = 100;
+    rungs[0].preset = "ultrafast";
+    rungs[1] = rungs[0];
+    rungs[1].name = "lower";
+    rungs[1].width = 64;
+    rungs[1].height = 36;
+
+    p = start(&rec, dir, rungs, 2, 1000, 250);
+    sl_pipeline_video_header(p, g.avcc, g.avcc_len, 160, 90, 30);
+
+    /* frames 0-29 came in 5 s ago, 30-119 now */
+    g.clock_ms = 5000;
+
+    for (i = 0; i < 120; i++) {
+        if (i == 30) {
+            g.clock_ms = 0;
+        }
+
+        gen_push(&g, p, i * 100 / 3);
+    }
+
+    memset(&st, 0, sizeof(st));
+
+    for (i = 0; i < 500; i++) {
+        sl_pipeline_stats(p, &st);
+        if (st.renditions[2].frames_in + st.renditions[2].frames_dropped
+            >= 120)
+        {
+            break;
+        }
+        usleep(10000);
+    }
+
+    sl_ok(t, st.renditions[1].frames_dropped == 30
+             && st.renditions[2].frames_dropped == 30,
+          "overload: the late GOP dropped in both rungs (%llu, %llu)",
+          (unsigned long long) st.renditions[1].frames_dropped,
+          (unsigned long long) st.renditions[2].frames_dropped);
+    sl_ok(t, st.renditions[1].frames_in == 90
+             && st.renditions[2].frames_in == 90,
+          "overload: the frames on time encoded (%llu, %llu of 90)",
+          (unsigned long long) st.renditions[1].frames_in,
+          (unsigned long long) st.renditions[2].frames_in);
+    sl_ok(t, st.overloads == 1 && st.overloaded == 1,
+          "overload: one episode, going on (%llu, %d)",
+          (unsigned long long) st.overloads, st.overloaded);
+    sl_ok(t, count_logs(&rec, "behind real time") == 1,
+          "overload: one log line as it begins");
+
+    sl_pipeline_stop(p);
+
+    sl_ok(t, count_logs(&rec, "overload is over (the stream ended): 30 "
+                        "video frames dropped") == 1,
+          "overload: one as it ends with the stream, with its figures");
+
+    /* segments 0 (dropped GOP), 1, 2 of the source; the rung lacks 0 */
+    low = 0;
+    low_first = 0;
+
+    for (k = 0; k < rec.nsegs; k++) {
+        if (strcmp(rec.segs[k].rendition, "low") == 0) {
+            if (low++ == 0) {
+                low_first = k;
+            }
+        }
+    }
+
+    sl_ok(t, low >= 2 && rec.segs[low_first].msn == 1,
+          "overload: the rung's segments go on after the gap (%zu, the "
+          "first %llu)", low,
+          low ? (unsigned long long) rec.segs[low_first].msn : 0ULL);
+
     gen_close(&g);
 }

@@ -46,6 +46,7 @@ typedef struct {
     size_t            nlogs;
     const char       *names;
     uint64_t          first_msn;
+    int64_t           max_lag_ms;      /* 0: none */
 
     /* on_segment of the source: limits set and lifted by msn */
     int               faults;
@@ -67,6 +68,7 @@ typedef struct {
     size_t            avcc_len;
     uint8_t         **capture;         /* gen_encode() */
     int               real_clock;      /* wallclock_ms: now, not fixed */
+    int64_t           clock_ms;        /* less this (came in earlier) */
     size_t           *capture_len;
 } gen_t;
 

@@ -86,6 +86,7 @@ main(int argc, char **argv)
     conf.segment_us = (argc > 3 ? atoll(argv[3]) : 2000) * 1000;
     conf.part_us = (argc > 4 ? atoll(argv[4]) : 500) * 1000;
     conf.queue_max = 1000000;
+    conf.max_lag_us = -1;           /* as fast as it goes: nothing late */
     conf.queue_bytes = (size_t) 1 << 30;     /* a whole file at once */
     conf.on_segment = on_segment;
     conf.on_log = on_log;
