@@ -20,9 +20,10 @@ if [ "${1:-}" != run ]; then
     # player tests drive (through playwright-core, an npm package),
     # promtool (and Prometheus) for the metrics and the alert rules,
     # gnuplot for the metrics picture (bench/metrics_plot.sh), Debian's
-    # packaging tools for make deb (dh_nginx is nginx-dev's)
+    # packaging tools for make deb (dh_nginx is nginx-dev's;
+    # dpkg-buildpackage requires build-essential of every package)
     pkgs+=(wrk clang libclang-rt-14-dev procps bc time chromium prometheus
-           gnuplot-nox debhelper dpkg-dev)
+           gnuplot-nox debhelper dpkg-dev build-essential)
 fi
 
 missing=()
