@@ -8,6 +8,8 @@
 #   make unit       the core's unit tests only
 #   make fuzz       the core's fuzzers (FUZZ_SECONDS each)
 #   make static     nginx with both modules linked in (fetches nginx's source)
+#   make deb        the Debian package libnginx-mod-streamline (build/deb/*.deb;
+#                   dpkg-buildpackage, debhelper, dh_nginx from nginx-dev)
 #   make page       the player page (html/dist) from html/src and npm packages
 #   make bench      benchmarks (bench/README.md)
 
@@ -17,7 +19,7 @@ FUZZ_SECONDS ?= 20
 
 export BUILD_DIR
 
-.PHONY: all build deps run test asan unit fuzz static bench clean npm page
+.PHONY: all build deps run test asan unit fuzz static deb bench clean npm page
 
 all: build
 
@@ -66,6 +68,11 @@ static:
 	scripts/fetch-source.sh nginx 1.22.1 $(BUILD_DIR)/src
 	test -d $(BUILD_DIR)/nginx-1.22.1 || tar -C $(BUILD_DIR) -xf $(BUILD_DIR)/src/nginx_1.22.1.orig.tar.gz
 	NGINX_SRC=$(BUILD_DIR)/nginx-1.22.1 LINK=static scripts/build.sh
+
+# scripts/build-deb.sh stages the sources in $(BUILD_DIR)/deb/ and builds
+# there; README: Debian package
+deb:
+	scripts/build-deb.sh
 
 bench: build
 	bench/run.sh

@@ -13,6 +13,8 @@
 #                                             full NGINX_SRC)
 #   SANITIZE      1 builds with ASan+UBSan
 #   WERROR        1 (default) makes warnings errors
+#   EXTRA_CC_OPT  compiler and linker flags added to ours (debian/rules
+#   EXTRA_LD_OPT  passes dpkg-buildflags' hardening flags this way)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,6 +73,8 @@ fi
 if [ "$WERROR" != 1 ]; then
     ccopt="$ccopt -Wno-error"
 fi
+ccopt="$ccopt${EXTRA_CC_OPT:+ $EXTRA_CC_OPT}"
+ldopt="$ldopt${EXTRA_LD_OPT:+ $EXTRA_LD_OPT}"
 
 if [ "$LINK" = static ]; then
     mods=(--add-module="$NGX_RTMP_SRC" --add-module="$top")
@@ -79,7 +83,7 @@ else
 fi
 
 obj=$BUILD_DIR/nginx-$LINK
-stamp="$NGINX_SRC|$NGX_RTMP_SRC|$LINK|$SANITIZE|$WERROR|${flags[*]}"
+stamp="$NGINX_SRC|$NGX_RTMP_SRC|$LINK|$SANITIZE|$WERROR|${flags[*]}|$ccopt|$ldopt"
 if [ ! -f "$obj/objs/Makefile" ] || [ "$(cat "$obj/.stamp" 2>/dev/null)" != "$stamp" ] \
    || [ "$top/config" -nt "$obj/objs/Makefile" ]; then
     rm -rf "$obj"

@@ -19,9 +19,11 @@ if [ "${1:-}" != run ]; then
     # tests and benchmarks: load generator, fuzzers, the browser the
     # player tests drive (through playwright-core, an npm package),
     # promtool (and Prometheus) for the metrics and the alert rules,
-    # gnuplot for the metrics picture (bench/metrics_plot.sh)
+    # gnuplot for the metrics picture (bench/metrics_plot.sh), Debian's
+    # packaging tools for make deb (dh_nginx is nginx-dev's;
+    # dpkg-buildpackage requires build-essential of every package)
     pkgs+=(wrk clang libclang-rt-14-dev procps bc time chromium prometheus
-           gnuplot-nox)
+           gnuplot-nox debhelper dpkg-dev build-essential)
 fi
 
 missing=()

@@ -34,7 +34,8 @@ package Streamline::Test;
 #
 # In brief:
 #   nginx      write_conf run reload stop kill9 nginx_t error_log
-#              nginx('edge', port => ...) another instance: conf_file start
+#              nginx('edge', port => ..., prefix => ...) another instance
+#              (prefix: nginx's -p, default its directory): conf_file start
 #              reload stop kill9 test worker_pids children worker_of_client
 #   redis      start_redis stop_redis restart_redis redis(@cmd) redis_cli
 #              subscribe(@channels)->messages add_key del_key keys_file
@@ -212,10 +213,11 @@ sub nginx {
     my $dir = $name eq 'main' ? $self->{dir} : "$self->{dir}/$name";
     make_path($dir);
     return $self->{nginx}{$name} = Streamline::Test::Nginx->new(
-        t    => $self,
-        name => $name,
-        dir  => $dir,
-        port => $opts{port} // $self->{ports}{HTTP},
+        t      => $self,
+        name   => $name,
+        dir    => $dir,
+        port   => $opts{port} // $self->{ports}{HTTP},
+        prefix => $opts{prefix} // "$dir/",
     );
 }
 
@@ -238,11 +240,13 @@ sub nginx_t {
     return $self->nginx_t_file($conf);
 }
 
-# nginx -t on a configuration file as it is
+# nginx -t on a configuration file as it is; nginx_t_file($conf,
+# prefix => '/usr/share/nginx/') with another -p than TESTDIR
 sub nginx_t_file {
-    my ($self, $conf) = @_;
+    my ($self, $conf, %o) = @_;
     my $n = ++$self->{seq};
-    my @cmd = (nginx_bin(), '-t', '-p', "$self->{dir}/", '-c', $conf,
+    my @cmd = (nginx_bin(), '-t', '-p', $o{prefix} // "$self->{dir}/",
+        '-c', $conf,
         '-e', "$self->{dir}/t-$n.log",
         '-g', Streamline::Test::Nginx::globals("$self->{dir}/t-$n.pid",
             $self->read_file($conf)));
@@ -708,7 +712,10 @@ sub conf_file {
 }
 
 # nginx -t on this instance's configuration: (exit code, output)
-sub test { my ($self) = @_; $self->{t}->nginx_t_file($self->{conf}) }
+sub test {
+    my ($self) = @_;
+    return $self->{t}->nginx_t_file($self->{conf}, prefix => $self->{prefix});
+}
 
 # What the harness adds with -g: the process model it needs, and the pid
 # file and worker user when the configuration does not set them.
@@ -747,7 +754,7 @@ sub start {
     my $log = $self->error_log;
 
     $self->{pid} = Streamline::Test::_spawn(
-        cmd => [Streamline::Test::nginx_bin(), '-p', "$self->{dir}/",
+        cmd => [Streamline::Test::nginx_bin(), '-p', $self->{prefix},
             '-c', $self->{conf}, '-e', $log, '-g',
             globals("$self->{dir}/nginx.pid", $conf)],
         stdout => $log,
