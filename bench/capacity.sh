@@ -552,7 +552,9 @@ if [ -n "$(echo $viewers_list)" ]; then
         wait "$cpid" || rc=$?
         forget "$cpid"
         line=$(tail -n 1 "$d/client.txt")
-        [ "$rc" = 0 ] && [ -n "$line" ] || line="client_failed=1 $(head -c 300 "$d/client.err" | tr '\n ' '  ')"
+        if [ "$rc" != 0 ] || [ -z "$line" ]; then
+            line="client_failed=1 client_error=$(head -c 300 "$d/client.err" | tr '\n =' '___')"
+        fi
         # the client ends its window with ours; its own CPU is in its line
         window_end "$d" "$nv" "$line" >> "$dir/viewers.txt"
         { grep -E -o '(late_p99_ms|within_part|min_follow|errors|o_req_s|e_cpu_core)=[^ ]*' \
@@ -646,7 +648,11 @@ fi
                 "cpu%", "PSS MB", "mean", "req/s", "held", "held", "cpu%", "cpu%", "cpu%";
             printf $fmt, "", "", "", "", "", "", "", "", "", "", "core", "", "", "", "mean", "max", "core", "core", "core";
             for my $r (@rows) {
-                if ($r->{client_failed}) { printf "%6d %-4s the client failed\n", $r->{viewers}, "NO"; next }
+                if ($r->{client_failed}) {
+                    (my $e = $r->{client_error} // "") =~ tr/_/ /;
+                    printf "%6d %-4s the client failed: %s\n", $r->{viewers}, "NO", $e || "(no message)";
+                    next;
+                }
                 my $ok = !$r->{errors} && !$r->{timeouts} && $r->{min_follow} >= 0.95
                          && $r->{late_p99_ms} <= $r->{part_target_ms};
                 $r->{ok} = $ok;
