@@ -92,7 +92,7 @@ RUN apt-get update \
         libcrypt1 libpcre2-8-0 zlib1g libssl3 \
         libhiredis0.14 libjansson4 \
         libavformat59 libavcodec59 libswscale6 libavutil57 \
-        redis-tools \
+        redis-tools openssl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 streamline \
  && useradd --system --uid 10001 --gid streamline --no-create-home \
@@ -104,17 +104,20 @@ COPY --from=build /build/modules/ngx_rtmp_module.so /build/modules/ngx_streamlin
      /opt/streamline/modules/
 COPY nginx-conf/ /opt/streamline/nginx-conf/
 COPY --from=page /page/ /opt/streamline/html/
-COPY scripts/render-conf.sh scripts/streamline-key /opt/streamline/scripts/
+COPY scripts/render-conf.sh scripts/streamline-key scripts/tls-cert.sh \
+     scripts/stream-module.sh /opt/streamline/scripts/
 COPY docker/entrypoint.sh /usr/local/bin/streamline-entrypoint
 
 # streamline-key on PATH is the entrypoint in its key-tool role: it takes
 # Redis's address from REDIS_ADDR, then runs scripts/streamline-key.
 RUN chmod 0755 /usr/local/bin/streamline-entrypoint \
         /opt/streamline/scripts/render-conf.sh /opt/streamline/scripts/streamline-key \
+        /opt/streamline/scripts/tls-cert.sh /opt/streamline/scripts/stream-module.sh \
  && ln -s streamline-entrypoint /usr/local/bin/streamline-key \
  && ln -s /opt/streamline/sbin/nginx /usr/local/sbin/nginx
 
 ENV RTMP_PORT=1935 \
+    RTMPS_PORT=1936 \
     HTTP_PORT=8080 \
     REDIS_ADDR=redis:6379 \
     RUN_DIR=/var/lib/streamline
@@ -130,8 +133,9 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN RUN_DIR=/tmp/smoke REDIS_ADDR=127.0.0.1:6379 streamline-entrypoint -t 2>&1 | cat \
  && rm -rf /tmp/smoke
 
-# RTMP, HTTP, and the Prometheus metrics (METRICS_ADDR: keep it private)
-EXPOSE 1935 8080 9145
+# RTMP, RTMPS (publish it as 443), HTTP, and the Prometheus metrics
+# (METRICS_ADDR: keep it private)
+EXPOSE 1935 1936 8080 9145
 
 # Healthy: nginx answers GET /api/stream with 200 (the stream state, from
 # Redis or, while Redis is away, the last known one).

@@ -249,10 +249,7 @@ zone_bytes=${zone_bytes:-$((64 << 20))}        # the directive's default
 render_origin() {   # prefix http rtmp metrics secret-line
     mkdir -p "$1/logs" "$1/tmp"
     chmod -R 777 "$1"
-    "$top/scripts/render-conf.sh" "$top/nginx-conf/origin.conf" "$1/nginx.conf" \
-        RTMP_PORT="127.0.0.1:$3" HTTP_PORT="127.0.0.1:$2" \
-        REDIS_ADDR="127.0.0.1:$rport" PREFIX="$1" MODULES="$build/modules" \
-        HTML="$html" ORIGIN_SECRET_LINE="$5" METRICS_ADDR="127.0.0.1:$4"
+    HTML_DIR=$html bench_origin_conf "$1/nginx.conf" "$1" "$3" "$2" "$4" "$5"
 }
 start_nginx() {     # prefix -> $master, $workers (children)
     "$nginx" -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" -t -q \

@@ -9,6 +9,10 @@
 #   bench_conf_head W C    the top of an nginx.conf: both modules, W
 #                          workers, C connections, Redis
 #   bench_nginx            starts nginx on $dir/nginx.conf ($nginx_pid)
+#   bench_origin_conf OUT PREFIX RTMP HTTP METRICS [SECRET_LINE]
+#                          nginx-conf/origin.conf rendered to OUT as shipped,
+#                          on 127.0.0.1 ports (RTMPS on free ones, with a
+#                          self-signed certificate in $dir/tls)
 
 port() { perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport'; }
 
@@ -58,4 +62,17 @@ bench_nginx() {
     nginx_pid=$!
     pids+=($nginx_pid)
     sleep 1
+}
+
+bench_origin_conf() {
+    local cert tls_key
+    { read -r cert; read -r tls_key; } < <("$top/scripts/tls-cert.sh" "$dir/tls")
+    "$top/scripts/render-conf.sh" "$top/nginx-conf/origin.conf" "$1" \
+        RTMP_LISTEN_LINE="listen 127.0.0.1:$3;" \
+        RTMPS_PORT="127.0.0.1:$(port)" RTMP_INTERNAL="127.0.0.1:$(port)" \
+        TLS_CERT="$cert" TLS_KEY="$tls_key" \
+        STREAM_MODULE_LINE="$("$top/scripts/stream-module.sh" "$nginx")" \
+        HTTP_PORT="127.0.0.1:$4" REDIS_ADDR="127.0.0.1:$rport" PREFIX="$2" \
+        MODULES="$build/modules" HTML="${HTML_DIR:-$top/html/dist}" \
+        ORIGIN_SECRET_LINE="${6:-}" METRICS_ADDR="127.0.0.1:$5"
 }

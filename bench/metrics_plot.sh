@@ -30,11 +30,7 @@ bench_redis
 
 metrics=$(port)
 mkdir -p "$dir/logs" "$dir/tmp"
-"$top/scripts/render-conf.sh" "$top/nginx-conf/origin.conf" "$dir/nginx.conf" \
-    RTMP_PORT="127.0.0.1:$rtmp" HTTP_PORT="127.0.0.1:$http" \
-    REDIS_ADDR="127.0.0.1:$rport" PREFIX="$dir" MODULES="$build/modules" \
-    HTML="$top/html/dist" ORIGIN_SECRET_LINE="" \
-    METRICS_ADDR="127.0.0.1:$metrics"
+bench_origin_conf "$dir/nginx.conf" "$dir" "$rtmp" "$http" "$metrics"
 bench_nginx
 
 ffmpeg -nostdin -hide_banner -loglevel error -re \

@@ -41,11 +41,7 @@ edge=$(port) edge_tls=$(port) aux=$(port) metrics=$(port)
 mkdir -p "$dir/origin/logs" "$dir/origin/tmp" "$dir/edge/logs" "$dir/edge/tmp"
 chmod -R 777 "$dir/origin" "$dir/edge"
 
-"$top/scripts/render-conf.sh" "$top/nginx-conf/origin.conf" "$dir/origin.conf" \
-    RTMP_PORT="127.0.0.1:$rtmp" HTTP_PORT="127.0.0.1:$http" \
-    REDIS_ADDR="127.0.0.1:$rport" PREFIX="$dir/origin" \
-    MODULES="$build/modules" HTML="$top/html/dist" ORIGIN_SECRET_LINE="" \
-    METRICS_ADDR="127.0.0.1:$metrics"
+bench_origin_conf "$dir/origin.conf" "$dir/origin" "$rtmp" "$http" "$metrics"
 # the edge's HTTPS listener needs a certificate (the runs use plain HTTP)
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
     -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null

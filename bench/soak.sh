@@ -50,11 +50,7 @@ soak_cleanup() {
 trap soak_cleanup EXIT
 REDIS_PORT=$rport "$top/scripts/streamline-key" set main "$key" >/dev/null
 
-"$top/scripts/render-conf.sh" "$top/nginx-conf/origin.conf" "$dir/nginx.conf" \
-    RTMP_PORT="127.0.0.1:$rtmp" HTTP_PORT="127.0.0.1:$http" \
-    REDIS_ADDR="127.0.0.1:$rport" PREFIX="$dir" MODULES="$build/modules" \
-    HTML="$top/html/dist" ORIGIN_SECRET_LINE="" \
-    METRICS_ADDR="127.0.0.1:$(port)"
+bench_origin_conf "$dir/nginx.conf" "$dir" "$rtmp" "$http" "$(port)"
 # the transitions are logged at info; DVR_WINDOW (e.g. 2m) lets a short
 # run fill the window, to tell memory that follows the window from a leak
 sed -i -e 's|^error_log \(.*\) notice;|error_log \1 info;|' \

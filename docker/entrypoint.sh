@@ -18,7 +18,14 @@
 # REDIS_ADDR, unless REDIS_HOST is set.
 #
 # Environment:
-#   RTMP_PORT        1935          RTMP listen: port, or address:port
+#   RTMP_PORT        1935          RTMP listen: port, or address:port;
+#                                  "off": RTMPS only
+#   RTMPS_PORT       1936          RTMPS listen (publish it as 443: OBS's
+#                                  rtmps://<host>:443/live)
+#   TLS_CERT, TLS_KEY (unset)      RTMPS certificate chain and key (PEM
+#                                  files mounted into the container); unset:
+#                                  a self-signed pair made once in RUN_DIR/tls
+#   RTMP_INTERNAL    127.0.0.1:19350  where RTMPS goes on to nginx-rtmp
 #   HTTP_PORT        8080          HTTP listen: port, or address:port
 #   METRICS_ADDR     9145          where Prometheus scrapes /metrics: port,
 #                                  or address:port (do not publish it to the
@@ -72,6 +79,8 @@ if [ "$(basename "$0")" = streamline-key ]; then
 fi
 
 RTMP_PORT=${RTMP_PORT:-1935}
+RTMPS_PORT=${RTMPS_PORT:-1936}
+RTMP_INTERNAL=${RTMP_INTERNAL:-127.0.0.1:19350}
 HTTP_PORT=${HTTP_PORT:-8080}
 METRICS_ADDR=${METRICS_ADDR:-9145}
 REDIS_ADDR=${REDIS_ADDR:-redis:6379}
@@ -118,7 +127,7 @@ esac
 
 # --- render the configuration ------------------------------------------
 
-for var in RTMP_PORT HTTP_PORT METRICS_ADDR REDIS_ADDR; do
+for var in RTMP_PORT RTMPS_PORT RTMP_INTERNAL HTTP_PORT METRICS_ADDR REDIS_ADDR; do
     value=${!var}
     [[ -n "$value" && "$value" != *[\;{}#\"\'\\]* ]] \
         || die "$var='$value' is empty or holds one of ; { } # \" ' \\"
@@ -164,8 +173,24 @@ log_to error.log stderr || globals="$globals error_log stderr notice;"
 log_to access.log stdout || true
 log_to rtmp-access.log stdout || true
 
+rtmp_listen="listen $RTMP_PORT;"
+[ "$RTMP_PORT" = off ] && rtmp_listen=
+if [ -z "${TLS_CERT:-}" ] || [ -z "${TLS_KEY:-}" ]; then
+    { read -r TLS_CERT; read -r TLS_KEY; } < <("$home/scripts/tls-cert.sh" "$RUN_DIR/tls") \
+        || die "cannot make a certificate in $RUN_DIR/tls"
+    echo "streamline: RTMPS with a self-signed certificate ($TLS_CERT):" \
+         "set TLS_CERT and TLS_KEY for a real one" >&2
+fi
+[ -r "$TLS_CERT" ] && [ -r "$TLS_KEY" ] \
+    || die "cannot read TLS_CERT=$TLS_CERT or TLS_KEY=$TLS_KEY"
+stream_module=$("$home/scripts/stream-module.sh" "$home/sbin/nginx") \
+    || die "this nginx cannot take RTMPS"
+
 "$home/scripts/render-conf.sh" "$home/nginx-conf/origin.conf" "$RUN_DIR/nginx.conf" \
-    RTMP_PORT="$RTMP_PORT" HTTP_PORT="$HTTP_PORT" REDIS_ADDR="$REDIS_ADDR" \
+    RTMP_LISTEN_LINE="$rtmp_listen" RTMPS_PORT="$RTMPS_PORT" \
+    RTMP_INTERNAL="$RTMP_INTERNAL" TLS_CERT="$TLS_CERT" TLS_KEY="$TLS_KEY" \
+    STREAM_MODULE_LINE="$stream_module" \
+    HTTP_PORT="$HTTP_PORT" REDIS_ADDR="$REDIS_ADDR" \
     PREFIX="$RUN_DIR" MODULES="$home/modules" HTML="$home/html" \
     ORIGIN_SECRET_LINE="$secret_line" METRICS_ADDR="$METRICS_ADDR"
 
@@ -188,7 +213,7 @@ fi
 
 lock=off
 [ -n "$secret_line" ] && lock=on
-echo "streamline: rtmp $RTMP_PORT, http $HTTP_PORT, redis $REDIS_ADDR," \
+echo "streamline: rtmp $RTMP_PORT, rtmps $RTMPS_PORT, http $HTTP_PORT, redis $REDIS_ADDR," \
      "origin lock $lock, run dir $RUN_DIR" >&2
 
 exec "$home/sbin/nginx" -p "$RUN_DIR/" -c "$RUN_DIR/nginx.conf" -e stderr \

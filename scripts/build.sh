@@ -59,7 +59,10 @@ if [ -f "$NGINX_SRC/conf_flags" ]; then
     . "$NGINX_SRC/conf_flags"
     flags=("${NGX_CONF_FLAGS[@]}")
 else
-    flags=(--with-compat --with-threads --with-debug)
+    # TLS for the edge (HTTPS, HTTP/2) and RTMPS (the stream module), as
+    # Debian's nginx has them, built in
+    flags=(--with-compat --with-threads --with-debug --with-http_ssl_module
+           --with-http_v2_module --with-stream --with-stream_ssl_module)
 fi
 
 ccopt="-g -O2 -fPIC -Wall -Wextra -Wno-unused-parameter"

@@ -7,6 +7,7 @@ set -euo pipefail
 pkgs=(
     gcc make perl xz-utils ca-certificates curl
     nginx nginx-dev                     # the nginx binary and its module SDK
+    libnginx-mod-stream openssl         # RTMPS: TLS in front of nginx-rtmp
     redis-server redis-tools            # state store and redis-cli
     libhiredis-dev libjansson-dev libssl-dev
     libavformat-dev libavcodec-dev libswscale-dev libavutil-dev

@@ -3,7 +3,10 @@
 # nginx-conf/origin.conf configuration) on localhost.  Ctrl-C or SIGTERM
 # stops both.
 #
-#   RTMP_PORT (1935)  HTTP_PORT (8080)  REDIS_PORT (6379)
+#   RTMP_PORT (1935; "off": RTMPS only)  HTTP_PORT (8080)  REDIS_PORT (6379)
+#   RTMPS_PORT (1936)  RTMPS, with TLS_CERT and TLS_KEY (PEM files; default:
+#                     a self-signed pair made once in run/tls/)
+#   RTMP_INTERNAL_PORT (19350): where RTMPS goes on to nginx-rtmp, 127.0.0.1
 #   METRICS_PORT (9145): Prometheus metrics, on 127.0.0.1 only
 #   STREAMLINE_KEY    the stream key of channel "main" (default: made on the
 #                     first run and kept in run/stream-key)
@@ -13,6 +16,8 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 RTMP_PORT=${RTMP_PORT:-1935}
+RTMPS_PORT=${RTMPS_PORT:-1936}
+RTMP_INTERNAL_PORT=${RTMP_INTERNAL_PORT:-19350}
 HTTP_PORT=${HTTP_PORT:-8080}
 REDIS_PORT=${REDIS_PORT:-6379}
 METRICS_PORT=${METRICS_PORT:-9145}
@@ -23,13 +28,28 @@ NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 mkdir -p "$RUN_DIR"/redis "$RUN_DIR"/logs "$RUN_DIR"/tmp
 RUN_DIR=$(cd "$RUN_DIR" && pwd)
 
-for port in "$RTMP_PORT" "$HTTP_PORT" "$REDIS_PORT" "$METRICS_PORT"; do
+rtmp_listen="listen $RTMP_PORT;"
+ports=("$RTMPS_PORT" "$RTMP_INTERNAL_PORT" "$HTTP_PORT" "$REDIS_PORT" "$METRICS_PORT")
+if [ "$RTMP_PORT" = off ]; then
+    rtmp_listen=
+else
+    ports+=("$RTMP_PORT")
+fi
+for port in "${ports[@]}"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        echo "$0: error: port $port is in use on 127.0.0.1" \
-             "(set RTMP_PORT, HTTP_PORT, REDIS_PORT or METRICS_PORT)" >&2
+        echo "$0: error: port $port is in use on 127.0.0.1 (set RTMP_PORT," \
+             "RTMPS_PORT, RTMP_INTERNAL_PORT, HTTP_PORT, REDIS_PORT or" \
+             "METRICS_PORT)" >&2
         exit 1
     fi
 done
+
+# RTMPS: the certificate given, else a self-signed one (OBS must be told
+# to trust it; a real one: README, TLS)
+if [ -z "${TLS_CERT:-}" ] || [ -z "${TLS_KEY:-}" ]; then
+    { read -r TLS_CERT; read -r TLS_KEY; } < <("$top/scripts/tls-cert.sh" "$RUN_DIR/tls")
+fi
+stream_module=$("$top/scripts/stream-module.sh" "$NGINX_BIN")
 
 # nginx's fast shutdown (TERM), as Ctrl-C (INT to the whole group) and
 # docker stop do: each worker ends its streams (last segments, ENDLIST)
@@ -69,7 +89,10 @@ key=$(REDIS_PORT=$REDIS_PORT "$top/scripts/streamline-key" set main "${key:--}" 
 (umask 077; printf '%s\n' "$key" > "$keyfile")
 
 "$top/scripts/render-conf.sh" "$top/nginx-conf/origin.conf" "$RUN_DIR/nginx.conf" \
-    RTMP_PORT="$RTMP_PORT" HTTP_PORT="$HTTP_PORT" \
+    RTMP_LISTEN_LINE="$rtmp_listen" RTMPS_PORT="$RTMPS_PORT" \
+    TLS_CERT="$TLS_CERT" TLS_KEY="$TLS_KEY" \
+    RTMP_INTERNAL="127.0.0.1:$RTMP_INTERNAL_PORT" \
+    STREAM_MODULE_LINE="$stream_module" HTTP_PORT="$HTTP_PORT" \
     REDIS_ADDR="127.0.0.1:$REDIS_PORT" PREFIX="$RUN_DIR" \
     MODULES="$BUILD_DIR/modules" HTML="$top/html/dist" ORIGIN_SECRET_LINE="" \
     METRICS_ADDR="127.0.0.1:$METRICS_PORT"
@@ -85,8 +108,9 @@ cat <<MSG
   Streamline is running (Ctrl-C stops it).
 
   OBS  Settings > Stream > Service: Custom
-       Server:     rtmp://${host:-127.0.0.1}:$RTMP_PORT/live
+       Server:     ${rtmp_listen:+rtmp://${host:-127.0.0.1}:$RTMP_PORT/live  or  }rtmps://${host:-127.0.0.1}:$RTMPS_PORT/live
        Stream Key: $key
+       (RTMPS certificate: $TLS_CERT)
 
   API     http://127.0.0.1:$HTTP_PORT/api/stream
   HLS     http://127.0.0.1:$HTTP_PORT/hls/main/master.m3u8   (LL-HLS, once live)

@@ -72,6 +72,8 @@ my $out = "$t->{dir}/run.out";
 my $proc = spawn('scripts/run.sh', ["$repo/scripts/run.sh"], {
     RTMP_PORT => $t->port('RTMP'), HTTP_PORT => $t->port('HTTP'),
     REDIS_PORT => $t->port('REDIS'), METRICS_PORT => $t->port('METRICS'),
+    RTMPS_PORT => $t->port('RTMPS'),
+    RTMP_INTERNAL_PORT => $t->port('RTMP_INTERNAL'),
     RUN_DIR => $run,
     BUILD_DIR => dirname_of($t->modules_dir), STREAMLINE_KEY => $key,
     NGINX_BIN => Streamline::Test::nginx_bin(),
@@ -104,7 +106,7 @@ symlink Streamline::Test::nginx_bin(), "$home/sbin/nginx";
 symlink $t->modules_dir, "$home/modules";
 symlink "$repo/nginx-conf", "$home/nginx-conf";
 symlink "$repo/scripts/$_", "$home/scripts/$_"
-    for qw(render-conf.sh streamline-key);
+    for qw(render-conf.sh streamline-key tls-cert.sh stream-module.sh);
 
 $t->start_redis;
 $key = random_key('docker');
@@ -112,6 +114,8 @@ $t->add_key(main => $key);
 $out = "$t->{dir}/entrypoint.out";
 $proc = spawn('docker/entrypoint.sh', ["$repo/docker/entrypoint.sh"], {
     RTMP_PORT => $t->port('RTMP'), HTTP_PORT => $t->port('HTTP'),
+    RTMPS_PORT => '127.0.0.1:' . $t->port('RTMPS'),
+    RTMP_INTERNAL => '127.0.0.1:' . $t->port('RTMP_INTERNAL'),
     REDIS_ADDR => '127.0.0.1:' . $t->port('REDIS'),
     METRICS_ADDR => '127.0.0.1:' . $t->port('METRICS'),
     RUN_DIR => "$t->{dir}/docker", STREAMLINE_HOME => $home,

@@ -45,8 +45,23 @@ sub render {
     return ($? >> 8, $output);
 }
 
+# a certificate for the edge's HTTPS and the origin's RTMPS, made here
+system("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
+       . " -addext subjectAltName=DNS:localhost,IP:127.0.0.1"
+       . " -keyout $dir/tls.key -out $dir/tls.crt 2>/dev/null") == 0
+    or BAIL_OUT('openssl cannot make a certificate');
+my $stream_module = Streamline::Test::_capture(
+    "$Streamline::Test::REPO/scripts/stream-module.sh", Streamline::Test::nginx_bin());
+BAIL_OUT("scripts/stream-module.sh: $stream_module") if $?;
+chomp $stream_module;
+
 my %origin = (
-    RTMP_PORT          => '127.0.0.1:' . $t->port('RTMP'),
+    RTMP_LISTEN_LINE   => 'listen 127.0.0.1:' . $t->port('RTMP') . ';',
+    RTMPS_PORT         => '127.0.0.1:' . $t->port('RTMPS'),
+    RTMP_INTERNAL      => '127.0.0.1:' . $t->port('RTMP_INTERNAL'),
+    TLS_CERT           => "$dir/tls.crt",
+    TLS_KEY            => "$dir/tls.key",
+    STREAM_MODULE_LINE => $stream_module,
     HTTP_PORT          => '127.0.0.1:' . $t->port('HTTP'),
     REDIS_ADDR         => '127.0.0.1:' . $t->port('REDIS'),
     PREFIX             => "$dir/origin",
@@ -55,12 +70,6 @@ my %origin = (
     ORIGIN_SECRET_LINE => "streamline_origin_secret X-Streamline-Origin $secret;",
     METRICS_ADDR       => '127.0.0.1:' . $t->port('METRICS'),
 );
-# a certificate for the edge's HTTPS, made here
-system("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
-       . " -addext subjectAltName=DNS:localhost,IP:127.0.0.1"
-       . " -keyout $dir/tls.key -out $dir/tls.crt 2>/dev/null") == 0
-    or BAIL_OUT('openssl cannot make a certificate');
-
 my %edge = (
     EDGE_PORT => '127.0.0.1:' . $t->port('EDGE'),
     EDGE_TLS_PORT => '127.0.0.1:' . $t->port('EDGE_TLS'),

@@ -123,7 +123,14 @@ is($rc, 0, "nginx -t on Debian's own nginx.conf with the modules enabled")
 # the shipped example on test ports and paths
 my $conf = slurp("$docs/nginx.conf");
 $t->start_redis;
+system("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
+       . " -keyout $dir/tls.key -out $dir/tls.crt 2>/dev/null") == 0
+    or BAIL_OUT('openssl cannot make a certificate');
 for my $r (['listen 1935;', 'listen 127.0.0.1:' . $t->port('RTMP') . ';'],
+           ['listen 443 ssl;', 'listen 127.0.0.1:' . $t->port('RTMPS') . ' ssl;'],
+           ['127.0.0.1:19350', '127.0.0.1:' . $t->port('RTMP_INTERNAL')],
+           ['/etc/ssl/certs/ssl-cert-snakeoil.pem', "$dir/tls.crt"],
+           ['/etc/ssl/private/ssl-cert-snakeoil.key', "$dir/tls.key"],
            ['listen 80;', 'listen 127.0.0.1:' . $t->port('HTTP') . ';'],
            ['127.0.0.1:9145', '127.0.0.1:' . $t->port('METRICS')],
            ['127.0.0.1:6379', '127.0.0.1:' . $t->port('REDIS')],

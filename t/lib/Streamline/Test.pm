@@ -481,8 +481,9 @@ sub subscribe {
 
 # publisher -----------------------------------------------------------------
 
-# publish($key, app => 'live', port => ..., args => [...]): ffmpeg pushing a
-# test picture and tone in the background.
+# publish($key, app => 'live', port => ..., args => [...],
+# url => 'rtmps://host:port/live' (instead of app and port)): ffmpeg
+# pushing a test picture and tone in the background.
 sub publish {
     my ($self, $key, %o) = @_;
     my $n = ++$self->{seq};
@@ -495,7 +496,7 @@ sub publish {
         '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
         '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
         '-g', '50', '-c:a', 'aac', @{$o{args} || []},
-        '-f', 'flv', "rtmp://127.0.0.1:$port/$app/$key");
+        '-f', 'flv', ($o{url} // "rtmp://127.0.0.1:$port/$app") . "/$key");
 
     my $pid = _spawn(cmd => \@cmd, stderr => $err);
     my $p = $self->_track(Streamline::Test::Proc->new(pid => $pid,
