@@ -37,6 +37,7 @@ typedef struct {
     ngx_flag_t                 keep;
     off_t                      max_size;   /* 0: no budget */
     off_t                      min_free;   /* 0: no floor */
+    ngx_uint_t                 max_channels;   /* live here, 0: any */
     ngx_array_t               *rungs;      /* of sl_rung_t */
 } ngx_rtmp_streamline_app_conf_t;
 

@@ -36,6 +36,7 @@ ngx_rtmp_streamline_create_app_conf(ngx_conf_t *cf)
     sacf->keep = NGX_CONF_UNSET;
     sacf->max_size = NGX_CONF_UNSET;
     sacf->min_free = NGX_CONF_UNSET;
+    sacf->max_channels = NGX_CONF_UNSET_UINT;
 
     return sacf;
 }
@@ -66,6 +67,7 @@ ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->keep, prev->keep, 0);
     ngx_conf_merge_off_value(conf->max_size, prev->max_size, 0);
     ngx_conf_merge_off_value(conf->min_free, prev->min_free, 0);
+    ngx_conf_merge_uint_value(conf->max_channels, prev->max_channels, 0);
 
     if (conf->rungs == NULL) {
         conf->rungs = prev->rungs;

@@ -143,6 +143,13 @@ static ngx_command_t  ngx_rtmp_streamline_commands[] = {
       offsetof(ngx_rtmp_streamline_app_conf_t, min_free),
       NULL },
 
+    { ngx_string("streamline_max_channels"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_streamline_app_conf_t, max_channels),
+      NULL },
+
     { ngx_string("streamline_rendition"),
       NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_2MORE,
       ngx_rtmp_streamline_rendition,
@@ -591,6 +598,16 @@ ngx_rtmp_streamline_late_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
         return ngx_rtmp_streamline_refuse(s, SL_REFUSED_NO_ROOM,
                                           "no room for its media",
                                           "No room for the stream");
+    }
+
+    /* the machine's share of channels (README, Sizing) */
+    if (ngx_streamline_packager_admit(sacf->max_channels, ctx->channel,
+                                      ctx->channel_len, s->connection->log)
+        != NGX_OK)
+    {
+        return ngx_rtmp_streamline_refuse(s, SL_REFUSED_LIMIT,
+                                          "streamline_max_channels reached",
+                                          "Too many channels live");
     }
 
     now = ngx_streamline_now_ms();

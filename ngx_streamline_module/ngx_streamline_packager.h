@@ -65,4 +65,11 @@ ngx_int_t ngx_streamline_packager_room(const ngx_str_t *path,
     off_t max_size, off_t min_free, const u_char *channel, size_t len,
     ngx_log_t *log);
 
+/*
+ * NGX_DECLINED (logged): max channels (of any application, any worker)
+ * are live here already, not counting this one's own earlier stream
+ */
+ngx_int_t ngx_streamline_packager_admit(ngx_uint_t max,
+    const u_char *channel, size_t len, ngx_log_t *log);
+
 #endif /* NGX_STREAMLINE_PACKAGER_H */

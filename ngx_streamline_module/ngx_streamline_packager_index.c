@@ -463,6 +463,48 @@ ngx_streamline_packager_room(const ngx_str_t *path, off_t max_size,
 }
 
 
+ngx_int_t
+ngx_streamline_packager_admit(ngx_uint_t max, const u_char *channel,
+    size_t len, ngx_log_t *log)
+{
+    ngx_uint_t                   c, live;
+    ngx_slab_pool_t             *shpool;
+    ngx_streamline_channel_t    *o;
+    ngx_streamline_store_shm_t  *shm;
+
+    shm = ngx_streamline_store_shm();
+
+    if (max == 0 || shm == NULL) {
+        return NGX_OK;
+    }
+
+    shpool = ngx_streamline_store_pool();
+    live = 0;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (c = 0; c < NGX_STREAMLINE_STORE_CHANNELS; c++) {
+        o = &shm->ch[c];
+
+        live += o->state == NGX_STREAMLINE_LIVE
+                && !(o->name_len == len
+                     && ngx_memcmp(o->name, channel, len) == 0);
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (live >= max) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "streamline: channel \"%*s\" refused: %ui channels "
+                      "are live, streamline_max_channels %ui", len, channel,
+                      live, max);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
 /* called with the zone locked: unlink(2)s, on the pipeline thread */
 static void
 ngx_streamline_packager_unlink_parts(ngx_streamline_channel_t *ch,
