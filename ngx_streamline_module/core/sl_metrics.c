@@ -444,38 +444,30 @@ sl_metrics_render(const sl_metrics_t *m, int (*gone)(int64_t pid), char *buf,
         for (j = 0; j < c->nrenditions && j < SL_METRICS_RENDITIONS; j++)    \
             if ((r = &c->r[j])->name[0] != '\0')
 
-    sl_out_head(&o, "streamline_channel_live", "gauge",
-                "1 while the channel is live here.");
-    sl_each_channel {
-        sl_out(&o, "streamline_channel_live");
-        sl_out_labels(&o, c->name, NULL);
-        sl_out(&o, " %u\n", sl_live(c) ? 1 : 0);
+#define sl_channel_metric(metric, type, help, value)                         \
+    sl_out_head(&o, metric, type, help);                                     \
+    sl_each_channel {                                                        \
+        sl_out(&o, metric);                                                  \
+        sl_out_labels(&o, c->name, NULL);                                    \
+        sl_out(&o, " %llu\n", (unsigned long long) (value));                 \
     }
 
-    sl_out_head(&o, "streamline_rtmp_bytes_total", "counter",
-                "Audio and video bytes received from the publisher.");
-    sl_each_channel {
-        sl_out(&o, "streamline_rtmp_bytes_total");
-        sl_out_labels(&o, c->name, NULL);
-        sl_out(&o, " %llu\n", (unsigned long long) c->rtmp_bytes);
-    }
+    sl_channel_metric("streamline_channel_live", "gauge",
+                      "1 while the channel is live here.",
+                      sl_live(c) ? 1 : 0)
 
-    sl_out_head(&o, "streamline_target_duration_seconds", "gauge",
-                "The channel's EXT-X-TARGETDURATION.");
-    sl_each_channel {
-        sl_out(&o, "streamline_target_duration_seconds");
-        sl_out_labels(&o, c->name, NULL);
-        sl_out(&o, " %llu\n", (unsigned long long) (c->target_ms / 1000));
-    }
+    sl_channel_metric("streamline_rtmp_bytes_total", "counter",
+                      "Audio and video bytes received from the publisher.",
+                      c->rtmp_bytes)
 
-    sl_out_head(&o, "streamline_media_budget_bytes", "gauge",
-                "streamline_media_max_size of the channel's media path "
-                "(0: none).");
-    sl_each_channel {
-        sl_out(&o, "streamline_media_budget_bytes");
-        sl_out_labels(&o, c->name, NULL);
-        sl_out(&o, " %llu\n", (unsigned long long) c->budget_bytes);
-    }
+    sl_channel_metric("streamline_target_duration_seconds", "gauge",
+                      "The channel's EXT-X-TARGETDURATION.",
+                      c->target_ms / 1000)
+
+    sl_channel_metric("streamline_media_budget_bytes", "gauge",
+                      "streamline_media_max_size of the channel's media path "
+                      "(0: none).",
+                      c->budget_bytes)
 
     sl_out_head(&o, "streamline_pipeline_packets_total", "counter",
                 "Packets into the pipeline, out of its queue, and dropped "
@@ -497,7 +489,7 @@ sl_metrics_render(const sl_metrics_t *m, int (*gone)(int64_t pid), char *buf,
 
     sl_out_head(&o, "streamline_frames_total", "counter",
                 "Video frames a ladder rendition took in, encoded, and "
-                "dropped (fell behind).");
+                "dropped (late: the overload policy).");
     sl_each_rendition {
         const char  *what[3] = { "in", "out", "dropped" };
         uint64_t     n[3];
@@ -517,22 +509,14 @@ sl_metrics_render(const sl_metrics_t *m, int (*gone)(int64_t pid), char *buf,
         }
     }
 
-    sl_out_head(&o, "streamline_ladder_overloaded", "gauge",
-                "1 while the channel's ladder drops late video frames "
-                "(an overload episode, streamline_ladder_max_lag).");
-    sl_each_channel {
-        sl_out(&o, "streamline_ladder_overloaded");
-        sl_out_labels(&o, c->name, NULL);
-        sl_out(&o, " %u\n", c->overloaded && sl_live(c) ? 1 : 0);
-    }
+    sl_channel_metric("streamline_ladder_overloaded", "gauge",
+                      "1 while the channel's ladder drops late video frames "
+                      "(an overload episode, streamline_ladder_max_lag).",
+                      c->overloaded && sl_live(c) ? 1 : 0)
 
-    sl_out_head(&o, "streamline_ladder_overloads_total", "counter",
-                "Overload episodes of the channel's ladder.");
-    sl_each_channel {
-        sl_out(&o, "streamline_ladder_overloads_total");
-        sl_out_labels(&o, c->name, NULL);
-        sl_out(&o, " %llu\n", (unsigned long long) c->overloads);
-    }
+    sl_channel_metric("streamline_ladder_overloads_total", "counter",
+                      "Overload episodes of the channel's ladder.",
+                      c->overloads)
 
 #define sl_rendition_counter(metric, field, type, help)                      \
     sl_out_head(&o, metric, type, help);                                     \
@@ -601,6 +585,7 @@ sl_metrics_render(const sl_metrics_t *m, int (*gone)(int64_t pid), char *buf,
     }
 
 #undef sl_rendition_counter
+#undef sl_channel_metric
 #undef sl_each_rendition
 #undef sl_each_channel
 #undef sl_live

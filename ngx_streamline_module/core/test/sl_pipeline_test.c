@@ -2,11 +2,12 @@
  * Unit tests of the media pipeline as a whole (sl_pipeline.h) with what
  * publishers and hosts do to it: a 30 s GOP, video that pauses while
  * audio goes on, an in-band SPS that changes the frame size, video that
- * comes late, a ladder that falls behind real time; write errors (a file size limit, a descriptor limit), a
- * flood of sequence headers and big packets, names that never repeat,
- * hours of streaming (sl_pipeline_faults_test.c); and the FLV tag parser
- * (sl_flv.c), a lost segment in the DVR index.  H.264 comes from libx264
- * through libavcodec.  Prints TAP; exits 1 when a test fails.
+ * comes late, a ladder that falls behind real time; write errors (a file
+ * size limit, a descriptor limit), a flood of sequence headers and big
+ * packets, names that never repeat, hours of streaming
+ * (sl_pipeline_faults_test.c); and the FLV tag parser (sl_flv.c), a lost
+ * segment in the DVR index.  H.264 comes from libx264 through libavcodec.
+ * Prints TAP; exits 1 when a test fails.
  */
 
 
