@@ -55,7 +55,7 @@ RUN scripts/fetch-source.sh nginx "$NGINX_VERSION" /build/src \
 # (build.sh finds nginx-rtmp-module-$RTMP_VERSION in BUILD_DIR, unpacked above).
 COPY config ./
 COPY ngx_streamline_module/ ngx_streamline_module/
-COPY scripts/build.sh scripts/
+COPY scripts/build.sh scripts/rtmp-source.sh scripts/
 RUN NGINX_SRC="/build/nginx-${NGINX_VERSION}" RTMP_VERSION="$RTMP_VERSION" \
         BUILD_DIR=/build LINK=dynamic scripts/build.sh \
  && /build/sbin/nginx-dynamic -V

@@ -37,12 +37,7 @@ out=$BUILD_DIR/deb
 
 # nginx-rtmp-module's source, as build.sh gets it
 if [ -z "${NGX_RTMP_SRC:-}" ]; then
-    NGX_RTMP_SRC=$BUILD_DIR/nginx-rtmp-module-$RTMP_VERSION
-    if [ ! -f "$NGX_RTMP_SRC/config" ]; then
-        "$top/scripts/fetch-source.sh" libnginx-mod-rtmp "$RTMP_VERSION" \
-            "$BUILD_DIR/src"
-        tar -C "$BUILD_DIR" -xf "$BUILD_DIR"/src/libnginx-mod-rtmp_"$RTMP_VERSION"*.orig.tar.*
-    fi
+    NGX_RTMP_SRC=$("$top/scripts/rtmp-source.sh" "$BUILD_DIR" "$RTMP_VERSION")
 fi
 [ -f "$NGX_RTMP_SRC/config" ] || {
     echo "$0: error: NGX_RTMP_SRC=$NGX_RTMP_SRC is not nginx-rtmp-module's source" >&2

@@ -29,12 +29,7 @@ mkdir -p "$BUILD_DIR"
 BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
 
 if [ -z "${NGX_RTMP_SRC:-}" ]; then
-    NGX_RTMP_SRC=$BUILD_DIR/nginx-rtmp-module-$RTMP_VERSION
-    if [ ! -f "$NGX_RTMP_SRC/config" ]; then
-        "$top/scripts/fetch-source.sh" libnginx-mod-rtmp "$RTMP_VERSION" \
-            "$BUILD_DIR/src"
-        tar -C "$BUILD_DIR" -xf "$BUILD_DIR"/src/libnginx-mod-rtmp_"$RTMP_VERSION"*.orig.tar.*
-    fi
+    NGX_RTMP_SRC=$("$top/scripts/rtmp-source.sh" "$BUILD_DIR" "$RTMP_VERSION")
 fi
 NGX_RTMP_SRC=$(cd "$NGX_RTMP_SRC" && pwd)
 
