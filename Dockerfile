@@ -2,7 +2,7 @@
 # built from source by scripts/build.sh (the script the tests and CI use), so
 # the nginx binary and both dynamic modules come from one configure run and
 # are ABI-consistent.  Redis is not in the image: run it as its own container
-# and point REDIS_ADDR at it.  See docker/README-snippet.md.
+# and point REDIS_ADDR at it.  See README.md, Docker.
 #
 #   docker build -t streamline .
 #   docker run -d --name streamline -p 1935:1935 -p 8080:8080 \
