@@ -29,17 +29,7 @@ EOF2
 $t->run;
 
 # name{labels} => value
-sub scrape {
-    my $r = $t->get('/metrics');
-    return undef unless $r->{status} == 200;
-    my %m;
-    for (split /\n/, $r->{body}) {
-        next if /^#/;
-        my ($k, $v) = /^(\S+) (\S+)$/ or return undef;
-        $m{$k} = $v;
-    }
-    return \%m;
-}
+sub scrape { $t->metrics }
 
 sub metric {
     my ($name) = @_;

@@ -110,6 +110,22 @@ ok(wait_for(sub {
     $r->{status} == 200 && $r->{body} =~ /^seg-\d+\.m4s$/m;
 }, 15), 'and its playlist has a segment') or diag $pub->stderr;
 
+# a reload while the broadcaster streams over RTMPS: the stream goes on
+sub last_msn {
+    my $r = $t->get('/hls/main/source/index.m3u8');
+    my @n = $r->{body} =~ /^seg-(\d+)\.m4s$/mg;
+    return @n ? $n[-1] : -1;
+}
+my $before = last_msn();
+my %old = map { $_ => 1 } $origin->worker_pids;
+kill 'HUP', $origin->{pid};
+ok(wait_for(sub { grep { !$old{$_} } $origin->worker_pids }, 10),
+    'a reload while live over RTMPS: new workers');
+ok(wait_for(sub { last_msn() >= $before + 2 }, 15),
+    'the stream goes on through it (new segments)') or diag $pub->stderr;
+ok($pub->alive, 'the broadcaster stayed connected');
+is($t->api_status, 'live', 'and live');
+
 $pub->stop;
 ok(wait_for(sub {
     my (undef, $j) = $t->api(undef);
@@ -128,6 +144,17 @@ SKIP: {
     like($lines[0] // '', qr/^::1 /, 'from the broadcaster\'s address (::1)')
         or diag explain \@lines;
 }
+
+# nginx stopped (TERM, as Ctrl-C and docker stop) while it streams over
+# RTMPS: the stream ends and the channel is idle in Redis
+$pub = $t->publish($key, url => $url);
+ok(wait_for(sub { ($t->api_status // '') eq 'live' }, 10),
+    'live over RTMPS again');
+kill 'TERM', $origin->{pid};
+ok(wait_for(sub { !$origin->alive }, 15), 'TERM: nginx stops in seconds');
+my $state = $t->redis('GET', 'streamline:state:main') // '';
+like($state, qr/"status":"idle"/, 'and left the channel idle in Redis');
+$pub->stop;
 
 my @leaks = grep { /\Q$key\E|\Q$bad\E/ }
     map { split /\n/, $t->read_file($_) // '' }

@@ -26,11 +26,7 @@ EOF
 EOF2
 $t->run;
 
-sub metric {
-    my ($name) = @_;
-    my $r = $t->get('/metrics');
-    return $r->{body} =~ /^\Q$name\E (\S+)$/m ? $1 : undef;
-}
+sub metric { ($t->metrics // {})->{$_[0]} }
 
 my ($ka, $kb) = (random_key('a'), random_key('b'));
 $t->add_key(one => $ka);

@@ -573,6 +573,21 @@ sub api {
     return ($r, json_decode($r->{body}));
 }
 
+# GET /metrics (or $path, %o as for get): { 'name{labels}' => value } of
+# the Prometheus text; undef unless 200 or when a sample line is malformed
+sub metrics {
+    my ($self, $path, %o) = @_;
+    my $r = $self->get($path // '/metrics', %o);
+    return undef unless $r->{status} == 200;
+    my %m;
+    for (split /\n/, $r->{body}) {
+        next if /^#/;
+        my ($k, $v) = /^(\S+) (\S+)$/ or return undef;
+        $m{$k} = $v;
+    }
+    return \%m;
+}
+
 # the status the API gives for a channel ('live', 'idle', or undef)
 sub api_status {
     my ($self, $channel, %o) = @_;
