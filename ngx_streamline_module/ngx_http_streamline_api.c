@@ -234,7 +234,8 @@ ngx_http_streamline_state(ngx_http_request_t *r, const sl_state_t *st,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    n = sl_state_json(st, NULL, 0, stale, buf, SL_STATE_JSON_MAX);
+    n = sl_state_json(st, NULL, 0, stale ? SL_STATE_JSON_STALE : 0, buf,
+                      SL_STATE_JSON_MAX);
     if (n < 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -488,8 +488,12 @@ ngx_rtmp_streamline_claimed(ngx_streamline_claim_t *cl)
 
     case NGX_STREAMLINE_CLAIM_BUSY:
         ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
-                      "streamline: channel \"%s\" is already live",
-                      cl->channel);
+                      "streamline: channel \"%s\" is already live%s%*s%s, "
+                      "held by \"%*s\"", cl->channel,
+                      cl->holder_origin_len ? " on origin \"" : "",
+                      cl->holder_origin_len, cl->holder_origin,
+                      cl->holder_origin_len ? "\"" : "",
+                      cl->holder_len, cl->holder);
         (void) ngx_rtmp_streamline_refuse(s, SL_REFUSED_BUSY,
                                           "channel is already live",
                                           "Already publishing");
@@ -629,7 +633,8 @@ ngx_rtmp_streamline_late_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
         ngx_streamline_metrics_live(ctx->metrics, 1);
     }
     ngx_streamline_redis_transition(ctx->channel, ctx->channel_len,
-                                    SL_STATUS_LIVE, now);
+                                    SL_STATUS_LIVE, now, ctx->owner,
+                                    ctx->owner_len);
 
     ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                   "streamline: channel \"%s\" is live", ctx->channel);
@@ -681,7 +686,8 @@ ngx_rtmp_streamline_close_stream(ngx_rtmp_session_t *s,
         ngx_streamline_live_remove(ctx->channel, ctx->channel_len);
         ngx_streamline_redis_transition(ctx->channel, ctx->channel_len,
                                         SL_STATUS_IDLE,
-                                        ngx_streamline_now_ms());
+                                        ngx_streamline_now_ms(),
+                                        ctx->owner, ctx->owner_len);
 
         ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                       "streamline: channel \"%s\" is idle", ctx->channel);
@@ -741,6 +747,43 @@ ngx_rtmp_streamline_drop_publishers(ngx_cycle_t *cycle, ngx_uint_t at_exit)
 
         } else {
             ngx_rtmp_finalize_session(s);
+        }
+    }
+}
+
+
+void
+ngx_rtmp_streamline_drop_channel(const u_char *channel, size_t len,
+    const u_char *owner, size_t owner_len)
+{
+    ngx_uint_t                  i;
+    ngx_cycle_t                *cycle;
+    ngx_connection_t           *c;
+    ngx_rtmp_session_t         *s;
+    ngx_rtmp_streamline_ctx_t  *ctx;
+
+    cycle = (ngx_cycle_t *) ngx_cycle;
+    c = cycle->connections;
+
+    for (i = 0; i < cycle->connection_n; i++) {
+        if (c[i].fd == (ngx_socket_t) -1 || c[i].listening == NULL
+            || c[i].listening->handler != ngx_rtmp_init_connection
+            || c[i].destroyed || c[i].data == NULL)
+        {
+            continue;
+        }
+
+        s = c[i].data;
+        ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
+
+        if (ctx != NULL && ctx->live
+            && ctx->channel_len == len
+            && ngx_memcmp(ctx->channel, channel, len) == 0
+            && ctx->owner_len == owner_len
+            && ngx_memcmp(ctx->owner, owner, owner_len) == 0)
+        {
+            ngx_rtmp_finalize_session(s);
+            return;
         }
     }
 }

@@ -26,6 +26,8 @@ typedef struct {
     ngx_str_t                 redis_unix;   /* NUL ended, or empty */
     ngx_msec_t                redis_timeout;
     ngx_str_t                 prefix;
+    ngx_str_t                 origin;       /* streamline_origin_address,
+                                               or empty */
     ngx_msec_t                state_ttl;
     ngx_uint_t                queue_size;
     size_t                    media_zone_size;
@@ -73,6 +75,11 @@ struct ngx_streamline_claim_s {
     /* a dead process's token that a second try replaces, or empty */
     u_char                    dead[SL_OWNER_MAX];
     size_t                    dead_len;
+    /* BUSY: the lock's token and the origin in the holder's state */
+    u_char                    holder[SL_OWNER_MAX];
+    size_t                    holder_len;
+    u_char                    holder_origin[SL_ORIGIN_MAX + 1];
+    size_t                    holder_origin_len;
     ngx_log_t                *log;
 };
 
@@ -116,9 +123,16 @@ ngx_int_t ngx_streamline_redis_claim(ngx_streamline_claim_t *cl,
 void ngx_streamline_redis_release(const u_char *channel, size_t len,
     const u_char *owner, size_t owner_len);
 
-/* queues a transition, written in order while or once Redis is up */
+/*
+ * Queues a transition, written in order while or once Redis is up.  A
+ * live one records this origin's streamline_origin_address.  With an
+ * owner token, it is written only while the channel's lock is free or
+ * still that token's: a publisher that took the channel over elsewhere
+ * (this origin was cut off for longer than the TTL) is not undone.
+ */
 void ngx_streamline_redis_transition(const u_char *channel, size_t len,
-    sl_status_e status, int64_t now_ms);
+    sl_status_e status, int64_t now_ms, const u_char *owner,
+    size_t owner_len);
 
 /* live channels of this worker, renewed by the heartbeat */
 ngx_int_t ngx_streamline_live_add(const u_char *channel, size_t len,
@@ -151,6 +165,10 @@ uint64_t ngx_streamline_process_start(void);
 /* a worker that stops for good: its publishing sessions end */
 void ngx_rtmp_streamline_drop_publishers(ngx_cycle_t *cycle,
     ngx_uint_t at_exit);
+/* the session of this worker that publishes the channel with that owner
+ * token ends (another publisher took the channel over) */
+void ngx_rtmp_streamline_drop_channel(const u_char *channel, size_t len,
+    const u_char *owner, size_t owner_len);
 
 /* the pipeline threads' log lines, for the event loop to log */
 void ngx_streamline_thread_log_init(ngx_cycle_t *cycle);

@@ -17,6 +17,8 @@ static void *ngx_streamline_create_conf(ngx_cycle_t *cycle);
 static char *ngx_streamline_init_conf(ngx_cycle_t *cycle, void *conf);
 static char *ngx_streamline_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_streamline_origin_address(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_streamline_check_positive(ngx_conf_t *cf, void *post,
     void *data);
 static ngx_int_t ngx_streamline_stat(ngx_pid_t pid, uint64_t *start);
@@ -77,6 +79,13 @@ static ngx_command_t  ngx_streamline_commands[] = {
       0,
       offsetof(ngx_streamline_main_conf_t, queue_size),
       &ngx_streamline_positive },
+
+    { ngx_string("streamline_origin_address"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_streamline_origin_address,
+      0,
+      0,
+      NULL },
 
       ngx_null_command
 };
@@ -241,6 +250,39 @@ ngx_streamline_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         smcf->redis_host.len -= 2;
         smcf->redis_host.data[smcf->redis_host.len] = '\0';
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Where edges reach this origin's HTTP side: written into the state of
+ * every channel it makes live, read by streamline_route at the edges and
+ * handed to proxy_pass as it is.
+ */
+static char *
+ngx_streamline_origin_address(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_streamline_main_conf_t  *smcf = conf;
+
+    ngx_str_t  *value;
+
+    if (smcf->origin.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (!sl_origin_valid(value[1].data, value[1].len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_origin_address\" \"%V\" is not an "
+                           "address: 1 to %d bytes of A-Z a-z 0-9 . - _ : "
+                           "[ ] (host:port, [ipv6]:port, or an upstream "
+                           "name)", &value[1], SL_ORIGIN_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->origin = value[1];
 
     return NGX_CONF_OK;
 }

@@ -869,7 +869,9 @@ ngx_streamline_packager_cleanup_handler(ngx_event_t *ev)
         ngx_streamline_redis_transition(orphans[k].channel,
                                         orphans[k].channel_len,
                                         SL_STATUS_IDLE,
-                                        orphans[k].live_ms + 1);
+                                        orphans[k].live_ms + 1,
+                                        orphans[k].owner,
+                                        orphans[k].owner_len);
 
         if (orphans[k].owner_len) {
             ngx_streamline_redis_release(orphans[k].channel,

@@ -47,7 +47,15 @@ static const char  ngx_streamline_claim_lua[] =
     "  redis.call('SET', k, ARGV[3], 'PX', ARGV[4]) "
     "  return {1, ch} "
     "end "
-    "return {2, ch, o or ''}";
+    "local org = '' "
+    "local st = redis.call('GET', ARGV[2] .. 'state:' .. ch) "
+    "if st then "
+    "  local ok, t = pcall(cjson.decode, st) "
+    "  if ok and type(t) == 'table' and type(t.origin) == 'string' then "
+    "    org = t.origin "
+    "  end "
+    "end "
+    "return {2, ch, o or '', org}";
 
 static const char  ngx_streamline_release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
@@ -152,6 +160,18 @@ ngx_streamline_claim_done(redisAsyncContext *ac, void *r, void *pd)
         cl->channel_len = len;
         cl->result = (rc == SL_REDIS_CLAIM_CLAIMED)
                      ? NGX_STREAMLINE_CLAIM_OK : NGX_STREAMLINE_CLAIM_BUSY;
+
+        if (rc == SL_REDIS_CLAIM_BUSY) {
+            /* for the refusal's log line: who holds it, and where */
+            (void) sl_redis_claim_origin(reply, cl->holder_origin,
+                                         &cl->holder_origin_len);
+            cl->holder_len = (owner && owner_len < SL_OWNER_MAX)
+                             ? owner_len : 0;
+            if (cl->holder_len) {
+                ngx_memcpy(cl->holder, owner, owner_len);
+            }
+        }
+
         break;
 
     default: /* SL_REDIS_CLAIM_UNAVAILABLE */
@@ -380,10 +400,13 @@ ngx_streamline_read_done(redisAsyncContext *ac, void *r, void *pd)
 
         rd->state.status = SL_STATUS_IDLE;
         rd->state.updated_ms++;
+        rd->state.origin_len = 0;
+        rd->state.origin[0] = '\0';
 
         ngx_streamline_redis_transition(rd->channel, rd->channel_len,
                                         SL_STATUS_IDLE,
-                                        rd->state.updated_ms);
+                                        rd->state.updated_ms,
+                                        (u_char *) owner, owner_len);
         ngx_streamline_redis_release(rd->channel, rd->channel_len,
                                      (u_char *) owner, owner_len);
     }

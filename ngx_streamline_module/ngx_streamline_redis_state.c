@@ -36,6 +36,8 @@ static void ngx_streamline_transition_done(redisAsyncContext *ac, void *r,
 static void ngx_streamline_drain_handler(ngx_event_t *ev);
 static void ngx_streamline_heartbeat_handler(ngx_event_t *ev);
 static void ngx_streamline_heartbeat(ngx_streamline_live_t *lv);
+static void ngx_streamline_heartbeat_done(redisAsyncContext *ac, void *r,
+    void *pd);
 
 
 /*
@@ -48,6 +50,10 @@ static void ngx_streamline_heartbeat(ngx_streamline_live_t *lv);
  */
 
 static const char  ngx_streamline_transition_lua[] =
+    "if ARGV[9] ~= '' then "
+    "  local o = redis.call('GET', KEYS[3]) "
+    "  if o and o ~= ARGV[9] then return 2 end "
+    "end "
     "local cur = redis.call('GET', KEYS[1]) "
     "if cur then "
     "  local ok, t = pcall(cjson.decode, cur) "
@@ -66,6 +72,8 @@ static const char  ngx_streamline_transition_lua[] =
     "return 1";
 
 static const char  ngx_streamline_heartbeat_lua[] =
+    "local o = redis.call('GET', KEYS[2]) "
+    "if o and o ~= ARGV[3] then return 2 end "
     "local cur = redis.call('GET', KEYS[1]) "
     "if cur and cur ~= ARGV[1] then "
     "  local ok, t = pcall(cjson.decode, cur) "
@@ -73,10 +81,7 @@ static const char  ngx_streamline_heartbeat_lua[] =
     "     and t.updatedAt > ARGV[4] then return 0 end "
     "end "
     "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
-    "local o = redis.call('GET', KEYS[2]) "
-    "if not o or o == ARGV[3] then "
-    "  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2]) "
-    "end "
+    "redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2]) "
     "return 1";
 
 
@@ -277,7 +282,8 @@ ngx_streamline_queue_recache(void)
 
 void
 ngx_streamline_redis_transition(const u_char *channel, size_t len,
-    sl_status_e status, int64_t now_ms)
+    sl_status_e status, int64_t now_ms, const u_char *owner,
+    size_t owner_len)
 {
     sl_cache_entry_t  *ce;
     sl_transition_t    t;
@@ -287,6 +293,17 @@ ngx_streamline_redis_transition(const u_char *channel, size_t len,
     t.channel_len = len;
     t.state.status = status;
     t.state.updated_ms = now_ms;
+
+    if (status == SL_STATUS_LIVE && ngx_streamline_conf->origin.len) {
+        t.state.origin_len = ngx_streamline_conf->origin.len;
+        ngx_memcpy(t.state.origin, ngx_streamline_conf->origin.data,
+                   t.state.origin_len);
+    }
+
+    if (owner_len < SL_OWNER_MAX) {
+        t.owner_len = owner_len;
+        ngx_memcpy(t.owner, owner, owner_len);
+    }
 
     /* this worker knows at once; the others learn it from pub/sub */
     ce = sl_cache_get(ngx_streamline_cache(), channel, len, now_ms);
@@ -347,10 +364,11 @@ ngx_streamline_drain_handler(ngx_event_t *ev)
 
 /* the EVAL of a transition; the strings live in cmd */
 typedef struct {
-    const char        *argv[13];
-    size_t             lens[13];
+    const char        *argv[15];
+    size_t             lens[15];
     u_char             ttl[NGX_INT64_LEN];
     u_char             skey[256];
+    u_char             okey[256];
     u_char             hkey[256];
     u_char             topic[256];
     u_char             json[SL_STATE_JSON_MAX];
@@ -365,9 +383,10 @@ ngx_streamline_transition_cmd(sl_transition_t *t, ngx_streamline_cmd_t *c)
     int      jlen, elen;
     u_char  *p;
 
-    jlen = sl_state_json(&t->state, NULL, 0, 0, c->json, sizeof(c->json));
-    elen = sl_state_json(&t->state, t->channel, t->channel_len, 0,
-                         c->event, sizeof(c->event));
+    jlen = sl_state_json(&t->state, NULL, 0, SL_STATE_JSON_ORIGIN, c->json,
+                         sizeof(c->json));
+    elen = sl_state_json(&t->state, t->channel, t->channel_len,
+                         SL_STATE_JSON_ORIGIN, c->event, sizeof(c->event));
 
     if (jlen < 0 || elen < 0
         || sl_iso8601_ms(t->state.updated_ms, c->at) != SL_OK)
@@ -383,7 +402,7 @@ ngx_streamline_transition_cmd(sl_transition_t *t, ngx_streamline_cmd_t *c)
     c->lens[0] = 4;
     c->argv[1] = ngx_streamline_transition_lua;
     c->lens[1] = sizeof(ngx_streamline_transition_lua) - 1;
-    c->argv[2] = "2";
+    c->argv[2] = "3";
     c->lens[2] = 1;
     c->argv[3] = (char *) c->skey;
     c->lens[3] = ngx_streamline_key(c->skey, sizeof(c->skey), "state",
@@ -391,23 +410,28 @@ ngx_streamline_transition_cmd(sl_transition_t *t, ngx_streamline_cmd_t *c)
     c->argv[4] = (char *) c->hkey;
     c->lens[4] = ngx_streamline_key(c->hkey, sizeof(c->hkey), "history",
                                     NULL, 0);
-    c->argv[5] = (char *) c->json;
-    c->lens[5] = jlen;
-    c->argv[6] = t->state.status == SL_STATUS_LIVE ? "live" : "idle";
-    c->lens[6] = 4;
-    c->argv[7] = (char *) c->at;
-    c->lens[7] = SL_ISO8601_LEN;
-    c->argv[8] = (char *) t->channel;
-    c->lens[8] = t->channel_len;
-    c->argv[9] = (char *) c->ttl;
-    c->lens[9] = p - c->ttl;
-    c->argv[10] = (char *) c->topic;
-    c->lens[10] = ngx_streamline_key(c->topic, sizeof(c->topic), "events",
+    c->argv[5] = (char *) c->okey;
+    c->lens[5] = ngx_streamline_key(c->okey, sizeof(c->okey), "owner",
+                                    t->channel, t->channel_len);
+    c->argv[6] = (char *) c->json;
+    c->lens[6] = jlen;
+    c->argv[7] = t->state.status == SL_STATUS_LIVE ? "live" : "idle";
+    c->lens[7] = 4;
+    c->argv[8] = (char *) c->at;
+    c->lens[8] = SL_ISO8601_LEN;
+    c->argv[9] = (char *) t->channel;
+    c->lens[9] = t->channel_len;
+    c->argv[10] = (char *) c->ttl;
+    c->lens[10] = p - c->ttl;
+    c->argv[11] = (char *) c->topic;
+    c->lens[11] = ngx_streamline_key(c->topic, sizeof(c->topic), "events",
                                      NULL, 0);
-    c->argv[11] = NGX_STREAMLINE_HISTORY_MAX;
-    c->lens[11] = sizeof(NGX_STREAMLINE_HISTORY_MAX) - 1;
-    c->argv[12] = (char *) c->event;
-    c->lens[12] = elen;
+    c->argv[12] = NGX_STREAMLINE_HISTORY_MAX;
+    c->lens[12] = sizeof(NGX_STREAMLINE_HISTORY_MAX) - 1;
+    c->argv[13] = (char *) c->event;
+    c->lens[13] = elen;
+    c->argv[14] = (char *) t->owner;
+    c->lens[14] = t->owner_len;
 
     return NGX_OK;
 }
@@ -439,7 +463,7 @@ ngx_streamline_flush(void)
         }
 
         switch (ngx_streamline_command(ngx_streamline_transition_done, NULL,
-                                       13, c.argv, c.lens))
+                                       15, c.argv, c.lens))
         {
         case NGX_OK:
             ngx_streamline_inflight = 1;
@@ -471,6 +495,17 @@ ngx_streamline_transition_done(redisAsyncContext *ac, void *r, void *pd)
     ngx_streamline_inflight = 0;
 
     switch (sl_redis_transition_result(reply)) {
+
+    case SL_DECLINED:
+        t = sl_queue_at(&ngx_streamline_queue, 0);
+
+        ngx_log_error(NGX_LOG_NOTICE, ngx_streamline_log, 0,
+                      "streamline: channel \"%*s\" was taken over by another "
+                      "publisher: its %s state from this origin is not "
+                      "written", t->channel_len, t->channel,
+                      t->state.status == SL_STATUS_LIVE ? "live" : "idle");
+
+        /* fall through */
 
     case SL_OK:
         ngx_streamline_error_end();
@@ -617,14 +652,18 @@ ngx_streamline_heartbeat(ngx_streamline_live_t *lv)
     u_char      *p, ttl[NGX_INT64_LEN], skey[256], okey[256],
                  json[SL_STATE_JSON_MAX], at[SL_ISO8601_LEN];
     int          jlen;
-    const char  *argv[9];
-    size_t       lens[9];
-    sl_state_t   st;
+    const char             *argv[9];
+    size_t                  lens[9];
+    sl_state_t              st;
+    ngx_streamline_live_t  *hb;
 
     st.status = SL_STATUS_LIVE;
     st.updated_ms = lv->updated_ms;
+    st.origin_len = ngx_streamline_conf->origin.len;
+    ngx_memcpy(st.origin, ngx_streamline_conf->origin.data, st.origin_len);
 
-    jlen = sl_state_json(&st, NULL, 0, 0, json, sizeof(json));
+    jlen = sl_state_json(&st, NULL, 0, SL_STATE_JSON_ORIGIN, json,
+                         sizeof(json));
     if (jlen < 0 || sl_iso8601_ms(lv->updated_ms, at) != SL_OK) {
         return;
     }
@@ -652,8 +691,59 @@ ngx_streamline_heartbeat(ngx_streamline_live_t *lv)
     argv[8] = (char *) at;
     lens[8] = SL_ISO8601_LEN;
 
-    (void) ngx_streamline_command(ngx_streamline_ignore_done, NULL, 9, argv,
-                                  lens);
+    /* the reply needs the channel and token: lv may be gone by then */
+    hb = ngx_alloc(sizeof(ngx_streamline_live_t), ngx_streamline_log);
+    if (hb == NULL) {
+        return;
+    }
+
+    *hb = *lv;
+
+    if (ngx_streamline_command(ngx_streamline_heartbeat_done, hb, 9, argv,
+                               lens)
+        != NGX_OK)
+    {
+        ngx_free(hb);
+    }
+}
+
+
+/*
+ * 2: another publisher holds the channel's lock.  This origin was cut off
+ * from Redis for longer than the TTL (a network partition, a stopped
+ * process), the lock expired and the broadcaster, reconnected through the
+ * balancer, took the channel on another origin: this session is a leftover,
+ * and it goes (its end is not written: the lock is not its own).
+ */
+static void
+ngx_streamline_heartbeat_done(redisAsyncContext *ac, void *r, void *pd)
+{
+    redisReply             *reply = r;
+    ngx_streamline_live_t  *hb = pd;
+
+    if (reply) {
+        ngx_streamline_replied(&ngx_streamline_cmd);
+
+        if (reply->type == REDIS_REPLY_ERROR) {
+            ngx_streamline_error("error", reply);
+        }
+    }
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 2
+        && !ngx_streamline_exiting
+        && ngx_streamline_live_has(hb->channel, hb->channel_len))
+    {
+        ngx_log_error(NGX_LOG_WARN, ngx_streamline_log, 0,
+                      "streamline: channel \"%s\" was taken over by "
+                      "another publisher while this origin could not renew "
+                      "its lock; this publisher is disconnected",
+                      hb->channel);
+
+        ngx_rtmp_streamline_drop_channel(hb->channel, hb->channel_len,
+                                         hb->owner, hb->owner_len);
+    }
+
+    ngx_free(hb);
 }
 
 
@@ -683,7 +773,8 @@ ngx_streamline_exit_flush(ngx_cycle_t *cycle)
     for (i = 0; i < ngx_streamline_lives->nelts; i++) {
         ngx_streamline_redis_transition(lv[i].channel, lv[i].channel_len,
                                         SL_STATUS_IDLE,
-                                        ngx_streamline_now_ms());
+                                        ngx_streamline_now_ms(),
+                                        lv[i].owner, lv[i].owner_len);
     }
 
     if (ngx_streamline_queue.len == 0) {
@@ -721,7 +812,7 @@ ngx_streamline_exit_flush(ngx_cycle_t *cycle)
         t = sl_queue_at(&ngx_streamline_queue, i);
 
         if (ngx_streamline_transition_cmd(t, &cmd) == NGX_OK
-            && redisAppendCommandArgv(c, 13, cmd.argv, cmd.lens) == REDIS_OK)
+            && redisAppendCommandArgv(c, 15, cmd.argv, cmd.lens) == REDIS_OK)
         {
             n++;
         }

@@ -149,9 +149,22 @@ typedef enum {
     SL_STATUS_LIVE
 } sl_status_e;
 
+/*
+ * Where the origin that holds a live channel serves its HTTP side, as it
+ * is configured (streamline_origin_address): "10.0.0.5:8080", "[::1]:80",
+ * "origin-a" (an upstream name at the edges).  1 to SL_ORIGIN_MAX bytes of
+ * A-Z a-z 0-9 . - _ : [ ]: what proxy_pass takes after "http://", and
+ * nothing that would need escaping in JSON or a log line.
+ */
+#define SL_ORIGIN_MAX  255
+
+int sl_origin_valid(const unsigned char *s, size_t len);
+
 typedef struct {
-    sl_status_e  status;
-    int64_t      updated_ms;     /* ms since the epoch, -1: never */
+    sl_status_e    status;
+    int64_t        updated_ms;   /* ms since the epoch, -1: never */
+    size_t         origin_len;   /* 0: no origin recorded */
+    unsigned char  origin[SL_ORIGIN_MAX + 1];   /* NUL ended */
 } sl_state_t;
 
 #define SL_ISO8601_LEN  24       /* "2026-11-26T01:54:26.123Z" */
@@ -164,24 +177,43 @@ int sl_iso8601_parse(const unsigned char *s, size_t len, int64_t *ms);
 /*
  * JSON text of a state: {"status":"live","updatedAt":"..."} with
  * "updatedAt":null when updated_ms < 0; "channel" first when channel is not
- * NULL; "stale":true last when stale.  Returns the length written (no NUL),
- * or SL_ERROR when size is too small.  SL_STATE_JSON_MAX always suffices.
+ * NULL; "origin" (with SL_STATE_JSON_ORIGIN, when the state has one) after
+ * "updatedAt"; "stale":true last with SL_STATE_JSON_STALE.  The origin goes
+ * to Redis and to the edges, not to the public API.  Returns the length
+ * written (no NUL), or SL_ERROR when size is too small.  SL_STATE_JSON_MAX
+ * always suffices.
  */
-#define SL_STATE_JSON_MAX  192
+#define SL_STATE_JSON_MAX     (192 + 12 + SL_ORIGIN_MAX)
+
+#define SL_STATE_JSON_STALE   0x01
+#define SL_STATE_JSON_ORIGIN  0x02
 
 int sl_state_json(const sl_state_t *st, const unsigned char *channel,
-    size_t channel_len, int stale, unsigned char *buf, size_t size);
+    size_t channel_len, unsigned flags, unsigned char *buf, size_t size);
 
 /*
  * Parses a state written by sl_state_json (or by another program: other
  * fields are ignored).  "status" must be "live" or "idle"; "updatedAt" an
- * ISO-8601 string as above or null.  When channel is not NULL, a "channel"
- * member is required, must be a valid channel name, and is copied there
- * (NUL terminated, room for SL_CHANNEL_MAX + 1) with its length in
- * *channel_len.
+ * ISO-8601 string as above or null; "origin", if there, a string that
+ * sl_origin_valid accepts (st->origin_len is 0 without one).  When
+ * channel is not NULL, a "channel" member is required, must be a valid
+ * channel name, and is copied there (NUL terminated, room for
+ * SL_CHANNEL_MAX + 1) with its length in *channel_len.
  */
 int sl_state_parse(const unsigned char *json, size_t len, sl_state_t *st,
     unsigned char *channel, size_t *channel_len);
+
+
+/*
+ * Owner tokens of publish locks: "<host>:<pid>:<start>:<conn>:<ms>", the
+ * start being the process's start time (clock ticks after boot, as
+ * /proc/<pid>/stat gives it; 0: unknown), so that a process whose pid was
+ * given to another is still known to be gone.  conn and ms make the token
+ * unique per publish.  The host is cut at SL_OWNER_HOST_MAX bytes.
+ */
+
+#define SL_OWNER_HOST_MAX  255
+#define SL_OWNER_MAX       (SL_OWNER_HOST_MAX + 4 * 21 + 1)   /* with NUL */
 
 
 /* transitions kept, in order, while Redis is unreachable */
@@ -190,6 +222,11 @@ typedef struct {
     unsigned char  channel[SL_CHANNEL_MAX + 1];
     size_t         channel_len;
     sl_state_t     state;
+    /* the publisher's owner token: written only while the channel's lock
+     * is free or still this token's (a takeover elsewhere wins); empty:
+     * written whoever holds the lock */
+    unsigned char  owner[SL_OWNER_MAX];
+    size_t         owner_len;
 } sl_transition_t;
 
 typedef struct {
@@ -248,16 +285,6 @@ sl_cache_entry_t *sl_cache_put(sl_cache_t *c, const unsigned char *channel,
 void sl_cache_clear(sl_cache_t *c);
 
 
-/*
- * Owner tokens of publish locks: "<host>:<pid>:<start>:<conn>:<ms>", the
- * start being the process's start time (clock ticks after boot, as
- * /proc/<pid>/stat gives it; 0: unknown), so that a process whose pid was
- * given to another is still known to be gone.  conn and ms make the token
- * unique per publish.  The host is cut at SL_OWNER_HOST_MAX bytes.
- */
-
-#define SL_OWNER_HOST_MAX  255
-#define SL_OWNER_MAX       (SL_OWNER_HOST_MAX + 4 * 21 + 1)   /* with NUL */
 
 typedef struct {
     const unsigned char  *host;

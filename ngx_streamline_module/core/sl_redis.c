@@ -74,6 +74,10 @@ sl_redis_transition_result(const redisReply *r)
         return SL_OK;
     }
 
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 2) {
+        return SL_DECLINED;
+    }
+
     if (r->type == REDIS_REPLY_ERROR
         && sl_redis_error_transient(r->str, r->len))
     {
@@ -95,7 +99,7 @@ sl_redis_claim_result(const redisReply *r, unsigned char *channel,
     *owner_len = 0;
 
     if (r == NULL || r->type != REDIS_REPLY_ARRAY
-        || (r->elements != 2 && r->elements != 3))
+        || r->elements < 2 || r->elements > 4)
     {
         return SL_REDIS_CLAIM_UNAVAILABLE;
     }
@@ -107,9 +111,12 @@ sl_redis_claim_result(const redisReply *r, unsigned char *channel,
         || code->type != REDIS_REPLY_INTEGER
         || ch->type != REDIS_REPLY_STRING
         || code->integer < 0 || code->integer > 2
-        || (r->elements == 3
+        || (r->elements >= 3
             && (code->integer != 2 || r->element[2] == NULL
-                || r->element[2]->type != REDIS_REPLY_STRING)))
+                || r->element[2]->type != REDIS_REPLY_STRING))
+        || (r->elements == 4
+            && (r->element[3] == NULL
+                || r->element[3]->type != REDIS_REPLY_STRING)))
     {
         return SL_REDIS_CLAIM_UNAVAILABLE;
     }
@@ -130,12 +137,41 @@ sl_redis_claim_result(const redisReply *r, unsigned char *channel,
         return SL_REDIS_CLAIM_CLAIMED;
     }
 
-    if (r->elements == 3) {
+    if (r->elements >= 3) {
         *owner = r->element[2]->str;
         *owner_len = r->element[2]->len;
     }
 
     return SL_REDIS_CLAIM_BUSY;
+}
+
+
+int
+sl_redis_claim_origin(const redisReply *r, unsigned char *origin,
+    size_t *origin_len)
+{
+    redisReply  *o;
+
+    *origin_len = 0;
+    origin[0] = '\0';
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+        return SL_DECLINED;
+    }
+
+    o = r->element[3];
+
+    if (o == NULL || o->type != REDIS_REPLY_STRING
+        || !sl_origin_valid((const unsigned char *) o->str, o->len))
+    {
+        return SL_DECLINED;
+    }
+
+    memcpy(origin, o->str, o->len);
+    origin[o->len] = '\0';
+    *origin_len = o->len;
+
+    return SL_OK;
 }
 
 
@@ -151,6 +187,8 @@ sl_redis_state_result(const redisReply *r, sl_state_t *st)
     case REDIS_REPLY_NIL:
         st->status = SL_STATUS_IDLE;
         st->updated_ms = -1;
+        st->origin_len = 0;
+        st->origin[0] = '\0';
         return SL_OK;
 
     case REDIS_REPLY_STRING:

@@ -42,14 +42,16 @@ int sl_redis_pong(const redisReply *r);
 
 /*
  * The transition script (an integer: 1 written, 0 older than the state
- * already there): SL_OK, the transition is done; SL_AGAIN, to be sent
- * again (NULL or a transient error); SL_ERROR, Redis refuses it for good.
+ * already there, 2 another publisher holds the channel's lock): SL_OK,
+ * the transition is done; SL_DECLINED, done without being written, the
+ * channel is another publisher's now; SL_AGAIN, to be sent again (NULL
+ * or a transient error); SL_ERROR, Redis refuses it for good.
  */
 int sl_redis_transition_result(const redisReply *r);
 
 /*
  * The claim script: {0, ""} unknown key, {1, channel} claimed, {2,
- * channel, owner} owned by another publisher.  The channel is copied (NUL
+ * channel, owner[, origin]} owned by another publisher.  The channel is copied (NUL
  * terminated, room for SL_CHANNEL_MAX + 1) for CLAIMED and BUSY; *owner
  * points into the reply at the owner's token for BUSY (NULL if the reply
  * has none).
@@ -62,6 +64,14 @@ int sl_redis_transition_result(const redisReply *r);
 
 int sl_redis_claim_result(const redisReply *r, unsigned char *channel,
     size_t *channel_len, const char **owner, size_t *owner_len);
+
+/*
+ * A BUSY claim's fourth element: the origin address in the holder's
+ * state ("" when it has none), copied into origin (room for SL_ORIGIN_MAX
+ * + 1).  SL_OK with one, SL_DECLINED without a valid one.
+ */
+int sl_redis_claim_origin(const redisReply *r, unsigned char *origin,
+    size_t *origin_len);
 
 /*
  * GET of a state key: SL_OK with the state (nil: idle, never updated);

@@ -172,8 +172,37 @@ sl_get_digits(const unsigned char *p, int width)
 
 
 int
+sl_origin_valid(const unsigned char *s, size_t len)
+{
+    size_t         i;
+    unsigned char  c;
+
+    if (len == 0 || len > SL_ORIGIN_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = s[i];
+
+        if ((c >= 'a' && c <= 'z')
+            || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9')
+            || c == '.' || c == '-' || c == '_' || c == ':'
+            || c == '[' || c == ']')
+        {
+            continue;
+        }
+
+        return 0;
+    }
+
+    return 1;
+}
+
+
+int
 sl_state_json(const sl_state_t *st, const unsigned char *channel,
-    size_t channel_len, int stale, unsigned char *buf, size_t size)
+    size_t channel_len, unsigned flags, unsigned char *buf, size_t size)
 {
     size_t         n;
     json_t        *obj;
@@ -188,6 +217,13 @@ sl_state_json(const sl_state_t *st, const unsigned char *channel,
     }
 
     if (st->updated_ms >= 0 && sl_iso8601_ms(st->updated_ms, iso) != SL_OK) {
+        return SL_ERROR;
+    }
+
+    if (!(flags & SL_STATE_JSON_ORIGIN) || st->origin_len == 0) {
+        flags &= ~SL_STATE_JSON_ORIGIN;
+
+    } else if (!sl_origin_valid(st->origin, st->origin_len)) {
         return SL_ERROR;
     }
 
@@ -212,7 +248,12 @@ sl_state_json(const sl_state_t *st, const unsigned char *channel,
                st->updated_ms < 0
                ? json_null()
                : json_stringn((const char *) iso, SL_ISO8601_LEN)) != 0
-        || (stale && json_object_set_new(obj, "stale", json_true()) != 0))
+        || ((flags & SL_STATE_JSON_ORIGIN)
+            && json_object_set_new(obj, "origin",
+                   json_stringn((const char *) st->origin, st->origin_len))
+               != 0)
+        || ((flags & SL_STATE_JSON_STALE)
+            && json_object_set_new(obj, "stale", json_true()) != 0))
     {
         json_decref(obj);
         return SL_ERROR;
@@ -235,7 +276,7 @@ sl_state_parse(const unsigned char *json, size_t len, sl_state_t *st,
     unsigned char *channel, size_t *channel_len)
 {
     size_t        n;
-    json_t       *root, *v;
+    json_t       *root, *v, *origin;
     int64_t       ms;
     const char   *s;
     sl_status_e   status;
@@ -290,6 +331,17 @@ sl_state_parse(const unsigned char *json, size_t len, sl_state_t *st,
         goto failed;
     }
 
+    origin = json_object_get(root, "origin");
+
+    if (origin != NULL
+        && (!json_is_string(origin)
+            || !sl_origin_valid(
+                   (const unsigned char *) json_string_value(origin),
+                   json_string_length(origin))))
+    {
+        goto failed;
+    }
+
     if (channel != NULL) {
         v = json_object_get(root, "channel");
         if (!json_is_string(v)) {
@@ -313,6 +365,13 @@ sl_state_parse(const unsigned char *json, size_t len, sl_state_t *st,
 
     st->status = status;
     st->updated_ms = ms;
+    st->origin_len = origin ? json_string_length(origin) : 0;
+
+    if (origin != NULL) {
+        memcpy(st->origin, json_string_value(origin), st->origin_len);
+    }
+
+    st->origin[st->origin_len] = '\0';
 
     json_decref(root);
 

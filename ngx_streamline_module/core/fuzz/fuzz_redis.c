@@ -77,10 +77,10 @@ static void
 fuzz_reply(const redisReply *r)
 {
     int            rc;
-    size_t         i, len, owner_len;
+    size_t         i, len, owner_len, origin_len;
     sl_state_t     st;
     const char    *owner;
-    unsigned char  ch[SL_CHANNEL_MAX + 1];
+    unsigned char  ch[SL_CHANNEL_MAX + 1], origin[SL_ORIGIN_MAX + 1];
 
     rc = sl_redis_pong(r);
     if (rc != SL_OK && rc != SL_AGAIN) {
@@ -88,7 +88,8 @@ fuzz_reply(const redisReply *r)
     }
 
     rc = sl_redis_transition_result(r);
-    if (rc != SL_OK && rc != SL_AGAIN && rc != SL_ERROR) {
+    if (rc != SL_OK && rc != SL_AGAIN && rc != SL_ERROR && rc != SL_DECLINED)
+    {
         abort();
     }
 
@@ -110,6 +111,17 @@ fuzz_reply(const redisReply *r)
         for (i = 0; i <= owner_len; i++) {
             sum += (unsigned char) owner[i];       /* NUL ended too */
         }
+    }
+
+    if (sl_redis_claim_origin(r, origin, &origin_len) == SL_OK) {
+        if (!sl_origin_valid(origin, origin_len)
+            || origin[origin_len] != '\0')
+        {
+            abort();
+        }
+
+    } else if (origin_len != 0 || origin[0] != '\0') {
+        abort();
     }
 
     if (rc == SL_REDIS_CLAIM_CLAIMED || rc == SL_REDIS_CLAIM_BUSY) {

@@ -15,7 +15,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fuzz_round_trip(const sl_state_t *st, const unsigned char *ch,
-    size_t len, int stale);
+    size_t len, unsigned flags);
 
 
 int
@@ -27,7 +27,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char  ch[SL_CHANNEL_MAX + 1], iso[SL_ISO8601_LEN];
 
     if (sl_state_parse(data, size, &st, NULL, NULL) == SL_OK) {
-        fuzz_round_trip(&st, NULL, 0, size & 1);
+        fuzz_round_trip(&st, NULL, 0,
+                        (size & 1 ? SL_STATE_JSON_STALE : 0)
+                        | SL_STATE_JSON_ORIGIN);
     }
 
     len = SL_CHANNEL_MAX + 1;
@@ -36,12 +38,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len == 0 || len > SL_CHANNEL_MAX || ch[len] != '\0'
             || !sl_channel_valid(ch, len)
             || sl_state_parse(data, size, &st2, NULL, NULL) != SL_OK
-            || st2.status != st.status || st2.updated_ms != st.updated_ms)
+            || st2.status != st.status || st2.updated_ms != st.updated_ms
+            || st2.origin_len != st.origin_len
+            || memcmp(st2.origin, st.origin, st.origin_len + 1) != 0)
         {
             abort();
         }
 
-        fuzz_round_trip(&st, ch, len, size & 2);
+        fuzz_round_trip(&st, ch, len,
+                        (size & 2 ? SL_STATE_JSON_STALE : 0)
+                        | (size & 4 ? SL_STATE_JSON_ORIGIN : 0));
     }
 
     /* the ISO form is canonical: what parses renders to the same bytes */
@@ -61,14 +67,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 static void
 fuzz_round_trip(const sl_state_t *st, const unsigned char *ch, size_t len,
-    int stale)
+    unsigned flags)
 {
     int            n;
     size_t         len2;
     sl_state_t     back;
     unsigned char  buf[SL_STATE_JSON_MAX], ch2[SL_CHANNEL_MAX + 1];
 
-    n = sl_state_json(st, ch, len, stale, buf, sizeof(buf));
+    n = sl_state_json(st, ch, len, flags, buf, sizeof(buf));
 
     if (n <= 0 || n > SL_STATE_JSON_MAX) {
         abort();
@@ -77,6 +83,14 @@ fuzz_round_trip(const sl_state_t *st, const unsigned char *ch, size_t len,
     if (sl_state_parse(buf, n, &back, ch ? ch2 : NULL, &len2) != SL_OK
         || back.status != st->status
         || back.updated_ms != st->updated_ms)
+    {
+        abort();
+    }
+
+    /* what parsed is valid: the origin goes out and comes back as it was */
+    if ((flags & SL_STATE_JSON_ORIGIN)
+        && (back.origin_len != st->origin_len
+            || memcmp(back.origin, st->origin, st->origin_len) != 0))
     {
         abort();
     }

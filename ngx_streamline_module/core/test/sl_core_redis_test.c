@@ -176,7 +176,8 @@ test_redis_transition(sl_tap_t *t)
     } cases[] = {
         { ":1\r\n", SL_OK },
         { ":0\r\n", SL_OK },
-        { ":2\r\n", SL_ERROR },
+        { ":2\r\n", SL_DECLINED },
+        { ":3\r\n", SL_ERROR },
         { ":-1\r\n", SL_ERROR },
         { "-LOADING Redis is loading the dataset in memory\r\n", SL_AGAIN },
         { "-OOM command not allowed when used memory > 'maxmemory'. "
@@ -211,7 +212,7 @@ test_redis_claim(sl_tap_t *t)
     size_t         i, len, owner_len;
     redisReply    *r;
     const char    *owner;
-    unsigned char  ch[SL_CHANNEL_MAX + 1];
+    unsigned char  ch[SL_CHANNEL_MAX + 1], origin[SL_ORIGIN_MAX + 1];
 
     static const struct {
         const char  *resp;
@@ -266,6 +267,44 @@ test_redis_claim(sl_tap_t *t)
     sl_ok(t, r && sl_redis_claim_result(r, ch, &len, &owner, &owner_len)
                   == SL_REDIS_CLAIM_UNAVAILABLE && owner == NULL,
           "redis claim: busy, an owner that is no string");
+    freeReplyObject(r);
+
+    /* the holder's origin, for the refusal's log line */
+    r = sl_resp("*4\r\n:2\r\n$4\r\nmain\r\n$7\r\nh:1:2:3\r\n"
+                "$13\r\n10.0.0.5:8080\r\n");
+    sl_ok(t, r && sl_redis_claim_result(r, ch, &len, &owner, &owner_len)
+                  == SL_REDIS_CLAIM_BUSY
+          && owner_len == 7
+          && sl_redis_claim_origin(r, origin, &len) == SL_OK
+          && len == 13 && strcmp((char *) origin, "10.0.0.5:8080") == 0,
+          "redis claim: busy, with the holder's origin");
+    freeReplyObject(r);
+
+    r = sl_resp("*4\r\n:2\r\n$4\r\nmain\r\n$7\r\nh:1:2:3\r\n$0\r\n\r\n");
+    sl_ok(t, r && sl_redis_claim_result(r, ch, &len, &owner, &owner_len)
+                  == SL_REDIS_CLAIM_BUSY
+          && sl_redis_claim_origin(r, origin, &len) == SL_DECLINED
+          && len == 0 && origin[0] == '\0',
+          "redis claim: busy, a holder without an origin");
+    freeReplyObject(r);
+
+    r = sl_resp("*4\r\n:2\r\n$4\r\nmain\r\n$7\r\nh:1:2:3\r\n"
+                "$9\r\na b\"c:8080\r\n");
+    sl_ok(t, r && sl_redis_claim_origin(r, origin, &len) == SL_DECLINED
+          && len == 0,
+          "redis claim: an origin that is no address is not logged");
+    freeReplyObject(r);
+
+    r = sl_resp("*4\r\n:2\r\n$4\r\nmain\r\n$7\r\nh:1:2:3\r\n:5\r\n");
+    sl_ok(t, r && sl_redis_claim_result(r, ch, &len, &owner, &owner_len)
+                  == SL_REDIS_CLAIM_UNAVAILABLE,
+          "redis claim: an origin that is no string");
+    freeReplyObject(r);
+
+    r = sl_resp("*4\r\n:1\r\n$4\r\nmain\r\n$1\r\nh\r\n$1\r\no\r\n");
+    sl_ok(t, r && sl_redis_claim_result(r, ch, &len, &owner, &owner_len)
+                  == SL_REDIS_CLAIM_UNAVAILABLE,
+          "redis claim: claimed with four elements");
     freeReplyObject(r);
 }
 

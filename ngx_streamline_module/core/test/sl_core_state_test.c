@@ -426,6 +426,114 @@ test_state_parse(sl_tap_t *t)
 }
 
 
+/* the origin that holds a live channel: to Redis and the edges only */
+void
+test_state_origin(sl_tap_t *t)
+{
+    int            n, rc;
+    size_t         i, len;
+    sl_state_t     st, back;
+    unsigned char  buf[SL_STATE_JSON_MAX], ch[SL_CHANNEL_MAX + 1],
+                   big[SL_ORIGIN_MAX + 2];
+
+    static const char  with[] =
+        "{\"channel\":\"main\",\"status\":\"live\","
+        "\"updatedAt\":\"2026-11-26T01:54:26.123Z\","
+        "\"origin\":\"10.0.0.5:8080\"}";
+    static const char  without[] =
+        "{\"status\":\"live\",\"updatedAt\":\"2026-11-26T01:54:26.123Z\"}";
+
+    static const struct {
+        const char  *s;
+        int          valid;
+    } addrs[] = {
+        { "10.0.0.5:8080", 1 },
+        { "[::1]:8080", 1 },
+        { "origin-a", 1 },
+        { "origin_a.example.com:80", 1 },
+        { "", 0 },
+        { "a b", 0 },
+        { "a\"b", 0 },
+        { "http://a", 0 },
+        { "a/b", 0 },
+        { "a\\b", 0 },
+        { "\xc3\xa9", 0 },
+        { "a\x01", 0 },
+    };
+
+    for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+        sl_ok(t, sl_origin_valid((const unsigned char *) addrs[i].s,
+                                 strlen(addrs[i].s))
+                 == addrs[i].valid,
+              "origin \"%s\": %s", addrs[i].s,
+              addrs[i].valid ? "valid" : "refused");
+    }
+
+    memset(big, 'a', sizeof(big));
+    sl_ok(t, sl_origin_valid(big, SL_ORIGIN_MAX), "origin: 255 bytes");
+    sl_ok(t, !sl_origin_valid(big, SL_ORIGIN_MAX + 1), "origin: 256 refused");
+
+    memset(&st, 0, sizeof(sl_state_t));
+    st.status = SL_STATUS_LIVE;
+    st.updated_ms = 1795658066123LL;
+    st.origin_len = 13;
+    memcpy(st.origin, "10.0.0.5:8080", 14);
+
+    n = sl_state_json(&st, sl_str("main"), SL_STATE_JSON_ORIGIN, buf,
+                      sizeof(buf));
+    if (!sl_ok(t, n == (int) sizeof(with) - 1 && memcmp(buf, with, n) == 0,
+               "json: the origin, after updatedAt")
+        && n > 0)
+    {
+        sl_tap_diag("got", buf, n);
+    }
+
+    memset(&back, 0x55, sizeof(sl_state_t));
+    rc = sl_state_parse(buf, n, &back, ch, &len);
+    sl_ok(t, rc == SL_OK && back.origin_len == 13
+          && strcmp((char *) back.origin, "10.0.0.5:8080") == 0
+          && back.updated_ms == st.updated_ms,
+          "parse: the origin, round trip");
+
+    n = sl_state_json(&st, NULL, 0, 0, buf, sizeof(buf));
+    sl_ok(t, n == (int) sizeof(without) - 1
+          && memcmp(buf, without, n) == 0,
+          "json: no origin for the public API");
+
+    rc = sl_state_parse(buf, n, &back, NULL, NULL);
+    sl_ok(t, rc == SL_OK && back.origin_len == 0 && back.origin[0] == '\0',
+          "parse: a state without an origin has none");
+
+    memset(st.origin, 'o', SL_ORIGIN_MAX);
+    st.origin_len = SL_ORIGIN_MAX;
+    st.origin[SL_ORIGIN_MAX] = '\0';
+    n = sl_state_json(&st, big, SL_CHANNEL_MAX,
+                      SL_STATE_JSON_ORIGIN | SL_STATE_JSON_STALE, buf,
+                      sizeof(buf));
+    sl_ok(t, n > 0 && sl_state_parse(buf, n, &back, ch, &len) == SL_OK
+          && back.origin_len == SL_ORIGIN_MAX,
+          "json: the longest channel and origin fit SL_STATE_JSON_MAX");
+
+    st.origin[3] = ' ';
+    sl_ok(t, sl_state_json(&st, NULL, 0, SL_STATE_JSON_ORIGIN, buf,
+                           sizeof(buf)) == SL_ERROR,
+          "json: an invalid origin is not written");
+
+    sl_ok(t, sl_state_parse(sl_str("{\"status\":\"live\",\"updatedAt\":null,"
+                                   "\"origin\":\"a b\"}"),
+                            &back, NULL, NULL) == SL_ERROR,
+          "parse: an invalid origin refuses the state");
+    sl_ok(t, sl_state_parse(sl_str("{\"status\":\"live\",\"updatedAt\":null,"
+                                   "\"origin\":8080}"),
+                            &back, NULL, NULL) == SL_ERROR,
+          "parse: an origin that is no string");
+    sl_ok(t, sl_state_parse(sl_str("{\"status\":\"live\",\"updatedAt\":null,"
+                                   "\"origin\":\"\"}"),
+                            &back, NULL, NULL) == SL_ERROR,
+          "parse: an empty origin");
+}
+
+
 void
 test_state_parse_errors(sl_tap_t *t)
 {

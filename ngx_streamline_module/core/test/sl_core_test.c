@@ -47,6 +47,7 @@ main(void)
     test_iso8601_errors(&t);
     test_iso8601_edges(&t);
     test_state_json(&t);
+    test_state_origin(&t);
     test_state_parse(&t);
     test_state_parse_errors(&t);
     test_queue(&t);

@@ -34,6 +34,7 @@ void test_iso8601_gmtime(sl_tap_t *t);
 void test_iso8601_errors(sl_tap_t *t);
 void test_iso8601_edges(sl_tap_t *t);
 void test_state_json(sl_tap_t *t);
+void test_state_origin(sl_tap_t *t);
 void test_state_parse(sl_tap_t *t);
 void test_state_parse_errors(sl_tap_t *t);
 
