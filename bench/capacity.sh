@@ -457,6 +457,7 @@ if [ -n "$(echo $viewers_list)" ]; then
         -keyout "$v/tls.key" -out "$v/tls.crt" 2>/dev/null
     "$top/scripts/render-conf.sh" "$top/nginx-conf/edge.conf" "$v/edge/nginx.conf" \
         EDGE_PORT="127.0.0.1:$edge" ORIGIN="127.0.0.1:$http" SECRET="$secret" \
+        REDIS_ADDR="127.0.0.1:$rport" \
         PREFIX="$v/edge" MODULES="$build/modules" \
         EDGE_TLS_PORT="127.0.0.1:$edge_tls" TLS_CERT="$v/tls.crt" TLS_KEY="$v/tls.key"
     start_nginx "$v/origin"; omaster=$master

@@ -73,6 +73,7 @@ bench_origin_conf() {
         TLS_CERT="$cert" TLS_KEY="$tls_key" \
         STREAM_MODULE_LINE="$("$top/scripts/stream-module.sh" "$nginx")" \
         HTTP_PORT="127.0.0.1:$4" REDIS_ADDR="127.0.0.1:$rport" PREFIX="$2" \
+        ORIGIN_ADDRESS="127.0.0.1:$4" \
         MODULES="$build/modules" HTML="${HTML_DIR:-$top/html/dist}" \
         ORIGIN_SECRET_LINE="${6:-}" METRICS_ADDR="127.0.0.1:$5"
 }

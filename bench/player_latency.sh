@@ -47,6 +47,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
     -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
 "$top/scripts/render-conf.sh" "$top/nginx-conf/edge.conf" "$dir/edge.conf" \
     EDGE_PORT="127.0.0.1:$edge" ORIGIN="127.0.0.1:$http" SECRET=bench \
+    REDIS_ADDR="127.0.0.1:$rport" \
     PREFIX="$dir/edge" MODULES="$build/modules" \
     EDGE_TLS_PORT="127.0.0.1:$edge_tls" TLS_CERT="$dir/tls.crt" \
     TLS_KEY="$dir/tls.key"

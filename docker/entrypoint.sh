@@ -35,6 +35,11 @@
 #                                  on reload, SIGHUP), never afterwards.
 #   REDIS_WAIT       30            seconds to wait for REDIS_ADDR's host name
 #                                  to resolve before nginx starts
+#   ORIGIN_ADDRESS   127.0.0.1:<HTTP_PORT>  where edges reach this origin's
+#                                  HTTP side (its address on their network),
+#                                  recorded with the channels it holds: set
+#                                  it when several origins share one Redis
+#                                  (README, Scale-out)
 #   ORIGIN_SECRET    (unset)       when set and not empty, only requests with
 #                                  the header "X-Streamline-Origin: <secret>"
 #                                  are served (403 otherwise): the origin lock
@@ -85,6 +90,11 @@ HTTP_PORT=${HTTP_PORT:-8080}
 METRICS_ADDR=${METRICS_ADDR:-9145}
 REDIS_ADDR=${REDIS_ADDR:-redis:6379}
 REDIS_WAIT=${REDIS_WAIT:-30}
+if [[ "$HTTP_PORT" =~ ^[0-9]+$ ]]; then
+    ORIGIN_ADDRESS=${ORIGIN_ADDRESS:-127.0.0.1:$HTTP_PORT}
+else
+    ORIGIN_ADDRESS=${ORIGIN_ADDRESS:-$HTTP_PORT}
+fi
 RUN_DIR=${RUN_DIR:-/var/lib/streamline}
 
 secret=${ORIGIN_SECRET:-}
@@ -127,7 +137,8 @@ esac
 
 # --- render the configuration ------------------------------------------
 
-for var in RTMP_PORT RTMPS_PORT RTMP_INTERNAL HTTP_PORT METRICS_ADDR REDIS_ADDR; do
+for var in RTMP_PORT RTMPS_PORT RTMP_INTERNAL HTTP_PORT METRICS_ADDR REDIS_ADDR \
+           ORIGIN_ADDRESS; do
     value=${!var}
     [[ -n "$value" && "$value" != *[\;{}#\"\'\\]* ]] \
         || die "$var='$value' is empty or holds one of ; { } # \" ' \\"
@@ -191,6 +202,7 @@ stream_module=$("$home/scripts/stream-module.sh" "$home/sbin/nginx") \
     RTMP_INTERNAL="$RTMP_INTERNAL" TLS_CERT="$TLS_CERT" TLS_KEY="$TLS_KEY" \
     STREAM_MODULE_LINE="$stream_module" \
     HTTP_PORT="$HTTP_PORT" REDIS_ADDR="$REDIS_ADDR" \
+    ORIGIN_ADDRESS="$ORIGIN_ADDRESS" \
     PREFIX="$RUN_DIR" MODULES="$home/modules" HTML="$home/html" \
     ORIGIN_SECRET_LINE="$secret_line" METRICS_ADDR="$METRICS_ADDR"
 

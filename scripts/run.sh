@@ -8,6 +8,9 @@
 #                     a self-signed pair made once in run/tls/)
 #   RTMP_INTERNAL_PORT (19350): where RTMPS goes on to nginx-rtmp, 127.0.0.1
 #   METRICS_PORT (9145): Prometheus metrics, on 127.0.0.1 only
+#   ORIGIN_ADDRESS    where edges reach this origin's HTTP side, recorded in
+#                     the state of the channels it holds (default:
+#                     127.0.0.1:HTTP_PORT; see README, Scale-out)
 #   STREAMLINE_KEY    the stream key of channel "main" (default: made on the
 #                     first run and kept in run/stream-key)
 #   RUN_DIR           runtime files (default: ./run)
@@ -21,6 +24,11 @@ RTMP_INTERNAL_PORT=${RTMP_INTERNAL_PORT:-19350}
 HTTP_PORT=${HTTP_PORT:-8080}
 REDIS_PORT=${REDIS_PORT:-6379}
 METRICS_PORT=${METRICS_PORT:-9145}
+if [[ "$HTTP_PORT" =~ ^[0-9]+$ ]]; then
+    ORIGIN_ADDRESS=${ORIGIN_ADDRESS:-127.0.0.1:$HTTP_PORT}
+else
+    ORIGIN_ADDRESS=${ORIGIN_ADDRESS:-$HTTP_PORT}
+fi
 RUN_DIR=${RUN_DIR:-$top/run}
 BUILD_DIR=${BUILD_DIR:-$top/build}
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
@@ -94,6 +102,7 @@ key=$(REDIS_PORT=$REDIS_PORT "$top/scripts/streamline-key" set main "${key:--}" 
     RTMP_INTERNAL="127.0.0.1:$RTMP_INTERNAL_PORT" \
     STREAM_MODULE_LINE="$stream_module" HTTP_PORT="$HTTP_PORT" \
     REDIS_ADDR="127.0.0.1:$REDIS_PORT" PREFIX="$RUN_DIR" \
+    ORIGIN_ADDRESS="$ORIGIN_ADDRESS" \
     MODULES="$BUILD_DIR/modules" HTML="$top/html/dist" ORIGIN_SECRET_LINE="" \
     METRICS_ADDR="127.0.0.1:$METRICS_PORT"
 

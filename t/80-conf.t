@@ -64,6 +64,7 @@ my %origin = (
     STREAM_MODULE_LINE => $stream_module,
     HTTP_PORT          => '127.0.0.1:' . $t->port('HTTP'),
     REDIS_ADDR         => '127.0.0.1:' . $t->port('REDIS'),
+    ORIGIN_ADDRESS     => '127.0.0.1:' . $t->port('HTTP'),
     PREFIX             => "$dir/origin",
     MODULES            => $t->modules_dir,
     HTML               => "$dir/html",
@@ -77,6 +78,7 @@ my %edge = (
     TLS_KEY   => "$dir/tls.key",
     ORIGIN    => '127.0.0.1:' . $t->port('HTTP'),
     SECRET    => $secret,
+    REDIS_ADDR => '127.0.0.1:' . $t->port('REDIS'),
     PREFIX    => "$dir/edge",
     MODULES   => $t->modules_dir,
 );

@@ -52,6 +52,7 @@ my $out = Streamline::Test::_capture("$repo/scripts/render-conf.sh",
     "STREAM_MODULE_LINE=$stream_module",
     'HTTP_PORT=127.0.0.1:' . $t->port('HTTP'),
     'REDIS_ADDR=127.0.0.1:' . $t->port('REDIS'),
+    'ORIGIN_ADDRESS=127.0.0.1:' . $t->port('HTTP'),
     "PREFIX=$dir/origin", 'MODULES=' . $t->modules_dir, "HTML=$dir/html",
     'ORIGIN_SECRET_LINE=', 'METRICS_ADDR=127.0.0.1:' . $t->port('METRICS'));
 is($?, 0, 'origin.conf renders with RTMPS only') or diag $out;

@@ -201,6 +201,77 @@ sub read_file {
 }
 
 
+# shipped configurations ----------------------------------------------------
+
+# scripts/render-conf.sh on nginx-conf/<in>: (exit code, output)
+sub render_conf {
+    my ($self, $in, $out, %vars) = @_;
+    my $output = _capture("$REPO/scripts/render-conf.sh",
+        "$REPO/nginx-conf/$in", $self->path($out),
+        map { "$_=$vars{$_}" } sort keys %vars);
+    return ($? >> 8, $output);
+}
+
+# the load_module line of nginx's stream module, or '' where built in
+sub stream_module_line {
+    my ($self) = @_;
+    return $self->{stream_module} if defined $self->{stream_module};
+    my $line = _capture("$REPO/scripts/stream-module.sh", nginx_bin());
+    die "scripts/stream-module.sh: $line" if $?;
+    chomp $line;
+    return $self->{stream_module} = $line;
+}
+
+# a self-signed certificate for localhost, 127.0.0.1 and ::1 (made once):
+# (certificate, key)
+sub tls_cert {
+    my ($self) = @_;
+    return @{$self->{tls}} if $self->{tls};
+    my ($cert, $key) = split /\n/, _capture("$REPO/scripts/tls-cert.sh",
+        "$self->{dir}/tls", 'localhost', '127.0.0.1', '::1');
+    die "scripts/tls-cert.sh: $cert" if $? || !defined $key || !-f $key;
+    $self->{tls} = [$cert, $key];
+    return ($cert, $key);
+}
+
+# nginx-conf/origin.conf rendered for an origin of its own (a name: its
+# ports RTMP_<name>, RTMPS_<name>, HTTP_<name> ..., TESTDIR/<name>), on
+# this harness's Redis, recording 127.0.0.1:HTTP_<name> as its address;
+# %vars override the placeholders.  Returns the nginx instance (not
+# started).
+sub shipped_origin {
+    my ($self, $name, %vars) = @_;
+    my $dir = "$self->{dir}/$name";
+    make_path("$dir/logs", "$dir/tmp", "$self->{dir}/html");
+    $self->write_file('html/index.html',
+        "<!doctype html><title>Streamline</title>\n")
+        unless -f "$self->{dir}/html/index.html";
+    my ($cert, $key) = $self->tls_cert;
+    my $http = '127.0.0.1:' . $self->port("HTTP_\U$name");
+    my ($rc, $out) = $self->render_conf('origin.conf', "$dir/nginx.conf",
+        RTMP_LISTEN_LINE   => 'listen 127.0.0.1:' . $self->port("RTMP_\U$name") . ';',
+        RTMPS_PORT         => '127.0.0.1:' . $self->port("RTMPS_\U$name"),
+        RTMP_INTERNAL      => '127.0.0.1:' . $self->port("RTMP_INTERNAL_\U$name"),
+        TLS_CERT           => $cert,
+        TLS_KEY            => $key,
+        STREAM_MODULE_LINE => $self->stream_module_line,
+        HTTP_PORT          => $http,
+        ORIGIN_ADDRESS     => $http,
+        REDIS_ADDR         => '127.0.0.1:' . $self->port('REDIS'),
+        PREFIX             => $dir,
+        MODULES            => $self->modules_dir,
+        HTML               => "$self->{dir}/html",
+        ORIGIN_SECRET_LINE => '',
+        METRICS_ADDR       => '127.0.0.1:' . $self->port("METRICS_\U$name"),
+        %vars);
+    die "origin.conf for $name: $out" if $rc;
+    my $n = $self->nginx($name, port => $self->port("HTTP_\U$name"));
+    $n->conf_file("$dir/nginx.conf");
+    $self->watch_log("$dir/logs/error.log");
+    return $n;
+}
+
+
 # nginx ---------------------------------------------------------------------
 
 # The main instance lives in TESTDIR and answers on HTTP_PORT; others
