@@ -4,7 +4,10 @@
  * The page asks /api/stream/<channel> whether the channel is live before it
  * loads anything: while idle it shows the offline slate and requests no
  * manifest; when the state turns live it loads the master playlist and
- * plays; when it turns idle again it unloads and shows the slate.
+ * plays; when it turns idle again it unloads and shows the slate.  A live
+ * state with another updatedAt is another stream (the broadcaster came back,
+ * or another origin took the channel over after its origin died, with a DVR
+ * of its own): the page loads the master again and plays on.
  *
  * URLs are relative to the page, so the page works under any path prefix:
  *   <prefix>/            channel "main"
@@ -57,6 +60,11 @@
         channel: channel,
         engine: engine,
         api: null,            // last state from the API: 'live' | 'idle'
+        since: null,          // updatedAt of the live stream playing
+                              // (null: not known yet since the last load)
+        updatedAt: null,      // the API's last updatedAt
+        restarts: 0,          // new streams picked up while live
+        stalled: false,       // waiting for data since the last 'playing'
         loaded: false,        // a source is set
         retries: 0,
         backoff: 0,           // the delay of the retry last scheduled, ms
@@ -163,7 +171,22 @@
         }
     });
 
+    /*
+     * A stall while live may be the stream moving to another origin (its
+     * own dies): the API is asked at once, and every POLL_IDLE_MS while
+     * the stall lasts, so that a new stream is loaded within seconds.
+     */
+    player.on('waiting', function () {
+        page.stalled = true;
+        pollNow();
+    });
+
     player.on('playing', function () {
+        page.stalled = false;
+        if (page.loaded && page.since === null) {
+            /* what plays since the last load: the stream the API said */
+            page.since = page.updatedAt;
+        }
         retryDelay = RETRY_MIN_MS;
         if (page.loaded) {
             show('playing', null);
@@ -179,6 +202,7 @@
         clearTimeout(retryTimer);
         retryTimer = null;
         page.loaded = true;
+        page.since = null;
         show('loading', null);
         player.error(null);
         player.src({ src: hlsUrl, type: 'application/x-mpegURL' });
@@ -218,6 +242,7 @@
         }
 
         unload();
+        pollNow();            // a new stream elsewhere is found sooner
         page.retries++;
         page.backoff = retryDelay;
         show('reconnecting', 'Reconnecting…',
@@ -263,8 +288,30 @@
                 return r.json();
             })
             .then(function (s) {
-                state(s.status === 'live' ? 'live' : 'idle');
-                pollDelay = page.api === 'live' ? POLL_LIVE_MS : POLL_IDLE_MS;
+                var live = s.status === 'live';
+
+                page.updatedAt = s.updatedAt;
+
+                if (!live || !page.loaded) {
+                    page.since = null;
+
+                } else if (page.since === null) {
+                    /* what plays since the last load is this stream */
+                    if (el.body.getAttribute('data-state') === 'playing') {
+                        page.since = s.updatedAt;
+                    }
+
+                } else if (s.updatedAt !== page.since) {
+                    /* another stream: its playlists start over */
+                    note('new stream since ' + s.updatedAt);
+                    page.restarts++;
+                    unload();
+                    retryDelay = RETRY_MIN_MS;
+                }
+
+                state(live ? 'live' : 'idle');
+                pollDelay = page.api === 'live' && !page.stalled
+                            ? POLL_LIVE_MS : POLL_IDLE_MS;
             }, function (e) {
                 // keep what is playing; back off
                 note('api: ' + e.message);
