@@ -19,11 +19,27 @@
 #define NGX_STREAMLINE_CACHE_SIZE  1024
 
 
+/* a TCP address resolved at configuration time */
+typedef struct {
+    ngx_str_t                 name;         /* as written, for messages */
+    ngx_str_t                 host;         /* numeric address, NUL ended */
+    in_port_t                 port;
+} ngx_streamline_addr_t;
+
+
 typedef struct {
     ngx_str_t                 redis;        /* as written, for messages */
-    ngx_str_t                 redis_host;   /* numeric address, NUL ended */
+    /*
+     * Numeric address, NUL ended.  With sentinels, a buffer of
+     * NGX_SOCKADDR_STRLEN + 1 bytes in which a worker writes the master
+     * it was told of (empty until then).
+     */
+    ngx_str_t                 redis_host;
     in_port_t                 redis_port;
     ngx_str_t                 redis_unix;   /* NUL ended, or empty */
+    ngx_array_t              *sentinels;    /* of ngx_streamline_addr_t,
+                                               or NULL */
+    ngx_str_t                 sentinel_master;  /* its name, NUL ended */
     ngx_msec_t                redis_timeout;
     ngx_str_t                 prefix;
     ngx_str_t                 origin;       /* streamline_origin_address,

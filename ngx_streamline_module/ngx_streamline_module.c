@@ -11,6 +11,7 @@
 #include "ngx_streamline.h"
 #include "ngx_streamline_packager.h"
 #include "ngx_streamline_store.h"
+#include "core/sl_sentinel.h"
 
 
 static void *ngx_streamline_create_conf(ngx_cycle_t *cycle);
@@ -19,6 +20,10 @@ static char *ngx_streamline_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_streamline_origin_address(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_streamline_redis_sentinels(ngx_conf_t *cf,
+    ngx_streamline_main_conf_t *smcf, ngx_str_t *value);
+static ngx_int_t ngx_streamline_resolve(ngx_conf_t *cf, ngx_str_t *url,
+    in_port_t port, ngx_streamline_addr_t *addr);
 static char *ngx_streamline_check_positive(ngx_conf_t *cf, void *post,
     void *data);
 static ngx_int_t ngx_streamline_stat(ngx_pid_t pid, uint64_t *start);
@@ -168,17 +173,17 @@ ngx_streamline_init_conf(ngx_cycle_t *cycle, void *conf)
 
 
 /*
- * "host:port" is resolved here, at configuration time: workers never
- * look names up (hiredis would do it with a blocking getaddrinfo()).
+ * "host:port" (or, with sentinels, each sentinel's) is resolved here, at
+ * configuration time: workers never look names up (hiredis would do it
+ * with a blocking getaddrinfo()).
  */
 static char *
 ngx_streamline_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_streamline_main_conf_t  *smcf = conf;
 
-    u_char     *p;
-    ngx_str_t  *value;
-    ngx_url_t   u;
+    ngx_str_t                   *value;
+    ngx_streamline_addr_t        addr;
 
     if (smcf->redis.len) {
         return "is duplicate";
@@ -193,6 +198,10 @@ ngx_streamline_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"streamline_redis\" needs an address");
         return NGX_CONF_ERROR;
+    }
+
+    if (sl_sentinel_url_is(value[1].data, value[1].len)) {
+        return ngx_streamline_redis_sentinels(cf, smcf, &value[1]);
     }
 
     if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
@@ -214,44 +223,127 @@ ngx_streamline_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
+    if (ngx_streamline_resolve(cf, &value[1], 6379, &addr) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->redis_host = addr.host;
+    smcf->redis_port = addr.port;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "sentinel://host:port,host:port,.../mastername": every sentinel is
+ * resolved now; the master is asked for by each worker
+ * (ngx_streamline_redis_sentinel.c) and written into redis_host.
+ */
+static char *
+ngx_streamline_redis_sentinels(ngx_conf_t *cf,
+    ngx_streamline_main_conf_t *smcf, ngx_str_t *value)
+{
+    ngx_str_t               s;
+    ngx_uint_t              i;
+    const char             *err;
+    sl_sentinel_url_t       u;
+    ngx_streamline_addr_t  *addr;
+
+    if (sl_sentinel_url_parse(value->data, value->len, &u, &err) != SL_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_redis\" \"%V\" %s", value, err);
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->sentinels = ngx_array_create(cf->pool, u.naddrs,
+                                       sizeof(ngx_streamline_addr_t));
+    if (smcf->sentinels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < u.naddrs; i++) {
+        addr = ngx_array_push(smcf->sentinels);
+        if (addr == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = (u_char *) u.addrs[i].data;
+        s.len = u.addrs[i].len;
+
+        if (ngx_streamline_resolve(cf, &s, SL_SENTINEL_PORT, addr) != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    smcf->sentinel_master.len = u.name.len;
+    smcf->sentinel_master.data = ngx_pnalloc(cf->pool, u.name.len + 1);
+    if (smcf->sentinel_master.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_cpystrn(smcf->sentinel_master.data, (u_char *) u.name.data,
+                u.name.len + 1);
+
+    /* the master the worker is told of goes here; none yet */
+    smcf->redis_host.data = ngx_pcalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (smcf->redis_host.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->redis_host.len = 0;
+    smcf->redis_port = 0;
+
+    return NGX_CONF_OK;
+}
+
+
+/* "host[:port]" to a numeric address (the first a name resolves to) */
+static ngx_int_t
+ngx_streamline_resolve(ngx_conf_t *cf, ngx_str_t *url, in_port_t port,
+    ngx_streamline_addr_t *addr)
+{
+    u_char     *p;
+    ngx_url_t   u;
+
     ngx_memzero(&u, sizeof(ngx_url_t));
-    u.url = value[1];
-    u.default_port = 6379;
+    u.url = *url;
+    u.default_port = port;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"streamline_redis\" %s in \"%V\"",
-                           u.err ? u.err : "invalid address", &value[1]);
-        return NGX_CONF_ERROR;
+                           u.err ? u.err : "invalid address", url);
+        return NGX_ERROR;
     }
 
     if (u.naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"streamline_redis\" could not resolve \"%V\"",
-                           &value[1]);
-        return NGX_CONF_ERROR;
+                           url);
+        return NGX_ERROR;
     }
 
     p = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
     if (p == NULL) {
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
-    smcf->redis_host.len = ngx_sock_ntop(u.addrs[0].sockaddr,
-                                         u.addrs[0].socklen, p,
-                                         NGX_SOCKADDR_STRLEN, 0);
-    p[smcf->redis_host.len] = '\0';
-    smcf->redis_host.data = p;
-    smcf->redis_port = u.port;
+    addr->name = *url;
+    addr->host.len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                                   p, NGX_SOCKADDR_STRLEN, 0);
+    p[addr->host.len] = '\0';
+    addr->host.data = p;
+    addr->port = u.port;
 
     /* IPv6 literals come back bracketed; hiredis wants them bare */
     if (p[0] == '[') {
-        smcf->redis_host.data++;
-        smcf->redis_host.len -= 2;
-        smcf->redis_host.data[smcf->redis_host.len] = '\0';
+        addr->host.data++;
+        addr->host.len -= 2;
+        addr->host.data[addr->host.len] = '\0';
     }
 
-    return NGX_CONF_OK;
+    return NGX_OK;
 }
 
 

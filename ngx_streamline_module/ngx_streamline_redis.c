@@ -4,7 +4,9 @@
  * state changes.  No call here blocks: addresses are numeric (resolved at
  * configuration time), connects are non-blocking with a timer, every wait
  * for a reply is bounded by streamline_redis_timeout, and a lost connection
- * is retried with backoff.
+ * is retried with backoff.  With sentinels, the master they name is
+ * connected to (ngx_streamline_redis_sentinel.c), and only once ROLE says
+ * it is the master.
  *
  * The state transitions and the live channels' heartbeat are in
  * ngx_streamline_redis_state.c, publish claims and state reads in
@@ -19,8 +21,8 @@
 #include "ngx_streamline_redis.h"
 
 
-static void ngx_streamline_connect(ngx_streamline_rconn_t *rc);
-static void ngx_streamline_schedule(ngx_streamline_rconn_t *rc);
+static void ngx_streamline_connect_failed(ngx_streamline_rconn_t *rc);
+static ngx_str_t *ngx_streamline_peer(ngx_streamline_rconn_t *rc);
 static void ngx_streamline_retry_handler(ngx_event_t *ev);
 static void ngx_streamline_timeout_handler(ngx_event_t *ev);
 static void ngx_streamline_read_handler(ngx_event_t *ev);
@@ -43,6 +45,8 @@ ngx_uint_t                          ngx_streamline_exiting;
 
 ngx_streamline_rconn_t              ngx_streamline_cmd;
 ngx_streamline_rconn_t              ngx_streamline_sub;
+
+ngx_str_t                           ngx_streamline_redis_name;
 
 /* the error code logged for the episode under way, if one is */
 static ngx_uint_t                   ngx_streamline_episode;
@@ -79,6 +83,7 @@ ngx_streamline_redis_init(ngx_cycle_t *cycle, ngx_streamline_main_conf_t *smcf)
     ngx_streamline_conf = smcf;
     ngx_streamline_log = cycle->log;
     ngx_streamline_exiting = 0;
+    ngx_streamline_redis_name = smcf->redis;
 
     if (ngx_streamline_queue_init(cycle) != NGX_OK
         || ngx_streamline_claim_init(cycle) != NGX_OK)
@@ -95,8 +100,13 @@ ngx_streamline_redis_init(ngx_cycle_t *cycle, ngx_streamline_main_conf_t *smcf)
     ngx_streamline_episode = 0;
     ngx_streamline_redis_metrics();
 
+    /* with sentinels, these wait for the master to be known */
     ngx_streamline_connect(&ngx_streamline_cmd);
     ngx_streamline_connect(&ngx_streamline_sub);
+
+    if (smcf->sentinels) {
+        return ngx_streamline_sentinel_init(cycle);
+    }
 
     return NGX_OK;
 }
@@ -121,6 +131,10 @@ ngx_streamline_redis_exit(ngx_cycle_t *cycle)
         redisAsyncFree(ngx_streamline_sub.ac);
     }
 
+    if (ngx_streamline_conf->sentinels) {
+        ngx_streamline_sentinel_exit();
+    }
+
     ngx_streamline_queue_free();
     ngx_streamline_conf = NULL;
 }
@@ -128,40 +142,50 @@ ngx_streamline_redis_exit(ngx_cycle_t *cycle)
 
 /* connection management */
 
-static void
+void
 ngx_streamline_connect(ngx_streamline_rconn_t *rc)
 {
     ngx_connection_t            *c;
     redisAsyncContext           *ac;
     ngx_streamline_main_conf_t  *smcf = ngx_streamline_conf;
 
-    if (smcf->redis_unix.len) {
+    if (rc->addr) {
+        ac = redisAsyncConnect((char *) rc->addr->host.data, rc->addr->port);
+
+    } else if (smcf->redis_unix.len) {
         ac = redisAsyncConnectUnix((char *) smcf->redis_unix.data);
 
     } else {
+        /* the sentinels' answer connects it */
+        if (smcf->sentinels && !ngx_streamline_sentinel_known()) {
+            return;
+        }
+
         ac = redisAsyncConnect((char *) smcf->redis_host.data,
                                smcf->redis_port);
     }
 
     if (ac == NULL) {
         ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
-                      "streamline: redis %V: out of memory", &smcf->redis);
-        ngx_streamline_schedule(rc);
+                      "streamline: redis %V: out of memory",
+                      ngx_streamline_peer(rc));
+        ngx_streamline_connect_failed(rc);
         return;
     }
 
     if (ac->err) {
         ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
-                      "streamline: redis %V: %s", &smcf->redis, ac->errstr);
+                      "streamline: redis %V: %s", ngx_streamline_peer(rc),
+                      ac->errstr);
         redisAsyncFree(ac);
-        ngx_streamline_schedule(rc);
+        ngx_streamline_connect_failed(rc);
         return;
     }
 
     c = ngx_get_connection(ac->c.fd, ngx_streamline_log);
     if (c == NULL) {
         redisAsyncFree(ac);
-        ngx_streamline_schedule(rc);
+        ngx_streamline_connect_failed(rc);
         return;
     }
 
@@ -196,6 +220,27 @@ ngx_streamline_connect(ngx_streamline_rconn_t *rc)
 
 
 static void
+ngx_streamline_connect_failed(ngx_streamline_rconn_t *rc)
+{
+    if (rc->sentinel) {
+        /* the next sentinel, or a backoff once all failed */
+        ngx_streamline_sentinel_closed(rc);
+        return;
+    }
+
+    ngx_streamline_schedule(rc);
+}
+
+
+/* the address a connection's messages name */
+static ngx_str_t *
+ngx_streamline_peer(ngx_streamline_rconn_t *rc)
+{
+    return rc->addr ? &rc->addr->name : &ngx_streamline_redis_name;
+}
+
+
+void
 ngx_streamline_schedule(ngx_streamline_rconn_t *rc)
 {
     ngx_msec_t  delay;
@@ -235,13 +280,17 @@ ngx_streamline_timeout_handler(ngx_event_t *ev)
 {
     ngx_streamline_rconn_t  *rc = ev->data;
 
+    ngx_uint_t  level;
+
     if (rc->ac == NULL) {
         return;
     }
 
-    ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
+    level = rc->sentinel ? ngx_streamline_sentinel_level(rc) : NGX_LOG_ERR;
+
+    ngx_log_error(level, ngx_streamline_log, 0,
                   "streamline: redis %V %s connection timed out",
-                  &ngx_streamline_conf->redis, rc->name);
+                  ngx_streamline_peer(rc), rc->name);
 
     /* pending callbacks get NULL replies; the cleanup hook reconnects */
     redisAsyncFree(rc->ac);
@@ -253,31 +302,56 @@ ngx_streamline_on_connect(const redisAsyncContext *ac, int status)
 {
     ngx_streamline_rconn_t  *rc = ac->data;
 
-    static const char  *sub_argv[2] = { "SUBSCRIBE", NULL };
-    static size_t       sub_lens[2];
-    u_char              topic[256];
-    ngx_uint_t          level;
+    ngx_uint_t  level;
 
     if (status != REDIS_OK) {
         /* one error an outage; the retries that follow log at info */
-        level = rc->attempt ? NGX_LOG_INFO : NGX_LOG_ERR;
+        if (rc->sentinel) {
+            level = ngx_streamline_sentinel_level(rc);
+
+        } else {
+            level = rc->attempt ? NGX_LOG_INFO : NGX_LOG_ERR;
+        }
+
         ngx_log_error(level, ngx_streamline_log, 0,
                       "streamline: redis %V %s connect failed: %s",
-                      &ngx_streamline_conf->redis, rc->name,
+                      ngx_streamline_peer(rc), rc->name,
                       ac->errstr ? ac->errstr : "error");
         return;
     }
 
-    ngx_log_error(NGX_LOG_INFO, ngx_streamline_log, 0,
-                  "streamline: redis %V %s connection up",
-                  &ngx_streamline_conf->redis, rc->name);
-
-    rc->connected = 1;
-    rc->attempt = 0;
-
     if (rc->timeout.timer_set) {
         ngx_del_timer(&rc->timeout);
     }
+
+    if (rc->sentinel) {
+        ngx_streamline_sentinel_connected(rc);
+        return;
+    }
+
+    if (ngx_streamline_conf->sentinels) {
+        /* a sentinel may name a master that was demoted since */
+        ngx_streamline_sentinel_verify(rc);
+        return;
+    }
+
+    ngx_streamline_ready(rc);
+}
+
+
+void
+ngx_streamline_ready(ngx_streamline_rconn_t *rc)
+{
+    static const char  *sub_argv[2] = { "SUBSCRIBE", NULL };
+    static size_t       sub_lens[2];
+    u_char              topic[256];
+
+    ngx_log_error(NGX_LOG_INFO, ngx_streamline_log, 0,
+                  "streamline: redis %V %s connection up",
+                  ngx_streamline_peer(rc), rc->name);
+
+    rc->connected = 1;
+    rc->attempt = 0;
 
     if (rc->subscriber) {
         sub_lens[0] = sizeof("SUBSCRIBE") - 1;
@@ -316,6 +390,13 @@ ngx_streamline_error(const char *what, redisReply *reply)
 
     n = sl_redis_error_code(reply->str, reply->len);
 
+    /* a master demoted without a +switch-master heard: ask the sentinels */
+    if (ngx_streamline_conf->sentinels && n == sizeof("READONLY") - 1
+        && ngx_memcmp(reply->str, "READONLY", n) == 0)
+    {
+        ngx_streamline_sentinel_demoted();
+    }
+
     if (ngx_streamline_episode && n == ngx_streamline_episode_len
         && ngx_memcmp(ngx_streamline_episode_code, reply->str, n) == 0)
     {
@@ -328,7 +409,7 @@ ngx_streamline_error(const char *what, redisReply *reply)
 
     ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
                   "streamline: redis %V %s: %*s",
-                  &ngx_streamline_conf->redis, what, (size_t) reply->len,
+                  &ngx_streamline_redis_name, what, (size_t) reply->len,
                   reply->str);
 }
 
@@ -344,7 +425,7 @@ ngx_streamline_error_end(void)
 
     ngx_log_error(NGX_LOG_NOTICE, ngx_streamline_log, 0,
                   "streamline: redis %V answers again",
-                  &ngx_streamline_conf->redis);
+                  &ngx_streamline_redis_name);
 }
 
 
@@ -353,12 +434,29 @@ ngx_streamline_on_disconnect(const redisAsyncContext *ac, int status)
 {
     ngx_streamline_rconn_t  *rc = ac->data;
 
-    if (!ngx_streamline_exiting) {
-        ngx_log_error(NGX_LOG_ERR, ngx_streamline_log, 0,
-                      "streamline: redis %V %s connection lost%s%s",
-                      &ngx_streamline_conf->redis, rc->name,
-                      ac->errstr ? ": " : "", ac->errstr ? ac->errstr : "");
+    ngx_uint_t  level;
+
+    if (ngx_streamline_exiting || rc->switching) {
+        return;
     }
+
+    if (rc->sentinel) {
+        /* closed by us: a query's connection, once it has its answer */
+        if (status == REDIS_OK) {
+            return;
+        }
+
+        /* a connection that was up: no flood */
+        level = NGX_LOG_WARN;
+
+    } else {
+        level = NGX_LOG_ERR;
+    }
+
+    ngx_log_error(level, ngx_streamline_log, 0,
+                  "streamline: redis %V %s connection lost%s%s",
+                  ngx_streamline_peer(rc), rc->name,
+                  ac->errstr ? ": " : "", ac->errstr ? ac->errstr : "");
 }
 
 
@@ -470,6 +568,18 @@ ngx_streamline_ev_cleanup(void *data)
         ngx_del_timer(&rc->timeout);
     }
 
+    if (rc->sentinel) {
+        rc->ac = NULL;
+        rc->connected = 0;
+        rc->subscribed = 0;
+
+        if (!ngx_streamline_exiting) {
+            ngx_streamline_sentinel_closed(rc);
+        }
+
+        return;
+    }
+
     /* a connection that was up and went: counted (not failed connects) */
     if (rc->connected && !rc->subscriber && !ngx_streamline_exiting
         && ngx_streamline_metrics())
@@ -487,6 +597,13 @@ ngx_streamline_ev_cleanup(void *data)
 
     } else {
         ngx_streamline_queue_lost();
+    }
+
+    /* the master may have changed and the sentinels' message been missed */
+    if (ngx_streamline_conf->sentinels && !rc->switching
+        && !ngx_streamline_exiting)
+    {
+        ngx_streamline_sentinel_lost(rc);
     }
 
     ngx_streamline_schedule(rc);

@@ -416,6 +416,10 @@ sl_metrics_render(const sl_metrics_t *m, int (*gone)(int64_t pid), char *buf,
     sl_out_one(&o, "streamline_redis_reconnects_total", "counter",
                "Connections to Redis lost and made again.",
                m->redis_reconnects);
+    sl_out_one(&o, "streamline_redis_master_changes_total", "counter",
+               "Redis masters followed to a new address (sentinels), "
+               "counted by each worker.",
+               m->redis_master_changes);
     sl_out_one(&o, "streamline_redis_queue_length", "gauge",
                "State transitions waiting to be written to Redis.",
                queue);

@@ -133,6 +133,8 @@ typedef struct {
     uint64_t              redis_written;
     uint64_t              redis_retried;
     uint64_t              redis_lost;
+    uint64_t              redis_master_changes;   /* from sentinels, a
+                                                     worker each */
     sl_metrics_worker_t   workers[SL_METRICS_WORKERS];
     sl_metrics_channel_t  ch[SL_METRICS_CHANNELS];
 } sl_metrics_t;

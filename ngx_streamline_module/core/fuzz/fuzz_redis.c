@@ -4,7 +4,9 @@
  * The bytes are RESP, what a Redis (or anything listening on its port)
  * sends; hiredis's reader, the one the module uses, turns them into reply
  * trees, and every reply is given to the reading of each command's reply,
- * whatever command it answers.
+ * whatever command it answers; and to the reading of what sentinels and
+ * ROLE answer (sl_sentinel.c).  A string reply's bytes are also read as a
+ * +switch-master payload and as a sentinel:// value of streamline_redis.
  */
 
 
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "sl_redis.h"
+#include "sl_sentinel.h"
 
 
 /*
@@ -30,6 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int fuzz_large_array(const uint8_t *data, size_t size);
 static void fuzz_reply(const redisReply *r);
+static void fuzz_sentinel(const redisReply *r);
 
 
 int
@@ -59,6 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
 
             fuzz_reply(reply);
+            fuzz_sentinel(reply);
             freeReplyObject(reply);
         }
     }
@@ -172,6 +177,95 @@ fuzz_reply(const redisReply *r)
     } else if (rc != SL_REDIS_MSG_OTHER && rc != SL_REDIS_MSG_SUBSCRIBED
                && rc != SL_REDIS_MSG_MALFORMED)
     {
+        abort();
+    }
+}
+
+
+/* an address read from a reply: numeric, NUL ended, a port in range */
+
+static void
+fuzz_addr(int rc, const char *ip, int port)
+{
+    if (rc != SL_SENTINEL_ADDR_OK) {
+        return;
+    }
+
+    if (strlen(ip) == 0 || strlen(ip) >= SL_SENTINEL_IP_MAX
+        || port < 1 || port > 65535)
+    {
+        abort();
+    }
+}
+
+
+static void
+fuzz_sentinel(const redisReply *r)
+{
+    int                rc, port, addr;
+    size_t             i, len;
+    char               ip[SL_SENTINEL_IP_MAX];
+    const char        *role, *err;
+    sl_sentinel_url_t  u;
+
+    rc = sl_sentinel_master(r, ip, &port);
+    if (rc < SL_SENTINEL_ADDR_OK || rc > SL_SENTINEL_ADDR_BAD) {
+        abort();
+    }
+
+    fuzz_addr(rc, ip, port);
+
+    rc = sl_sentinel_message(r, (const unsigned char *) "mymaster", 8, ip,
+                             &port, &addr);
+    if (rc == SL_SENTINEL_MSG_SWITCH) {
+        fuzz_addr(addr, ip, port);
+
+    } else if (rc != SL_SENTINEL_MSG_OTHER
+               && rc != SL_SENTINEL_MSG_SUBSCRIBED)
+    {
+        abort();
+    }
+
+    rc = sl_sentinel_role(r, &role, &len);
+    if (rc == SL_DECLINED) {
+        for (i = 0; i < len; i++) {
+            sum += (unsigned char) role[i];
+        }
+
+    } else if ((rc != SL_OK && rc != SL_AGAIN) || role != NULL) {
+        abort();
+    }
+
+    if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS) {
+        return;
+    }
+
+    fuzz_addr(sl_sentinel_switch(r->str, r->len,
+                                 (const unsigned char *) "mymaster", 8, ip,
+                                 &port),
+              ip, port);
+
+    if (sl_sentinel_url_parse((const unsigned char *) r->str, r->len, &u,
+                              &err)
+        == SL_OK)
+    {
+        if (u.naddrs == 0 || u.naddrs > SL_SENTINEL_MAX
+            || !sl_sentinel_name_valid(u.name.data, u.name.len))
+        {
+            abort();
+        }
+
+        for (i = 0; i < u.naddrs; i++) {
+            if (u.addrs[i].len == 0
+                || u.addrs[i].data < (const unsigned char *) r->str
+                || u.addrs[i].data + u.addrs[i].len
+                   > (const unsigned char *) r->str + r->len)
+            {
+                abort();
+            }
+        }
+
+    } else if (err == NULL) {
         abort();
     }
 }

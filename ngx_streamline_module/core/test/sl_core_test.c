@@ -5,7 +5,8 @@
  * (sl_core_keys_test.c), ISO 8601 dates and the state JSON
  * (sl_core_state_test.c), the transition queue, backoff and the state
  * cache (sl_core_queue_test.c), owner tokens and Redis replies
- * (sl_core_redis_test.c).  Prints TAP; exits 1 when a test fails.
+ * (sl_core_redis_test.c), Redis Sentinel (sl_core_sentinel_test.c).
+ * Prints TAP; exits 1 when a test fails.
  */
 
 
@@ -62,6 +63,10 @@ main(void)
     test_redis_claim(&t);
     test_redis_state(&t);
     test_redis_message(&t);
+    test_sentinel_url(&t);
+    test_sentinel_master(&t);
+    test_sentinel_switch(&t);
+    test_sentinel_role(&t);
     test_overload(&t);
     test_overload_streams(&t);
 

@@ -54,6 +54,12 @@ void test_redis_claim(sl_tap_t *t);
 void test_redis_state(sl_tap_t *t);
 void test_redis_message(sl_tap_t *t);
 
+/* sl_core_sentinel_test.c */
+void test_sentinel_url(sl_tap_t *t);
+void test_sentinel_master(sl_tap_t *t);
+void test_sentinel_switch(sl_tap_t *t);
+void test_sentinel_role(sl_tap_t *t);
+
 /* sl_core_overload_test.c */
 void test_overload(sl_tap_t *t);
 void test_overload_streams(sl_tap_t *t);

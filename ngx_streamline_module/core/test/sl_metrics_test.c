@@ -208,6 +208,7 @@ main(void)
     c->overloads = 2;
     c->overloaded = 1;
     m->ch[10].overloaded = 1;           /* not live: not overloaded */
+    m->redis_master_changes = 2;
 
     text = render(m, &len);
     sl_ok(&t, len == strlen(text), "rendered %zu bytes, NUL ended", len);
@@ -224,6 +225,7 @@ main(void)
               && has(text, "\nstreamline_redis_workers 2\n")
               && has(text, "\nstreamline_redis_connected_workers 1\n")
               && has(text, "\nstreamline_redis_queue_length 2\n")
+              && has(text, "\nstreamline_redis_master_changes_total 2\n")
               && has(text, "\nstreamline_redis_queue_oldest_timestamp_seconds"
                            " 1700000000.123\n"),
           "worker gauges summed over running workers only");

@@ -39,6 +39,9 @@ package Streamline::Test;
 #              reload stop kill9 test worker_pids children worker_of_client
 #   redis      start_redis stop_redis restart_redis redis(@cmd) redis_cli
 #              subscribe(@channels)->messages add_key del_key keys_file
+#              start_redis_named($name, args => [...]) another redis-server
+#              on port($name), start_sentinel($name, monitor => $port):
+#              objects with command start stop kill port log
 #   ffmpeg     publish($key, app =>, port =>)->pid alive wait kill stop stderr
 #   http       http($method, $path, headers =>, port =>, body =>, ua =>)
 #              get head http_raw api api_status
@@ -496,6 +499,38 @@ sub restart_redis {
     $r->start(%o);
 }
 sub redis_server  { $_[0]{redis} }
+
+# start_redis_named('replica', args => ['--replicaof', '127.0.0.1', $port]):
+# one more redis-server, on port('REPLICA') (%%REPLICA_PORT%%), in
+# TESTDIR/redis-replica; stopped at the end like the others.
+sub start_redis_named {
+    my ($self, $name, %o) = @_;
+    my $r = Streamline::Test::Redis->new(t => $self, name => $name,
+        port => $self->port(uc $name));
+    $self->_track($r);
+    return $r->start(%o);
+}
+
+# start_sentinel('s1', monitor => $master_port, name => 'mymaster',
+# quorum => 2, down_after => 1000, failover_timeout => 3000): a sentinel
+# (redis-server --sentinel) on port('S1'), watching 127.0.0.1:$master_port.
+sub start_sentinel {
+    my ($self, $name, %o) = @_;
+    my $master = $o{name} // 'mymaster';
+    my $r = Streamline::Test::Redis->new(t => $self, name => $name,
+        port => $self->port(uc $name), sentinel => 1);
+    # a sentinel rewrites its configuration file: one of its own
+    $self->write_file("redis-$name/sentinel.conf", join '',
+        "sentinel monitor $master 127.0.0.1 $o{monitor} "
+            . ($o{quorum} // 2) . "\n",
+        "sentinel down-after-milliseconds $master "
+            . ($o{down_after} // 1000) . "\n",
+        "sentinel failover-timeout $master "
+            . ($o{failover_timeout} // 3000) . "\n",
+        "sentinel parallel-syncs $master 1\n");
+    $self->_track($r);
+    return $r->start(%o);
+}
 
 # redis('HSET', 'k', 'f', 'v'): one command, the decoded reply
 sub redis { my $self = shift; $self->{redis}->command(@_) }
@@ -1141,13 +1176,18 @@ our @ISA = ('Streamline::Test::Proc');
 sub new {
     my ($class, %o) = @_;
     my $t = $o{t};
-    my $dir = "$t->{dir}/redis";
+    my $dir = $o{name} ? "$t->{dir}/redis-$o{name}" : "$t->{dir}/redis";
     File::Path::make_path($dir);
-    my $self = bless { t => $t, dir => $dir, port => $t->{ports}{REDIS},
-                       unixsocket => $o{unixsocket} }, $class;
-    $t->{vars}{REDIS_SOCKET} = "$dir/redis.sock";
+    my $self = bless { t => $t, dir => $dir,
+                       port => $o{port} // $t->{ports}{REDIS},
+                       unixsocket => $o{unixsocket},
+                       sentinel => $o{sentinel} }, $class;
+    $t->{vars}{REDIS_SOCKET} = "$dir/redis.sock" unless $o{name};
     return $self;
 }
+
+sub port { $_[0]{port} }
+sub log  { "$_[0]{dir}/redis.log" }
 
 sub start {
     my ($self, %o) = @_;
@@ -1155,6 +1195,11 @@ sub start {
         '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
         '--dir', $self->{dir}, '--daemonize', 'no',
         '--logfile', "$self->{dir}/redis.log", @{$o{args} || []});
+    @cmd = ('redis-server', "$self->{dir}/sentinel.conf", '--sentinel',
+        '--port', $self->{port}, '--bind', '127.0.0.1',
+        '--dir', $self->{dir}, '--daemonize', 'no',
+        '--logfile', "$self->{dir}/redis.log", @{$o{args} || []})
+        if $self->{sentinel};
     push @cmd, '--unixsocket', "$self->{dir}/redis.sock",
         '--unixsocketperm', '777' if $self->{unixsocket};
     delete $self->{code};
