@@ -105,7 +105,7 @@ my @order = grep { /mod-(rtmp|streamline)\.conf$/ }
 is_deeply(\@order, ['50-mod-rtmp.conf', '70-mod-streamline.conf'],
     'nginx reads the rtmp module first (the include is sorted)');
 ok(-x '/usr/bin/streamline-key', 'streamline-key');
-ok(-f "$docs/$_", "examples/$_") for qw(nginx.conf origin.conf edge.conf
+ok(-f "$docs/$_", "examples/$_") for qw(nginx.conf origin.conf edge.conf balancer.conf
     prometheus/streamline-alerts.yml);
 my ($abi) = (run_cmd('dpkg-deb', '-f', $deb, 'Depends'))[1]
     =~ /\b(nginx-abi-[\w.-]+)/;
