@@ -63,7 +63,7 @@ die() { echo "streamline: error: $*" >&2; exit 1; }
 redis_host_port() {
     local addr=${REDIS_ADDR:-redis:6379}
     case $addr in
-    unix:*) return 1 ;;
+    unix:*|sentinel:*) return 1 ;;
     \[*)    redis_host=${addr#[}; redis_host=${redis_host%%]*}
             redis_port=${addr#*]}; redis_port=${redis_port#:} ;;
     *:*:*)  redis_host=$addr; redis_port= ;;
@@ -76,7 +76,7 @@ redis_host_port() {
 # the key tool, with Redis's address from REDIS_ADDR
 if [ "$(basename "$0")" = streamline-key ]; then
     if [ -z "${REDIS_HOST:-}" ]; then
-        redis_host_port || die "REDIS_ADDR=${REDIS_ADDR:-} is a unix socket:" \
+        redis_host_port || die "REDIS_ADDR=${REDIS_ADDR:-} is a unix socket or sentinels:" \
             "set REDIS_HOST and REDIS_PORT for streamline-key"
         export REDIS_HOST=$redis_host REDIS_PORT=$redis_port
     fi
