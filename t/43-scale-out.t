@@ -219,5 +219,13 @@ ok(wait_for(sub { $t->get('/hls/main/master.m3u8', port => $port{edge})->{status
    'and the edge follows');
 cmp_ok(requests_for($other, qr{GET /hls/main/}), '>', 0, "origin $other serves it now");
 $pub_b->stop;
+ok(wait_for(sub { status_on('edge') eq 'idle' }, 10), 'stop: idle');
+
+# RTMPS through the balancer: passed through, TLS ends at an origin
+my $pub_tls = $t->publish($key,
+    url => 'rtmps://127.0.0.1:' . $t->port('BALANCER_TLS') . '/live');
+ok(wait_for(sub { status_on('edge') eq 'live' }, 15),
+   'RTMPS through the balancer: live') or diag $pub_tls->stderr;
+$pub_tls->stop;
 
 done_testing;
