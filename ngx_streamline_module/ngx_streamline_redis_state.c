@@ -660,7 +660,11 @@ ngx_streamline_heartbeat(ngx_streamline_live_t *lv)
     st.status = SL_STATUS_LIVE;
     st.updated_ms = lv->updated_ms;
     st.origin_len = ngx_streamline_conf->origin.len;
-    ngx_memcpy(st.origin, ngx_streamline_conf->origin.data, st.origin_len);
+
+    if (st.origin_len) {
+        ngx_memcpy(st.origin, ngx_streamline_conf->origin.data,
+                   st.origin_len);
+    }
 
     jlen = sl_state_json(&st, NULL, 0, SL_STATE_JSON_ORIGIN, json,
                          sizeof(json));
