@@ -707,6 +707,22 @@ next:
 }
 
 
+/* the Streamline context of connection c, if c is an RTMP session */
+static ngx_rtmp_streamline_ctx_t *
+ngx_rtmp_streamline_session_ctx(ngx_connection_t *c)
+{
+    if (c->fd == (ngx_socket_t) -1 || c->listening == NULL
+        || c->listening->handler != ngx_rtmp_init_connection
+        || c->destroyed || c->data == NULL)
+    {
+        return NULL;
+    }
+
+    return ngx_rtmp_get_module_ctx((ngx_rtmp_session_t *) c->data,
+                                   ngx_rtmp_streamline_module);
+}
+
+
 /*
  * Ends this worker's publishing sessions: as if the publishers left, or,
  * at exit (the event loop is gone), by closing their connections only:
@@ -717,21 +733,12 @@ ngx_rtmp_streamline_drop_publishers(ngx_cycle_t *cycle, ngx_uint_t at_exit)
 {
     ngx_uint_t                  i;
     ngx_connection_t           *c;
-    ngx_rtmp_session_t         *s;
     ngx_rtmp_streamline_ctx_t  *ctx;
 
     c = cycle->connections;
 
     for (i = 0; i < cycle->connection_n; i++) {
-        if (c[i].fd == (ngx_socket_t) -1 || c[i].listening == NULL
-            || c[i].listening->handler != ngx_rtmp_init_connection
-            || c[i].destroyed || c[i].data == NULL)
-        {
-            continue;
-        }
-
-        s = c[i].data;
-        ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
+        ctx = ngx_rtmp_streamline_session_ctx(&c[i]);
 
         if (ctx == NULL || !(ctx->live || ctx->accepted || ctx->claim)) {
             continue;
@@ -746,35 +753,25 @@ ngx_rtmp_streamline_drop_publishers(ngx_cycle_t *cycle, ngx_uint_t at_exit)
             ngx_close_connection(&c[i]);
 
         } else {
-            ngx_rtmp_finalize_session(s);
+            ngx_rtmp_finalize_session(c[i].data);
         }
     }
 }
 
 
+/* the session that publishes the channel with that owner token, if any */
 void
 ngx_rtmp_streamline_drop_channel(const u_char *channel, size_t len,
     const u_char *owner, size_t owner_len)
 {
     ngx_uint_t                  i;
-    ngx_cycle_t                *cycle;
     ngx_connection_t           *c;
-    ngx_rtmp_session_t         *s;
     ngx_rtmp_streamline_ctx_t  *ctx;
 
-    cycle = (ngx_cycle_t *) ngx_cycle;
-    c = cycle->connections;
+    c = ngx_cycle->connections;
 
-    for (i = 0; i < cycle->connection_n; i++) {
-        if (c[i].fd == (ngx_socket_t) -1 || c[i].listening == NULL
-            || c[i].listening->handler != ngx_rtmp_init_connection
-            || c[i].destroyed || c[i].data == NULL)
-        {
-            continue;
-        }
-
-        s = c[i].data;
-        ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_streamline_module);
+    for (i = 0; i < ngx_cycle->connection_n; i++) {
+        ctx = ngx_rtmp_streamline_session_ctx(&c[i]);
 
         if (ctx != NULL && ctx->live
             && ctx->channel_len == len
@@ -782,7 +779,7 @@ ngx_rtmp_streamline_drop_channel(const u_char *channel, size_t len,
             && ctx->owner_len == owner_len
             && ngx_memcmp(ctx->owner, owner, owner_len) == 0)
         {
-            ngx_rtmp_finalize_session(s);
+            ngx_rtmp_finalize_session(c[i].data);
             return;
         }
     }

@@ -18,7 +18,6 @@
 use strict;
 use warnings;
 
-use File::Path qw(make_path);
 use Time::HiRes qw(time sleep);
 use Test::More;
 use lib 't/lib';
@@ -39,40 +38,11 @@ my %http = map { $_ => $t->port("HTTP_\U$_") } qw(a b);
 my %rtmp = map { $_ => $t->port("RTMP_\U$_") } qw(a b);
 my %addr = map { $_ => "127.0.0.1:$http{$_}" } qw(a b);
 
-# the edge: page and assets from origin a, media by owner, API from Redis
-make_path("$dir/edge/logs", "$dir/edge/tmp", "$dir/balancer/logs");
-my ($cert, $key_file) = $t->tls_cert;
-my ($rc, $out) = $t->render_conf('edge.conf', "$dir/edge/nginx.conf",
-    EDGE_PORT     => '127.0.0.1:' . $t->port('EDGE'),
-    EDGE_TLS_PORT => '127.0.0.1:' . $t->port('EDGE_TLS'),
-    TLS_CERT      => $cert,
-    TLS_KEY       => $key_file,
-    ORIGIN        => $addr{a},
-    REDIS_ADDR    => '127.0.0.1:' . $t->port('REDIS'),
-    SECRET        => 'unused-here',
-    PREFIX        => "$dir/edge",
-    MODULES       => $t->modules_dir);
-is($rc, 0, 'edge.conf renders') or diag $out;
-my $edge = $t->nginx('edge', port => $t->port('EDGE'));
-$edge->conf_file("$dir/edge/nginx.conf");
-($rc, $out) = $edge->test;
-is($rc, 0, 'nginx -t: edge.conf') or diag $out;
-$t->watch_log("$dir/edge/logs/error.log");
+# the edge: page and assets from origin a, media by owner, API from Redis;
+# the balancer in front of both for broadcasters (both checked by nginx -t)
+my $edge = $t->shipped_edge(['a']);
 $edge->start;
-
-($rc, $out) = $t->render_conf('balancer.conf', "$dir/balancer/nginx.conf",
-    RTMP_PORT            => '127.0.0.1:' . $t->port('BALANCER'),
-    RTMPS_PORT           => '127.0.0.1:' . $t->port('BALANCER_TLS'),
-    ORIGIN_RTMP_SERVERS  => join(' ', map { "server 127.0.0.1:$rtmp{$_};" } qw(a b)),
-    ORIGIN_RTMPS_SERVERS => join(' ', map { 'server 127.0.0.1:' . $t->port("RTMPS_\U$_") . ';' } qw(a b)),
-    STREAM_MODULE_LINE   => $t->stream_module_line,
-    PREFIX               => "$dir/balancer");
-is($rc, 0, 'balancer.conf renders') or diag $out;
-my $balancer = $t->nginx('balancer', port => $t->port('BALANCER'));
-$balancer->conf_file("$dir/balancer/nginx.conf");
-($rc, $out) = $balancer->test;
-is($rc, 0, 'nginx -t: balancer.conf') or diag $out;
-$t->watch_log("$dir/balancer/logs/error.log");
+my $balancer = $t->shipped_balancer(qw(a b));
 $balancer->start(no_http => 1);
 
 my %port = (%http, edge => $t->port('EDGE'));

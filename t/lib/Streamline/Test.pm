@@ -275,6 +275,65 @@ sub shipped_origin {
 }
 
 
+# nginx-conf/edge.conf rendered as TESTDIR/edge on this harness's Redis,
+# its page from the origins named (their HTTP_<name> ports), checked with
+# nginx -t; %vars override the placeholders.  Returns the nginx instance
+# (not started).
+sub shipped_edge {
+    my ($self, $origins, %vars) = @_;
+    my $dir = "$self->{dir}/edge";
+    make_path("$dir/logs", "$dir/tmp");
+    my ($cert, $key) = $self->tls_cert;
+    my ($rc, $out) = $self->render_conf('edge.conf', "$dir/nginx.conf",
+        EDGE_PORT     => '127.0.0.1:' . $self->port('EDGE'),
+        EDGE_TLS_PORT => '127.0.0.1:' . $self->port('EDGE_TLS'),
+        TLS_CERT      => $cert,
+        TLS_KEY       => $key,
+        # "server" lines of the page's upstream: one per origin
+        ORIGIN        => join('; server ',
+                          map { '127.0.0.1:' . $self->port("HTTP_\U$_") } @$origins),
+        REDIS_ADDR    => '127.0.0.1:' . $self->port('REDIS'),
+        SECRET        => 'no-origin-secret-here',
+        PREFIX        => $dir,
+        MODULES       => $self->modules_dir,
+        %vars);
+    die "edge.conf: $out" if $rc;
+    my $n = $self->nginx('edge', port => $self->port('EDGE'));
+    $n->conf_file("$dir/nginx.conf");
+    ($rc, $out) = $n->test;
+    die "nginx -t: edge.conf: $out" if $rc;
+    $self->watch_log("$dir/logs/error.log");
+    return $n;
+}
+
+# nginx-conf/balancer.conf rendered as TESTDIR/balancer in front of the
+# origins named (their RTMP_<name> and RTMPS_<name> ports), listening on
+# BALANCER and BALANCER_TLS, checked with nginx -t.  Returns the nginx
+# instance (not started: start(no_http => 1)).
+sub shipped_balancer {
+    my ($self, @origins) = @_;
+    my $dir = "$self->{dir}/balancer";
+    make_path("$dir/logs");
+    my $servers = sub {
+        join ' ', map { "server 127.0.0.1:" . $self->port("$_[0]_\U$_") . ';' } @origins;
+    };
+    my ($rc, $out) = $self->render_conf('balancer.conf', "$dir/nginx.conf",
+        RTMP_PORT            => '127.0.0.1:' . $self->port('BALANCER'),
+        RTMPS_PORT           => '127.0.0.1:' . $self->port('BALANCER_TLS'),
+        ORIGIN_RTMP_SERVERS  => $servers->('RTMP'),
+        ORIGIN_RTMPS_SERVERS => $servers->('RTMPS'),
+        STREAM_MODULE_LINE   => $self->stream_module_line,
+        PREFIX               => $dir);
+    die "balancer.conf: $out" if $rc;
+    my $n = $self->nginx('balancer', port => $self->port('BALANCER'));
+    $n->conf_file("$dir/nginx.conf");
+    ($rc, $out) = $n->test;
+    die "nginx -t: balancer.conf: $out" if $rc;
+    $self->watch_log("$dir/logs/error.log");
+    return $n;
+}
+
+
 # nginx ---------------------------------------------------------------------
 
 # The main instance lives in TESTDIR and answers on HTTP_PORT; others
