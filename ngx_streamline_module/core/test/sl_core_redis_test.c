@@ -13,7 +13,6 @@
 #include "sl_redis.h"
 
 
-static redisReply *sl_resp(const char *resp);
 
 
 void
@@ -435,7 +434,7 @@ test_redis_message(sl_tap_t *t)
 
 /* one reply tree from RESP bytes, through hiredis's reader; NULL if none */
 
-static redisReply *
+redisReply *
 sl_resp(const char *resp)
 {
     void         *reply;

@@ -14,7 +14,6 @@
 #include "sl_sentinel.h"
 
 
-static redisReply *sl_resp(const char *resp);
 
 
 void
@@ -315,28 +314,3 @@ test_sentinel_role(sl_tap_t *t)
 }
 
 
-/* one reply tree from RESP bytes, through hiredis's reader; NULL if none */
-
-static redisReply *
-sl_resp(const char *resp)
-{
-    void         *reply;
-    redisReader  *rd;
-
-    rd = redisReaderCreate();
-    if (rd == NULL) {
-        return NULL;
-    }
-
-    reply = NULL;
-
-    if (redisReaderFeed(rd, resp, strlen(resp)) != REDIS_OK
-        || redisReaderGetReply(rd, &reply) != REDIS_OK)
-    {
-        reply = NULL;
-    }
-
-    redisReaderFree(rd);
-
-    return reply;
-}

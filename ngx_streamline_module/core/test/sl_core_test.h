@@ -14,6 +14,10 @@
 
 #define A32  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
+/* sl_core_redis_test.c: one reply tree from RESP bytes, through hiredis's
+ * reader (freeReplyObject it); NULL if none */
+struct redisReply *sl_resp(const char *resp);
+
 
 /* sl_core_avc_test.c */
 void test_avc_size(sl_tap_t *t);
