@@ -7,7 +7,7 @@
 # (nginx-conf/balancer.conf).  bench/README.md, "Scale-out", says what each
 # figure is.
 #
-#   bench/scale.sh                          # all of it, about 12 minutes
+#   bench/scale.sh                          # all of it, about 10 minutes
 #   PARTS="api" bench/scale.sh              # one part (api failover viewers)
 #
 # 1. api: API_RUNS publishes through the balancer, each stopped once live:
@@ -18,7 +18,7 @@
 #    the edge; kill -9 of the owning origin's nginx (master and workers);
 #    the publisher restarted through the balancer DELAY s later; the time
 #    from the kill to the viewer's first new part via the edge, from the
-#    new owner (bench/scale.pl failover).  Then OTHER_HOST_RUNS (2) runs
+#    new owner (bench/scale.pl failover).  Then OTHER_HOST_RUNS (3) runs
 #    with the two origins as two hosts (each nginx in a UTS namespace of
 #    its own with its own host name: unshare -u, root only): the dead
 #    origin's lock cannot be proved dead, so the takeover waits for its
@@ -29,7 +29,8 @@
 #    ("100 1000") LL-HLS viewers, VIEWER_DURATION (30) s each.
 #
 # Writes bench/results/scale-<short rev>.txt (RESULTS=).  KEEP=1 keeps the
-# temp dir (logs).  Needs: nginx with the stream module, the built modules
+# temp dir (logs); NOTE="..." adds a line to the file's header (e.g. that
+# the machine was shared).  Needs: nginx with the stream module, the built modules
 # (make build), redis-server, redis-cli, ffmpeg with libx264, curl, perl,
 # openssl, cc (part 3), unshare and root (the other-host runs; skipped
 # otherwise).
@@ -39,7 +40,7 @@ parts=${PARTS-api failover viewers}
 api_runs=${API_RUNS:-20}
 fo_runs=${FAILOVER_RUNS:-5}
 delays=${DELAYS-0 2}
-oh_runs=${OTHER_HOST_RUNS:-2}
+oh_runs=${OTHER_HOST_RUNS:-3}
 
 . "$(dirname "$0")/lib.sh"
 die() { echo "scale: $*" >&2; exit 1; }
@@ -162,6 +163,7 @@ load_note() {
     echo "config:    nginx-conf/origin.conf x2 (worker_processes auto, streamline_state_ttl 15s), edge.conf, balancer.conf, as shipped"
     echo "publisher: ffmpeg -re testsrc2 320x240 25 fps, x264 ultrafast zerolatency, 2 s GOP, AAC, through the balancer (the origins' ladder on top)"
     load_note start
+    if [ -n "${NOTE:-}" ]; then echo "note:      $NOTE"; fi
     echo
 } >> "$out"
 
