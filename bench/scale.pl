@@ -12,11 +12,13 @@
 #   scale.pl failover DELAY RETRY
 #       one failover run: a publisher through the balancer, an LL-HLS
 #       viewer of the source rendition through the edge (blocking reloads,
-#       the hinted part); then the owner's nginx (master and workers) is
+#       the hinted part; after an error, plain reloads and the newest part
+#       they list); then the owner's nginx (master and workers) is
 #       SIGKILLed, and the publisher restarted through the balancer DELAY
 #       seconds later (again every RETRY seconds while it is refused, as
-#       OBS does); measured: the kill to the viewer's first new part via
-#       the edge, and the steps in between.  One line of NAME=VALUE.
+#       OBS does); measured: the kill to the viewer's first part via the
+#       edge that the new owner served (its access log), and the steps in
+#       between.  One line of NAME=VALUE.
 #
 # Environment (set by scale.sh): BALANCER EDGE HTTP_A HTTP_B REDIS_PORT
 # PREFIX_A PREFIX_B KEY FFMPEG_LOG
@@ -262,6 +264,16 @@ sub viewer {
             sleep 0.05;
             next;
         }
+        # after a plain reload (the start, or after an error), the newest
+        # part it lists, as a player joining at the live edge loads it
+        if (!$hint) {
+            my @listed = $body =~ /#EXT-X-PART:[^\n]*URI="part-(\d+)\.(\d+)\.m4s"/g;
+            if (@listed) {
+                my ($lm, $lp) = @listed[-2, -1];
+                my ($pst) = get($E{EDGE}, "$base/part-$lm.$lp.m4s", 8);
+                printf $w "%.6f ok %d %d\n", now(), $lm, $lp if $pst == 200;
+            }
+        }
         # the blocking reload answered: the part it waited for is there
         if ($hint) {
             my ($pst) = get($E{EDGE}, "$base/part-$hint->[0].$hint->[1].m4s", 8);
@@ -323,6 +335,23 @@ if ($ARGV[0] eq 'failover') {
     }
     my $media = "$prefix{$other}/media/main/source";
     my %old_parts = map { $_ => 1 } glob "$media/part-*.m4s";
+    # the new owner's access log from now on: a part the viewer gets is
+    # the new owner's when it is there (one the old owner sent just
+    # before the kill can still arrive after it), and new when it was
+    # not in the new owner's media directory at the kill (the new owner
+    # may still list parts of its own from an earlier stream of the
+    # channel: its DVR goes on within the grace)
+    my $alog = "$prefix{$other}/logs/access.log";
+    my $aoff = -s $alog // 0;
+    my %served;
+    my $served_read = sub {
+        open my $al, '<', $alog or return;
+        seek $al, $aoff, 0;
+        while (my $l = <$al>) {
+            $served{"$1.$2"} = 1 if $l =~ m{GET /hls/main/source/part-(\d+)\.(\d+)\.m4s };
+        }
+        $aoff = tell $al;
+    };
     my $tk = now();
     kill 'KILL', @procs;
     stop_pid($pub, 'KILL');
@@ -345,7 +374,9 @@ if ($ARGV[0] eq 'failover') {
             $t_disk = now() if grep { !$old_parts{$_} } glob "$media/part-*.m4s";
         }
         $read->();
-        my ($first) = grep { $_->[1] eq 'ok' && $_->[0] > $tk } @ev;
+        $served_read->();
+        my ($first) = grep { $_->[1] eq 'ok' && $_->[0] > $tk && $served{"$_->[2].$_->[3]"}
+                              && !$old_parts{"$media/part-$_->[2].$_->[3].m4s"} } @ev;
         if ($first) {
             ($t_view, $view_part) = ($first->[0], "$first->[2].$first->[3]");
             last;
@@ -356,18 +387,16 @@ if ($ARGV[0] eq 'failover') {
     waitpid $vpid, 0;
     my ($last_ok) = reverse grep { $_->[1] eq 'ok' && $_->[0] <= $tk } @ev;
     my $errors = grep { $_->[1] eq 'err' && $_->[0] > $tk } @ev;
-    # the part came from the new owner, through the edge
-    my $from_new = 0;
-    if (defined $view_part && open my $al, '<', "$prefix{$other}/logs/access.log") {
-        $from_new = grep { m{GET /hls/main/source/part-\Q$view_part\E\.m4s } } <$al>;
-    }
+    # parts of the old owner that came after the kill (sent before it)
+    my $late_old = grep { $_->[1] eq 'ok' && $_->[0] > $tk && !$served{"$_->[2].$_->[3]"}
+                          && (!$t_view || $_->[0] < $t_view) } @ev;
     stop_pid($pub);
     printf "delay=%s owner=%s new_owner=%s gap_ms=%s publish_ms=%s takeover_ms=%s first_part_on_disk_ms=%s "
-         . "viewer_ms=%s refused=%d last_part_before_kill_ms=%s viewer_errors=%d parts_before=%d new_part=%s from_new_owner=%s\n",
+         . "viewer_ms=%s refused=%d last_part_before_kill_ms=%s viewer_errors=%d parts_before=%d old_parts_after_kill=%d new_part=%s\n",
         $delay, $owner, $other, ms($t_view ? $t_view - $tk : undef), ms($t_pub ? $t_pub - $tk : undef),
         ms($t_state ? $t_state - $tk : undef), ms($t_disk ? $t_disk - $tk : undef),
         ms($t_view ? $t_view - $tk : undef), $refused, ms($last_ok ? $tk - $last_ok->[0] : undef),
-        $errors, $before, $view_part // '-', $from_new ? 'yes' : 'no';
+        $errors, $before, $late_old, $view_part // '-';
     exit($t_view ? 0 : 1);
 }
 

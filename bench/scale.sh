@@ -225,15 +225,16 @@ if [[ " $parts " == *" failover "* ]]; then
                   $g[$#g / 2] // "-", $g[0] // "-", $g[-1] // "-", scalar @g }' \
             <<< "$(tail -n "$oh_runs" "$out")" >> "$out"
     else
-        echo "two hosts: skipped (needs root and unshare -u)" >> "$out"
+        echo "two hosts: skipped (OTHER_HOST_RUNS=0, or not root, or no unshare -u)" >> "$out"
     fi
     cat >> "$out" <<'EOF'
-  gap_ms: the kill -> the viewer's first part received after it (via the edge; from_new_owner: that
-  part is in the new owner's access log); publish_ms: the kill -> the publisher's (first) restart;
-  takeover_ms: the kill -> the state in Redis says live on the new owner; first_part_on_disk_ms: the
-  kill -> the new owner's first part of the source rendition in its media directory; refused: the
-  publisher's attempts refused before one was taken; last_part_before_kill_ms: how long before the
-  kill the viewer got its last part from the old owner.
+  gap_ms: the kill -> the viewer's first part (via the edge) that the new owner served (it is in the new
+  owner's access log); publish_ms: the kill -> the publisher's (first) restart; takeover_ms: the kill ->
+  the state in Redis says live on the new owner; first_part_on_disk_ms: the kill -> the new owner's first
+  part of the source rendition in its media directory (polled every 10 ms or so: it can come out a few ms
+  after the viewer's figure); refused: the publisher's attempts refused before one was taken;
+  last_part_before_kill_ms: how long before the kill the viewer got its last part from the old owner;
+  old_parts_after_kill: parts the old owner sent before the kill that reached the viewer after it.
 
 EOF
 fi
