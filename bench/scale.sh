@@ -234,7 +234,9 @@ if [[ " $parts " == *" failover "* ]]; then
   part of the source rendition in its media directory (polled every 10 ms or so: it can come out a few ms
   after the viewer's figure); refused: the publisher's attempts refused before one was taken;
   last_part_before_kill_ms: how long before the kill the viewer got its last part from the old owner;
-  old_parts_after_kill: parts the old owner sent before the kill that reached the viewer after it.
+  old_parts_after_kill: parts the viewer got after the kill that are not new parts of the new owner (the
+  old owner's, sent just before the kill, or the new owner's own from its earlier stream of the channel,
+  still listed within the DVR grace and answered from the edge's cache).
 
 EOF
 fi
