@@ -17,6 +17,7 @@
 
 #define SL_OK         0
 #define SL_ERROR     -1
+#define SL_AGAIN     -2
 #define SL_DECLINED  -5
 
 

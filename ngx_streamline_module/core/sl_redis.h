@@ -16,7 +16,6 @@
 #include "sl_core.h"
 
 
-#define SL_AGAIN  -2
 
 /* an error code is the first word of an error reply ("LOADING") */
 #define SL_REDIS_CODE_MAX  32

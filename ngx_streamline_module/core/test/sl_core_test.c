@@ -69,6 +69,7 @@ main(void)
     test_sentinel_role(&t);
     test_overload(&t);
     test_overload_streams(&t);
+    test_viewers(&t);
 
     return sl_tap_done(&t);
 }

@@ -14,6 +14,9 @@
 
 #define A32  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
+/* sl_core_viewers_test.c */
+void test_viewers(sl_tap_t *t);
+
 /* sl_core_redis_test.c: one reply tree from RESP bytes, through hiredis's
  * reader (freeReplyObject it); NULL if none */
 struct redisReply *sl_resp(const char *resp);
