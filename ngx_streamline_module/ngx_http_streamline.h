@@ -29,6 +29,8 @@ typedef struct {
     ngx_uint_t                 secret_set;     /* unsigned: off or set */
     ngx_flag_t                 collapse;
     ngx_msec_t                 collapse_timeout;
+    ngx_int_t                  viewers;        /* streamline_viewers */
+    ngx_http_complex_value_t  *viewers_channel;  /* NULL: from the path */
 } ngx_http_streamline_loc_conf_t;
 
 
@@ -100,6 +102,15 @@ ngx_int_t ngx_http_streamline_add_header(ngx_http_request_t *r,
 ngx_int_t ngx_http_streamline_hls_handler(ngx_http_request_t *r);
 /* an index changed (a part, a segment, the end): waiters are checked */
 void ngx_http_streamline_hls_wake(void);
+
+/* the live viewer count (ngx_http_streamline_viewers.c) */
+char *ngx_http_streamline_viewers(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_streamline_viewers_log(ngx_http_request_t *r,
+    ngx_http_streamline_loc_conf_t *slcf);
+/* this worker's last count of a channel (-1: none yet), refreshed in the
+ * background */
+int64_t ngx_http_streamline_viewers_count(const u_char *channel, size_t len);
 
 /* the metrics' location and the requests counted (ngx_streamline_metrics.c) */
 char *ngx_http_streamline_metrics(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -27,7 +27,8 @@ static void ngx_http_streamline_read_done(ngx_streamline_read_t *rd);
 static void ngx_http_streamline_timeout(ngx_event_t *ev);
 static void ngx_http_streamline_cleanup(void *data);
 static ngx_int_t ngx_http_streamline_state(ngx_http_request_t *r,
-    const sl_state_t *st, ngx_uint_t stale);
+    const u_char *channel, size_t len, const sl_state_t *st,
+    ngx_uint_t stale);
 static ngx_int_t ngx_http_streamline_known(ngx_http_request_t *r,
     const u_char *channel, size_t len);
 static ngx_int_t ngx_http_streamline_send(ngx_http_request_t *r,
@@ -84,7 +85,7 @@ ngx_http_streamline_api_handler(ngx_http_request_t *r)
             sl_metric_add(&ngx_streamline_metrics()->api_cache_hits, 1);
         }
 
-        return ngx_http_streamline_state(r, &ce->state, 0);
+        return ngx_http_streamline_state(r, channel, len, &ce->state, 0);
     }
 
     if (!ngx_streamline_redis_connected()) {
@@ -155,7 +156,8 @@ ngx_http_streamline_read_done(ngx_streamline_read_t *rd)
     if (rd->rc == NGX_OK) {
         sl_cache_put(ngx_streamline_cache(), ctx->channel, ctx->channel_len,
                      &rd->state, ngx_streamline_now_ms());
-        rc = ngx_http_streamline_state(r, &rd->state, 0);
+        rc = ngx_http_streamline_state(r, ctx->channel, ctx->channel_len,
+                                       &rd->state, 0);
 
     } else {
         rc = ngx_http_streamline_known(r, ctx->channel, ctx->channel_len);
@@ -214,7 +216,7 @@ ngx_http_streamline_known(ngx_http_request_t *r, const u_char *channel,
     ce = sl_cache_get(ngx_streamline_cache(), channel, len,
                       ngx_streamline_now_ms());
     if (ce) {
-        return ngx_http_streamline_state(r, &ce->state, 1);
+        return ngx_http_streamline_state(r, channel, len, &ce->state, 1);
     }
 
     return ngx_http_streamline_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
@@ -222,20 +224,31 @@ ngx_http_streamline_known(ngx_http_request_t *r, const u_char *channel,
 }
 
 
+/* a live state carries the channel's viewer count, when it is known */
 static ngx_int_t
-ngx_http_streamline_state(ngx_http_request_t *r, const sl_state_t *st,
-    ngx_uint_t stale)
+ngx_http_streamline_state(ngx_http_request_t *r, const u_char *channel,
+    size_t len, const sl_state_t *st, ngx_uint_t stale)
 {
-    int     n;
-    u_char  *buf;
+    int          n;
+    u_char      *buf;
+    unsigned     flags;
+    sl_state_t   out;
 
     buf = ngx_pnalloc(r->pool, SL_STATE_JSON_MAX);
     if (buf == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    n = sl_state_json(st, NULL, 0, stale ? SL_STATE_JSON_STALE : 0, buf,
-                      SL_STATE_JSON_MAX);
+    flags = stale ? SL_STATE_JSON_STALE : 0;
+
+    if (st->status == SL_STATUS_LIVE) {
+        out = *st;
+        out.viewers = ngx_http_streamline_viewers_count(channel, len);
+        st = &out;
+        flags |= SL_STATE_JSON_VIEWERS;
+    }
+
+    n = sl_state_json(st, NULL, 0, flags, buf, SL_STATE_JSON_MAX);
     if (n < 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -103,6 +103,13 @@ static ngx_command_t  ngx_http_streamline_commands[] = {
       offsetof(ngx_http_streamline_loc_conf_t, collapse_timeout),
       NULL },
 
+    { ngx_string("streamline_viewers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_streamline_viewers,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("streamline_origin_secret"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_streamline_secret,
@@ -162,6 +169,7 @@ ngx_http_streamline_create_loc_conf(ngx_conf_t *cf)
     slcf->secret_set = NGX_CONF_UNSET_UINT;
     slcf->collapse = NGX_CONF_UNSET;
     slcf->collapse_timeout = NGX_CONF_UNSET_MSEC;
+    slcf->viewers = NGX_CONF_UNSET;
 
     return slcf;
 }
@@ -179,6 +187,11 @@ ngx_http_streamline_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->cache, prev->cache, 10000);
     ngx_conf_merge_str_value(conf->cors, prev->cors, "*");
     ngx_conf_merge_value(conf->collapse, prev->collapse, 0);
+
+    if (conf->viewers == NGX_CONF_UNSET) {
+        conf->viewers = prev->viewers == NGX_CONF_UNSET ? 0 : prev->viewers;
+        conf->viewers_channel = prev->viewers_channel;
+    }
     ngx_conf_merge_msec_value(conf->collapse_timeout, prev->collapse_timeout,
                               30000);
 
@@ -416,17 +429,20 @@ ngx_http_streamline_init(ngx_conf_t *cf)
 }
 
 
-/* the metrics: API and HLS requests by status class */
+/* the log phase: the viewers (a playlist answered), the metrics (API and
+ * HLS requests by status class) */
 static ngx_int_t
 ngx_http_streamline_log_handler(ngx_http_request_t *r)
 {
     ngx_http_streamline_loc_conf_t  *slcf;
 
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_streamline_module);
+
+    ngx_http_streamline_viewers_log(r, slcf);
+
     if (ngx_streamline_metrics() == NULL) {
         return NGX_OK;
     }
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_streamline_module);
 
     if (slcf->hls == 1 || slcf->api == 1) {
         ngx_streamline_metrics_http(r, slcf->api == 1);

@@ -114,6 +114,9 @@ if ($page && !Streamline::Browser::available()) {
     ok($b->wait('document.body.dataset.state === "playing"', 30), 'plays')
         or diag explain $b->eval('streamline.errors');
     $b->eval('window.sameDocument = true');
+    ok($b->wait('streamline.viewers >= 1 && /^\\d+ watching$/.test(document.getElementById("viewers").textContent)', 15),
+       'the page shows the viewer count while live: '
+       . ($b->eval('document.getElementById("viewers").textContent') // 'none'));
 }
 
 my $before = newest_media();

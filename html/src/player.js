@@ -53,7 +53,8 @@
         slate: document.getElementById('slate'),
         title: document.getElementById('slate-title'),
         text: document.getElementById('slate-text'),
-        badge: document.getElementById('badge')
+        badge: document.getElementById('badge'),
+        viewers: document.getElementById('viewers')
     };
 
     var page = window.streamline = {
@@ -64,6 +65,7 @@
                               // (null: not known yet since the last load)
         updatedAt: null,      // the API's last updatedAt
         restarts: 0,          // new streams picked up while live
+        viewers: null,        // the API's viewer count while live
         stalled: false,       // waiting for data since the last 'playing'
         loaded: false,        // a source is set
         retries: 0,
@@ -291,6 +293,8 @@
                 var live = s.status === 'live';
 
                 page.updatedAt = s.updatedAt;
+                showViewers(live && typeof s.viewers === 'number'
+                            ? s.viewers : null);
 
                 if (!live || !page.loaded) {
                     page.since = null;
@@ -324,6 +328,17 @@
             .then(function () {
                 pollTimer = setTimeout(poll, pollDelay);
             });
+    }
+
+    /* the viewer count while live: distinct viewers over the last 30-40 s
+     * on every node, approximate */
+    function showViewers(n) {
+        page.viewers = n;
+        el.viewers.hidden = n === null;
+        if (n !== null) {
+            el.viewers.textContent = n === 1 ? '1 watching'
+                                     : n.toLocaleString('en') + ' watching';
+        }
     }
 
     /* ask now (unless a request is on its way): one poll chain only */

@@ -166,6 +166,7 @@ typedef struct {
     int64_t        updated_ms;   /* ms since the epoch, -1: never */
     size_t         origin_len;   /* 0: no origin recorded */
     unsigned char  origin[SL_ORIGIN_MAX + 1];   /* NUL ended */
+    int64_t        viewers;      /* read with SL_STATE_JSON_VIEWERS only */
 } sl_state_t;
 
 #define SL_ISO8601_LEN  24       /* "2026-11-26T01:54:26.123Z" */
@@ -179,15 +180,18 @@ int sl_iso8601_parse(const unsigned char *s, size_t len, int64_t *ms);
  * JSON text of a state: {"status":"live","updatedAt":"..."} with
  * "updatedAt":null when updated_ms < 0; "channel" first when channel is not
  * NULL; "origin" (with SL_STATE_JSON_ORIGIN, when the state has one) after
- * "updatedAt"; "stale":true last with SL_STATE_JSON_STALE.  The origin goes
+ * "updatedAt"; "viewers" (SL_STATE_JSON_VIEWERS) next; "stale":true last
+ * with SL_STATE_JSON_STALE.  The origin goes
  * to Redis and to the edges, not to the public API.  Returns the length
  * written (no NUL), or SL_ERROR when size is too small.  SL_STATE_JSON_MAX
  * always suffices.
  */
 #define SL_STATE_JSON_MAX     (192 + 12 + SL_ORIGIN_MAX)
 
-#define SL_STATE_JSON_STALE   0x01
-#define SL_STATE_JSON_ORIGIN  0x02
+#define SL_STATE_JSON_STALE    0x01
+#define SL_STATE_JSON_ORIGIN   0x02
+#define SL_STATE_JSON_VIEWERS  0x04   /* "viewers" after "updatedAt", when
+                                         st->viewers >= 0 */
 
 int sl_state_json(const sl_state_t *st, const unsigned char *channel,
     size_t channel_len, unsigned flags, unsigned char *buf, size_t size);

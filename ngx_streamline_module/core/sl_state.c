@@ -252,6 +252,10 @@ sl_state_json(const sl_state_t *st, const unsigned char *channel,
             && json_object_set_new(obj, "origin",
                    json_stringn((const char *) st->origin, st->origin_len))
                != 0)
+        || ((flags & SL_STATE_JSON_VIEWERS) && st->viewers >= 0
+            && json_object_set_new(obj, "viewers",
+                                   json_integer((json_int_t) st->viewers))
+               != 0)
         || ((flags & SL_STATE_JSON_STALE)
             && json_object_set_new(obj, "stale", json_true()) != 0))
     {
