@@ -45,10 +45,13 @@ for my $case (@bad) {
         or diag $out;
 }
 
+# a host name where "localhost" resolves (a bare build root may have no
+# /etc/hosts)
+my $named = gethostbyname('localhost') ? ',localhost' : '';
 my ($rc, $out) = $t->nginx_t(state_conf(redis =>
-    'sentinel://127.0.0.1:26379,[::1]:26380,localhost/my-master.1'));
-is($rc, 0, 'nginx -t passes three sentinels, an IPv6 literal, a host name')
-    or diag $out;
+    "sentinel://127.0.0.1:26379,[::1]:26380$named/my-master.1"));
+is($rc, 0, 'nginx -t passes several sentinels, an IPv6 literal'
+           . ($named ? ', a host name' : '')) or diag $out;
 
 ($rc, $out) = $t->nginx_t(state_conf(redis => 'sentinel://'
     . join(',', map { "127.0.0.1:$_" } 26001 .. 26016) . '/mymaster'));
