@@ -6,7 +6,10 @@
 #   - a publisher goes live: the page starts by itself and plays;
 #   - the quality menu lists the renditions plus Auto, and a choice changes
 #     the video's height;
-#   - seek 30 s back (keyboard), LIVE button -> near the edge again;
+#   - seek 30 s back (keyboard): the control bar says how far behind live;
+#     the scrubber under the mouse shows the wall-clock time of that point
+#     (PROGRAM-DATE-TIME) and its distance from live; LIVE button -> near
+#     the edge again;
 #     Home -> start of the window, L -> live;
 #   - VHS (engine=vhs) plays too; the page fits a 375 px screen;
 #   - under a path prefix (a proxy mapping /tv/ to /), /tv/<channel> plays;
@@ -156,6 +159,39 @@ sleep 3;
 my $p1 = $b->eval('streamline.player.currentTime()');
 cmp_ok($p1 - $p0, '>', 1.5, 'plays from the DVR');
 cmp_ok($b->eval($behind), '>', 20, 'still behind the edge');
+
+# rewound: how far behind live, in the control bar
+ok($b->wait(q{(function (e) { return !e.hidden && /^\u2212\d+:\d\d$/.test(e.textContent); })(document.querySelector('.sl-behind'))}, 5),
+   'the control bar says how far behind live: '
+   . ($b->eval(q{document.querySelector('.sl-behind').textContent}) // 'nothing'));
+cmp_ok(abs(($b->eval(q{(function (m) { return m ? m[1] * 60 + +m[2] : -1; })(document.querySelector('.sl-behind').textContent.match(/(\d+):(\d\d)$/))}) // -1)
+           - $b->eval($behind)), '<', 3, 'and it is right');
+
+# the scrubber under the mouse: the wall-clock time (PROGRAM-DATE-TIME)
+# and the distance from live of that point
+ok($b->hover('#player'), 'mouse over the player') or diag $b->error;
+ok($b->hover_at('.vjs-progress-holder', 0.5), 'mouse over the middle of the scrubber')
+    or diag $b->error;
+ok($b->wait(q{!document.querySelector('.sl-scrub-tip').hidden}, 5), 'a tooltip shows')
+    or diag explain [$b->error, $b->console];
+my $tip = $b->eval(q{document.querySelector('.sl-scrub-tip').textContent}) // '';
+utf8::decode($tip);
+(my $shown = $tip) =~ s/\x{2212}/-/g;
+like($tip, qr/^\d\d:\d\d:\d\d  \x{2212}\d+:\d\d$/, "the wall clock and the distance from live: $shown");
+# the clock of that point is now, less its distance from live, less the
+# live latency (the edge itself is a second or two behind the clock)
+my $off = $b->eval(q{(function () {
+    var m = document.querySelector('.sl-scrub-tip').textContent
+                .match(/^(\d\d):(\d\d):(\d\d)  \u2212(?:(\d+):)?(\d+):(\d\d)$/);
+    if (!m) { return null; }
+    var shown = m[1] * 3600 + m[2] * 60 + +m[3];
+    var behind = (m[4] ? m[4] * 3600 : 0) + m[5] * 60 + +m[6];
+    var d = new Date(Date.now() - behind * 1000);
+    var expect = d.getHours() * 3600 + d.getMinutes() * 60 + d.getSeconds();
+    return ((expect - shown) % 86400 + 86400 + 43200) % 86400 - 43200;
+})()});
+ok(defined $off && $off >= -2 && $off <= 8,
+   'the clock is the time that point was live (' . ($off // 'none') . ' s before the clock)');
 
 # as a user does: the mouse over the player shows the controls, then click
 ok($b->hover('#player'), 'mouse over the player') or diag $b->error;

@@ -166,6 +166,103 @@
 
     player.qualityMenu({ useResolutionLabels: true });
 
+    /* ---- the scrubber: wall-clock time and distance from live ---- */
+
+    /* "1:23:45", "3:07" */
+    function hms(s) {
+        var h, m;
+        s = Math.max(0, Math.round(s));
+        h = Math.floor(s / 3600);
+        m = Math.floor(s / 60) % 60;
+        s = s % 60;
+        return (h ? h + ':' + (m < 10 ? '0' : '') : '') + m + ':'
+               + (s < 10 ? '0' : '') + s;
+    }
+
+    /*
+     * The wall-clock time (ms) of media time t: from the PROGRAM-DATE-TIME
+     * of the fragment that holds it (hls.js), else from the live edge.
+     */
+    function clockAt(t) {
+        var tech = player.tech(true);
+        var hls = tech && tech.sourceHandler_ && tech.sourceHandler_.hls;
+        var level = hls && hls.levels
+                    && hls.levels[Math.max(hls.currentLevel, 0)];
+        var frags = level && level.details && level.details.fragments;
+        var i, f;
+
+        for (i = 0; frags && i < frags.length; i++) {
+            f = frags[i];
+            if (f.programDateTime && t >= f.start
+                && t < f.start + f.duration)
+            {
+                return f.programDateTime + (t - f.start) * 1000;
+            }
+        }
+
+        return Date.now() - (player.liveTracker.liveCurrentTime() - t) * 1000;
+    }
+
+    function clockText(ms) {
+        return new Date(ms).toLocaleTimeString('en-GB', { hour12: false });
+    }
+
+    var tip = document.createElement('div');
+    tip.className = 'sl-scrub-tip';
+    tip.hidden = true;
+
+    var behindEl = document.createElement('span');
+    behindEl.className = 'sl-behind';
+    behindEl.hidden = true;
+
+    player.ready(function () {
+        var bar = player.controlBar.progressControl.seekBar.el();
+
+        bar.appendChild(tip);
+        player.controlBar.el().insertBefore(behindEl,
+            player.controlBar.progressControl.el().nextSibling);
+
+        bar.addEventListener('mousemove', function (event) {
+            var seekable = player.seekable();
+            var rect = bar.getBoundingClientRect();
+            var frac, t, behind;
+
+            if (!seekable.length || !rect.width) {
+                return;
+            }
+
+            frac = Math.max(0, Math.min(1,
+                       (event.clientX - rect.left) / rect.width));
+            t = seekable.start(0)
+                + frac * (seekable.end(seekable.length - 1) - seekable.start(0));
+            behind = player.liveTracker.liveCurrentTime() - t;
+
+            tip.textContent = clockText(clockAt(t))
+                              + (behind >= 1 ? '  \u2212' + hms(behind) : '  LIVE');
+            tip.style.left = (frac * 100) + '%';
+            tip.hidden = false;
+        });
+
+        bar.addEventListener('mouseleave', function () {
+            tip.hidden = true;
+        });
+    });
+
+    /* while rewound: how far behind live, "-1:23:45" */
+    player.on('timeupdate', function () {
+        var behind = player.liveTracker && player.liveTracker.isLive()
+                     ? player.liveTracker.liveCurrentTime()
+                       - player.currentTime()
+                     : 0;
+
+        page.behind = behind;
+        behindEl.hidden = !(behind > 10);
+        if (behind > 10) {
+            behindEl.textContent = '\u2212' + hms(behind);
+            behindEl.title = hms(behind) + ' behind live';
+        }
+    });
+
     /* keys work when nothing else has the focus, not only on the player */
     document.addEventListener('keydown', function (event) {
         if (event.target === document.body && page.loaded) {

@@ -72,6 +72,22 @@ async function run(c) {
                               { steps: 3 });
         return undefined;
     }
+    case 'hover_at': {
+        // onto a point of the element (x: a fraction of its width), in
+        // small steps as a hand moves
+        const box = await page.locator(c.selector).boundingBox({ timeout: c.timeout || 5000 });
+        if (!box) {
+            throw new Error('no box for ' + c.selector);
+        }
+        const [x, y] = [box.x + box.width * c.x, box.y + box.height / 2];
+        await page.mouse.move(x, y, { steps: 5 });
+        // a control bar that was faded out takes pointer events only once
+        // the player has seen the movement: move again a moment later
+        await page.waitForTimeout(400);
+        await page.mouse.move(x + 1, y);
+        await page.mouse.move(x, y);
+        return undefined;
+    }
     case 'key':
         await page.keyboard.press(c.key);
         return undefined;
