@@ -145,6 +145,14 @@ ngx_http_streamline_viewers_log(ngx_http_request_t *r,
         return;
     }
 
+    if (ngx_http_streamline_viewers_ev.handler == NULL) {
+        ngx_http_streamline_viewers_ev.handler =
+                                           ngx_http_streamline_viewers_flush;
+        ngx_http_streamline_viewers_ev.log = ngx_cycle->log;
+        ngx_http_streamline_viewers_ev.cancelable = 1;
+    }
+
+    /* the address as nginx sees it: the realip module's, where it is on */
     switch (sl_viewers_add(&ngx_http_streamline_viewers_sets, channel, len,
                            sl_viewer_id(r->connection->addr_text.data,
                                         r->connection->addr_text.len)))
@@ -168,10 +176,6 @@ ngx_http_streamline_viewers_log(ngx_http_request_t *r,
     if (!ngx_http_streamline_viewers_ev.timer_set
         && !ngx_http_streamline_viewers_ev.posted)
     {
-        ngx_http_streamline_viewers_ev.handler =
-                                           ngx_http_streamline_viewers_flush;
-        ngx_http_streamline_viewers_ev.log = ngx_cycle->log;
-        ngx_http_streamline_viewers_ev.cancelable = 1;
         ngx_add_timer(&ngx_http_streamline_viewers_ev,
                       NGX_HTTP_STREAMLINE_VIEWERS_FLUSH);
     }
