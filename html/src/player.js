@@ -402,12 +402,23 @@
                         page.since = s.updatedAt;
                     }
 
-                } else if (s.updatedAt !== page.since) {
+                } else if (s.updatedAt !== page.since
+                           && (page.stalled || !(page.behind > 10)))
+                {
                     /* another stream: its playlists start over */
                     note('new stream since ' + s.updatedAt);
                     page.restarts++;
                     unload();
                     retryDelay = RETRY_MIN_MS;
+
+                } else if (s.updatedAt !== page.since) {
+                    /*
+                     * A viewer rewound into the DVR, playing: a broadcaster
+                     * back on the same origin continues this DVR, so play
+                     * on; if the stream moved to another origin, the DVR
+                     * is gone and the next error or stall loads the new one.
+                     */
+                    page.since = s.updatedAt;
                 }
 
                 state(live ? 'live' : 'idle');
