@@ -66,7 +66,8 @@ my ($rc, $out) = $t->nginx_t(conf(
              streamline_redis_timeout 1500ms;
              streamline_redis_prefix sl:;
              streamline_state_ttl 30s;
-             streamline_queue_size 64;',
+             streamline_queue_size 64;
+             streamline_origin_address [2001:db8::5]:8080;',
     app => "streamline on;
             streamline_keys_file $keys;
             streamline_keys_redis off;
@@ -83,7 +84,9 @@ my ($rc, $out) = $t->nginx_t(conf(
                  streamline_origin_secret off;
                  streamline_hls_max_held 100;
                  streamline_collapse on;
-                 streamline_collapse_timeout 10s;',
+                 streamline_collapse_timeout 10s;
+                 streamline_route $arg_channel;
+                 streamline_viewers $arg_channel;',
 ));
 is($rc, 0, 'every directive, good values: nginx -t passes') or diag $out;
 
@@ -168,6 +171,26 @@ my @bad = (
         'streamline_part_hold_back two'],
     [app => 'streamline on; streamline_keys_file %%TESTDIR%%/missing;',
         'missing', 'a missing keys file'],
+    [main => 'streamline_origin_address "10.0.0.5 :8080";',
+        'streamline_origin_address', 'streamline_origin_address with a space'],
+    [main => 'streamline_origin_address http://10.0.0.5;',
+        'streamline_origin_address', 'streamline_origin_address with a scheme'],
+    [main => 'streamline_origin_address "";', 'streamline_origin_address',
+        'streamline_origin_address empty'],
+    [main => 'streamline_origin_address ' . ('a' x 256) . ';',
+        'streamline_origin_address', 'streamline_origin_address over 255 bytes'],
+    [main => 'streamline_origin_address a:1; streamline_origin_address b:2;',
+        'streamline_origin_address', 'streamline_origin_address twice'],
+    [http => 'streamline_route $uri;', 'streamline_route',
+        'streamline_route outside a location'],
+    [location => 'streamline_route;', 'streamline_route',
+        'streamline_route without a channel'],
+    [location => 'streamline_route a; streamline_route b;', 'streamline_route',
+        'streamline_route twice'],
+    [location => 'streamline_viewers;', 'streamline_viewers',
+        'streamline_viewers without a value'],
+    [location => 'streamline_viewers on; streamline_viewers off;',
+        'streamline_viewers', 'streamline_viewers twice'],
 );
 
 for my $case (@bad) {
