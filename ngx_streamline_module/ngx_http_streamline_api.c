@@ -224,7 +224,11 @@ ngx_http_streamline_known(ngx_http_request_t *r, const u_char *channel,
 }
 
 
-/* a live state carries the channel's viewer count, when it is known */
+/*
+ * A live state carries the channel's viewer count when it is known and not
+ * 0: no node counts the channel's viewers (streamline_viewers), or none
+ * loaded a playlist in the last 30-40 s.  A page that plays is counted.
+ */
 static ngx_int_t
 ngx_http_streamline_state(ngx_http_request_t *r, const u_char *channel,
     size_t len, const sl_state_t *st, ngx_uint_t stale)
@@ -245,7 +249,10 @@ ngx_http_streamline_state(ngx_http_request_t *r, const u_char *channel,
         out = *st;
         out.viewers = ngx_http_streamline_viewers_count(channel, len);
         st = &out;
-        flags |= SL_STATE_JSON_VIEWERS;
+
+        if (out.viewers > 0) {
+            flags |= SL_STATE_JSON_VIEWERS;
+        }
     }
 
     n = sl_state_json(st, NULL, 0, flags, buf, SL_STATE_JSON_MAX);
