@@ -64,12 +64,16 @@ $t->add_key(main => $key);
 my $pub = $t->publish($key, port => $t->port('RTMP_A'));
 ok(wait_for(sub { (api_on('edge')->{status} // '') eq 'live' }, 15), 'live');
 ok(!exists api_on('edge', 'other')->{viewers}, 'an idle channel has no viewer count');
-ok(wait_for(sub { $t->get('/hls/main/master.m3u8', port => $port{edge})->{status} == 200 }, 20),
-   'the master playlist through the edge');
-my $m = $t->get('/hls/main/master.m3u8', port => $port{edge})->{body} // '';
-my ($media) = $m =~ /^([^#\s]\S*\.m3u8)\s*$/m;
-ok($media, "a media playlist: $media");
-wait_for(sub { $t->get("/hls/main/$media", port => $port{edge})->{status} == 200 }, 20);
+# the master lists its renditions once the first segment is out
+my $media;
+ok(wait_for(sub {
+    my $r = $t->get('/hls/main/master.m3u8', port => $port{edge});
+    return 0 unless $r->{status} == 200;
+    ($media) = ($r->{body} // '') =~ /^([^#\s]\S*\.m3u8)\s*$/m;
+    return defined $media
+        && $t->get("/hls/main/$media", port => $port{edge})->{status} == 200;
+}, 30), 'the master and a media playlist through the edge: '
+        . ($media // 'none')) or BAIL_OUT('no playlist to view');
 
 my (%ok, $asked);
 for my $i (1 .. 100) {
