@@ -119,6 +119,10 @@ ngx_http_streamline_hls_handler(ngx_http_request_t *r)
         return ngx_http_streamline_hls_park(w);
     }
 
+    if (path.kind == SL_HLS_PREVIEWS) {
+        return ngx_http_streamline_previews(r, w->channel, w->channel_len);
+    }
+
     if (path.kind == SL_HLS_MEDIA) {
         if (sl_hls_query(r->args.data, r->args.len, &query, &err) != SL_OK) {
             return ngx_http_streamline_hls_status(r, NGX_HTTP_BAD_REQUEST,

@@ -32,6 +32,9 @@ typedef struct {
     ngx_msec_t                 part;
     ngx_uint_t                 part_hold_back;    /* in parts */
     ngx_msec_t                 max_lag;    /* the ladder's */
+    ngx_msec_t                 previews;   /* interval, 0: off */
+    ngx_uint_t                 preview_width;
+    ngx_uint_t                 preview_height;
     ngx_msec_t                 window;
     ngx_msec_t                 grace;
     ngx_flag_t                 keep;
@@ -81,6 +84,10 @@ char *ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent,
 char *ngx_rtmp_streamline_keys_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_rtmp_streamline_media_path(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_rtmp_streamline_previews(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_rtmp_streamline_preview_size(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_rtmp_streamline_rendition(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

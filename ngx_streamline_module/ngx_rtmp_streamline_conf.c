@@ -31,6 +31,9 @@ ngx_rtmp_streamline_create_app_conf(ngx_conf_t *cf)
     sacf->part = NGX_CONF_UNSET_MSEC;
     sacf->part_hold_back = NGX_CONF_UNSET_UINT;
     sacf->max_lag = NGX_CONF_UNSET_MSEC;
+    sacf->previews = NGX_CONF_UNSET_MSEC;
+    sacf->preview_width = NGX_CONF_UNSET_UINT;
+    sacf->preview_height = NGX_CONF_UNSET_UINT;
     sacf->window = NGX_CONF_UNSET_MSEC;
     sacf->grace = NGX_CONF_UNSET_MSEC;
     sacf->keep = NGX_CONF_UNSET;
@@ -62,6 +65,10 @@ ngx_rtmp_streamline_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->part, prev->part, 250);
     ngx_conf_merge_uint_value(conf->part_hold_back, prev->part_hold_back, 3);
     ngx_conf_merge_msec_value(conf->max_lag, prev->max_lag, 1000);
+    ngx_conf_merge_msec_value(conf->previews, prev->previews, 4000);
+    ngx_conf_merge_uint_value(conf->preview_width, prev->preview_width, 160);
+    ngx_conf_merge_uint_value(conf->preview_height, prev->preview_height,
+                              90);
     ngx_conf_merge_msec_value(conf->window, prev->window, 4 * 3600 * 1000);
     ngx_conf_merge_msec_value(conf->grace, prev->grace, 60000);
     ngx_conf_merge_value(conf->keep, prev->keep, 0);
@@ -261,6 +268,78 @@ ngx_rtmp_streamline_media_path(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 /* streamline_rendition name WxH bitrate [preset=P] [profile=P] */
+/* streamline_previews <interval> | off */
+char *
+ngx_rtmp_streamline_previews(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rtmp_streamline_app_conf_t  *sacf = conf;
+
+    ngx_str_t   *value;
+    ngx_msec_t   ms;
+
+    if (sacf->previews != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        sacf->previews = 0;
+        return NGX_CONF_OK;
+    }
+
+    ms = ngx_parse_time(&value[1], 0);
+
+    if (ms == (ngx_msec_t) NGX_ERROR || ms < 1000 || ms > 600000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_previews\" takes \"off\" or an "
+                           "interval of 1s to 10m, not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    sacf->previews = ms;
+
+    return NGX_CONF_OK;
+}
+
+
+/* streamline_preview_size <width>x<height>: a tile, even, 16x16 to 640x360 */
+char *
+ngx_rtmp_streamline_preview_size(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_rtmp_streamline_app_conf_t  *sacf = conf;
+
+    u_char      *x;
+    ngx_int_t    w, h;
+    ngx_str_t   *value;
+
+    if (sacf->preview_width != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    x = ngx_strlchr(value[1].data, value[1].data + value[1].len, 'x');
+
+    w = x ? ngx_atoi(value[1].data, x - value[1].data) : NGX_ERROR;
+    h = x ? ngx_atoi(x + 1, value[1].data + value[1].len - x - 1)
+          : NGX_ERROR;
+
+    if (w < 16 || w > 640 || h < 16 || h > 360 || (w | h) & 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"streamline_preview_size\" takes "
+                           "<width>x<height>, even, from 16x16 to 640x360, "
+                           "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    sacf->preview_width = w;
+    sacf->preview_height = h;
+
+    return NGX_CONF_OK;
+}
+
+
 char *
 ngx_rtmp_streamline_rendition(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {

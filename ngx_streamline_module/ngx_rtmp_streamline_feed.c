@@ -57,6 +57,9 @@ ngx_rtmp_streamline_media_start(ngx_rtmp_session_t *s,
     ctx->mc.part = sacf->part;
     ctx->mc.part_hold_back = sacf->part_hold_back;
     ctx->mc.max_lag = sacf->max_lag;
+    ctx->mc.previews = sacf->previews;
+    ctx->mc.preview_width = sacf->preview_width;
+    ctx->mc.preview_height = sacf->preview_height;
     ctx->mc.window = sacf->window;
     ctx->mc.grace = sacf->grace;
     ctx->mc.keep = sacf->keep;

@@ -275,6 +275,10 @@ ngx_streamline_packager_start(ngx_streamline_packager_conf_t *mc, ngx_int_t *rc)
     first_msn = 0;
     first_init = 0;
 
+    /* previews.vtt's tiles (the ladder's first rendition takes them) */
+    ch->preview_width = (mc->previews && mc->nrungs) ? mc->preview_width : 0;
+    ch->preview_height = (uint32_t) mc->preview_height;
+
     if (resume) {
         for (i = 0; i < ch->nrenditions; i++) {
             first_msn = ngx_max(first_msn, ch->r[i].dvr->next_msn);
@@ -412,6 +416,9 @@ ngx_streamline_packager_start(ngx_streamline_packager_conf_t *mc, ngx_int_t *rc)
     pc.queue_max = 1024;
     pc.queue_bytes = 64 * 1024 * 1024;
     pc.max_lag_us = (int64_t) mc->max_lag * 1000;
+    pc.preview_us = (int64_t) mc->previews * 1000;
+    pc.preview_width = (int) mc->preview_width;
+    pc.preview_height = (int) mc->preview_height;
     pc.names = (char *) m->names_file;
     pc.first_msn = first_msn;
     pc.first_init_id = first_init;
@@ -453,13 +460,15 @@ ngx_streamline_packager_ladder(ngx_streamline_packager_conf_t *mc)
 {
     size_t            i, j;
     uint32_t          crc;
-    uint64_t          shape[3];
+    uint64_t          shape[4];
     const char       *text[3];
     const sl_rung_t  *rung;
 
     shape[0] = mc->segment;
     shape[1] = mc->part;
     shape[2] = mc->window;
+    /* the previews' tiles, as the DVR's sheets have them */
+    shape[3] = (uint64_t) mc->preview_width << 16 | mc->preview_height;
 
     ngx_crc32_init(crc);
     ngx_crc32_update(&crc, (u_char *) shape, sizeof(shape));

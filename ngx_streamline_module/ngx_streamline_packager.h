@@ -25,6 +25,9 @@ typedef struct {
     ngx_msec_t                part;
     ngx_uint_t                part_hold_back;   /* in parts */
     ngx_msec_t                max_lag;      /* the ladder's */
+    ngx_msec_t                previews;     /* interval, 0: none */
+    ngx_uint_t                preview_width;
+    ngx_uint_t                preview_height;
     ngx_msec_t                window;
     ngx_msec_t                grace;
     ngx_flag_t                keep;

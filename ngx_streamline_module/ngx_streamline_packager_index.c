@@ -89,6 +89,16 @@ ngx_streamline_packager_open_segment(ngx_streamline_packager_t *m,
         return NGX_ERROR;
     }
 
+    /* the scrubber preview the ladder took at this segment's start */
+    if (seg->preview_tile
+        && sl_dvr_preview(r->dvr, seg->preview_sheet, seg->preview_tile - 1)
+           != SL_OK)
+    {
+        ngx_streamline_thread_log(NGX_LOG_ERR,
+                      "streamline: the preview of segment %uL of \"%s\" "
+                      "refused by the DVR index", seg->msn, seg->rendition);
+    }
+
     if (seg->codecs[0]) {
         ngx_cpystrn((u_char *) r->codecs, (u_char *) seg->codecs,
                     sizeof(r->codecs));
@@ -547,6 +557,20 @@ ngx_streamline_packager_unlink(ngx_streamline_channel_t *ch,
         (void) sl_name_init(name, sizeof(name), d->init_id);
         p = ngx_snprintf(path, sizeof(path) - 1, "%s/%*s/%s",
                          ch->dir, r->name_len, r->name, name);
+        *p = '\0';
+        (void) unlink((char *) path);
+    }
+
+    /*
+     * The sheet version written with this segment's tile: once its tile
+     * leaves the window, previews.vtt names a later version or none (the
+     * writer removed the others already, see core/sl_preview.c).
+     */
+    if (d->preview_tile) {
+        (void) sl_name_preview(name, sizeof(name), d->preview_sheet,
+                               d->preview_tile);
+        p = ngx_snprintf(path, sizeof(path) - 1, "%s/" SL_NAME_PREVIEW_DIR
+                         "/%s", ch->dir, name);
         *p = '\0';
         (void) unlink((char *) path);
     }

@@ -77,6 +77,8 @@ typedef struct {
     off_t                     max_size;       /* the path's disk budget */
     off_t                     min_free;
     ngx_uint_t                over;           /* trimmed for the budget */
+    uint32_t                  preview_width;  /* of a tile, 0: none */
+    uint32_t                  preview_height;
     ngx_uint_t                nrenditions;
     ngx_streamline_rendition_t  r[NGX_STREAMLINE_STORE_RUNGS];
 } ngx_streamline_channel_t;

@@ -74,7 +74,9 @@ my ($rc, $out) = $t->nginx_t(conf(
             streamline_media_max_size 40g;
             streamline_media_min_free 2g;
             streamline_part 200ms;
-            streamline_part_hold_back 3;",
+            streamline_part_hold_back 3;
+            streamline_previews 10s;
+            streamline_preview_size 240x136;",
     http => 'streamline_api_channel main;
              streamline_api_cache 5s;
              streamline_api_cors *;
@@ -191,6 +193,24 @@ my @bad = (
         'streamline_viewers without a value'],
     [location => 'streamline_viewers on; streamline_viewers off;',
         'streamline_viewers', 'streamline_viewers twice'],
+    [app => 'streamline_previews 500ms;', 'streamline_previews',
+        'streamline_previews under a second'],
+    [app => 'streamline_previews often;', 'streamline_previews',
+        'streamline_previews often'],
+    [app => 'streamline_previews off; streamline_previews 4s;',
+        'streamline_previews', 'streamline_previews twice'],
+    [location => 'streamline_previews 4s;', 'streamline_previews',
+        'streamline_previews in an http location'],
+    [app => 'streamline_preview_size 160;', 'streamline_preview_size',
+        'streamline_preview_size without a height'],
+    [app => 'streamline_preview_size 161x90;', 'streamline_preview_size',
+        'streamline_preview_size odd'],
+    [app => 'streamline_preview_size 1280x720;', 'streamline_preview_size',
+        'streamline_preview_size too large'],
+    [app => 'streamline_preview_size 0x0;', 'streamline_preview_size',
+        'streamline_preview_size 0x0'],
+    [app => 'streamline_preview_size x90;', 'streamline_preview_size',
+        'streamline_preview_size x90'],
 );
 
 for my $case (@bad) {

@@ -46,7 +46,8 @@ typedef enum {
     SL_HLS_OTHER = 0,          /* not a playlist nor a part: static files */
     SL_HLS_MASTER,             /* /<channel>/master.m3u8 */
     SL_HLS_MEDIA,              /* /<channel>/<rendition>/index.m3u8 */
-    SL_HLS_PART                /* /<channel>/<rendition>/part-<msn>.<i>.m4s */
+    SL_HLS_PART,               /* /<channel>/<rendition>/part-<msn>.<i>.m4s */
+    SL_HLS_PREVIEWS            /* /<channel>/previews.vtt */
 } sl_hls_kind_e;
 
 /* decimal numbers in part names and _HLS_msn: at most this many digits */

@@ -143,12 +143,31 @@ sl_dvr_segment_start(sl_dvr_t *dvr, int64_t pdt_ms, uint32_t init_id,
     cur->dseq = dvr->dseq + ((flags & SL_SEG_DISCONTINUITY) ? 1 : 0);
     cur->flags = (uint16_t) flags;
     cur->nparts = 0;
+    cur->preview_back = 0;
+    cur->preview_tile = 0;
 
     dvr->dseq = cur->dseq;
     dvr->init_id = init_id;
     dvr->pending = 0;
     dvr->started = 1;
     dvr->open = 1;
+    dvr->gen++;
+
+    return SL_OK;
+}
+
+
+int
+sl_dvr_preview(sl_dvr_t *dvr, uint64_t sheet, unsigned tile)
+{
+    if (!dvr->open || sheet > dvr->cur.msn
+        || dvr->cur.msn - sheet > UINT32_MAX || tile >= 255)
+    {
+        return SL_ERROR;
+    }
+
+    dvr->cur.preview_back = (uint32_t) (dvr->cur.msn - sheet);
+    dvr->cur.preview_tile = tile + 1;
     dvr->gen++;
 
     return SL_OK;
@@ -393,7 +412,7 @@ static void
 sl_dvr_drop_first(sl_dvr_t *dvr, sl_dvr_drop_t *out)
 {
     uint32_t       next_init;
-    sl_dvr_seg_t  *ring, *s;
+    sl_dvr_seg_t  *ring, *s, *next;
 
     ring = sl_dvr_ring(dvr);
     s = &ring[dvr->first_msn % dvr->slots];
@@ -402,16 +421,27 @@ sl_dvr_drop_first(sl_dvr_t *dvr, sl_dvr_drop_t *out)
     out->bytes = s->bytes;
     out->nparts = s->nparts;
     out->init_id = s->init_id;
+    out->preview_tile = s->preview_tile;
+    out->preview_sheet = s->msn - s->preview_back;
+    out->preview_unused = 0;
 
     /* init ids only grow: the init is unused once the segment after this
      * one has another */
 
     if (dvr->next_msn - dvr->first_msn > 1) {
-        next_init = ring[(dvr->first_msn + 1) % dvr->slots].init_id;
+        next = &ring[(dvr->first_msn + 1) % dvr->slots];
+        next_init = next->init_id;
         out->init_unused = (next_init != s->init_id);
 
     } else {
+        next = dvr->open ? &dvr->cur : NULL;
         out->init_unused = dvr->open && dvr->cur.init_id != s->init_id;
+    }
+
+    if (s->preview_tile) {
+        out->preview_unused = next == NULL || next->preview_tile == 0
+                              || next->msn - next->preview_back
+                                 != out->preview_sheet;
     }
 
     if (!(s->flags & SL_SEG_INDEPENDENT)) {

@@ -415,6 +415,16 @@ sl_fmp4_open_segment(sl_fmp4_t *out, uint64_t msn, int64_t start_ms,
     out->seg.discontinuity = out->discontinuity;
     out->discontinuity = 0;
 
+    /* a new preview tile begins with this segment, or the last goes on */
+    if (out->preview_tile && out->preview_msn <= msn) {
+        out->shown_sheet = out->preview_sheet;
+        out->shown_tile = out->preview_tile;
+        out->preview_tile = 0;
+    }
+
+    out->seg.preview_sheet = out->shown_sheet;
+    out->seg.preview_tile = out->shown_tile;
+
     out->part_len = 0;
     out->seg_open = 1;
     out->seg_start_ms = start_ms;

@@ -56,6 +56,14 @@ sl_hls_path(const unsigned char *tail, size_t len, sl_hls_path_t *p)
         return;
     }
 
+    if ((size_t) (end - name) == sl_hls_lit_len(SL_NAME_PREVIEW_TRACK)
+        && memcmp(name, SL_NAME_PREVIEW_TRACK,
+                  sl_hls_lit_len(SL_NAME_PREVIEW_TRACK)) == 0)
+    {
+        p->kind = SL_HLS_PREVIEWS;
+        return;
+    }
+
     /* <rendition>/ */
 
     n = sl_hls_segment(name, end, &next);

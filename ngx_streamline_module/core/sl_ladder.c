@@ -43,12 +43,18 @@ sl_ladder_thread(void *arg)
     sl_pipeline_t  *p = arg;
     sl_msg_t       *m;
 
+    p->ladder.preview.on = p->conf.preview_us > 0
+                           && p->conf.preview_width > 0
+                           && p->conf.preview_height > 0
+                           && p->ladder.nrungs > 0;
+
     while ((m = sl_msgq_get(&p->to_ladder)) != NULL) {
         sl_ladder_handle(p, m);
         free(m);
     }
 
     sl_ladder_close(p);
+    sl_preview_free(&p->ladder.preview);
 
     if (sl_overload_stop(&p->ladder.overload)) {
         sl_ladder_overload_ended(p, "the stream ended");
@@ -160,6 +166,8 @@ sl_ladder_video(sl_pipeline_t *p, const sl_msg_t *m)
                 rung->ncuts++;
             }
         }
+
+        sl_preview_cut(&ld->preview, m->cut, pts);
     }
 
     if (sl_ladder_late(p, m)) {
@@ -198,6 +206,10 @@ sl_ladder_video(sl_pipeline_t *p, const sl_msg_t *m)
     av_packet_free(&pkt);
 
     while (avcodec_receive_frame(ld->decoder, ld->decoded) == 0) {
+
+        /* before the rungs: the first one reports the tile of the
+         * segment this frame may start */
+        sl_preview_frame(p, ld->decoded);
 
         for (i = 0; i < ld->nrungs; i++) {
             rung = &ld->rungs[i];
@@ -465,6 +477,7 @@ sl_ladder_close(sl_pipeline_t *p)
 
     avcodec_free_context(&ld->decoder);
     av_frame_free(&ld->decoded);
+    sl_preview_reset(&ld->preview);
     ld->skip_to_key = 0;
     ld->nclocks = 0;
 }

@@ -61,6 +61,11 @@ typedef struct {
     uint32_t  dseq;                  /* its discontinuity sequence number */
     uint16_t  flags;                 /* SL_SEG_* */
     uint16_t  nparts;
+    /* its scrubber preview: tile preview_tile - 1 (0: none) of the sprite
+     * sheet whose first tile is of segment msn - preview_back; taken at
+     * the start of this segment or of an earlier one */
+    uint32_t  preview_back;
+    uint32_t  preview_tile;
 } sl_dvr_seg_t;
 
 typedef struct {
@@ -112,15 +117,18 @@ typedef struct {
     uint32_t  nparts;                /* and part-<msn>.<i>.m4s, i < nparts */
     uint32_t  init_id;
     uint32_t  init_unused;           /* no later segment needs init_id */
+    uint32_t  preview_tile;          /* and its preview, see sl_dvr_seg_t */
+    uint32_t  preview_unused;        /* no later segment needs the sheet */
+    uint64_t  preview_sheet;         /* (the sheet's msn) */
 } sl_dvr_drop_t;
 
 
 /*
  * Bytes needed for an index; 0 if the numbers are out of range.  Each
- * segment costs sizeof(sl_dvr_seg_t) = 48 bytes; parts cost 12 bytes each
+ * segment costs sizeof(sl_dvr_seg_t) = 56 bytes; parts cost 12 bytes each
  * for SL_DVR_PART_SEGMENTS + 1 segments only.  A 4-hour window of 2 s
- * segments with up to 64 parts each: 7201 * 48 + 17 * 64 * 12 + header,
- * about 359 KB.
+ * segments with up to 64 parts each: 7201 * 56 + 17 * 64 * 12 + header,
+ * about 417 KB.
  */
 size_t sl_dvr_size(uint32_t max_segments, uint32_t max_parts);
 
@@ -158,6 +166,14 @@ int sl_dvr_segment_close(sl_dvr_t *dvr, uint32_t duration_us,
  * stay).  As sl_dvr_segment_close() otherwise.
  */
 int sl_dvr_segment_lost(sl_dvr_t *dvr, uint32_t duration_us, uint64_t *msn);
+
+/*
+ * The open segment's scrubber preview: tile (from 0) of the sprite sheet
+ * named by the msn of its first tile's segment (sheet <= the segment's
+ * msn, tile < 255).  SL_ERROR if no segment is open or the numbers do not
+ * fit.
+ */
+int sl_dvr_preview(sl_dvr_t *dvr, uint64_t sheet, unsigned tile);
 
 /* the next segment started gets an EXT-X-DISCONTINUITY */
 void sl_dvr_discontinuity(sl_dvr_t *dvr);
@@ -280,6 +296,22 @@ typedef struct {
 
 /* as sl_hls_media_playlist(); 0 on a bad name, codecs string or number */
 size_t sl_hls_master_playlist(const sl_hls_variant_t *v, size_t n,
+    unsigned char *buf, size_t size);
+
+
+/* scrubber previews (sl_preview_vtt.c) */
+
+typedef struct {
+    unsigned  width;                 /* of a tile */
+    unsigned  height;
+    unsigned  columns;               /* tiles in a row of a sheet */
+} sl_preview_geom_t;
+
+/*
+ * The WebVTT thumbnails track of the tiles in dvr's segments, with
+ * sl_hls_media_playlist()'s return convention; 0 on a bad geometry.
+ */
+size_t sl_preview_vtt(const sl_dvr_t *dvr, const sl_preview_geom_t *g,
     unsigned char *buf, size_t size);
 
 

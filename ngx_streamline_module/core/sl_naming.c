@@ -87,6 +87,23 @@ sl_name_part(char *buf, size_t size, uint64_t msn, uint64_t part)
 
 
 size_t
+sl_name_preview(char *buf, size_t size, uint64_t sheet, unsigned tiles)
+{
+    char  *p, *name, tmp[SL_NAME_MAX];
+
+    name = size >= SL_NAME_MAX ? buf : tmp;
+
+    p = sl_name_digits(name, sheet);
+    *p++ = '-';
+    p = sl_name_digits(p, tiles);
+    p = sl_name_cpy(p, SL_NAME_PREVIEW_SUFFIX);
+    *p = '\0';
+
+    return sl_name_fit(buf, size, name, p - name);
+}
+
+
+size_t
 sl_name_path(char *buf, size_t size, const char *dir, const char *name)
 {
     sl_name_t  n;

@@ -38,6 +38,15 @@
 #define SL_NAME_TMP_SUFFIX        ".tmp"
 #define SL_NAME_NAMES_SUFFIX      ".names"
 
+/* scrubber previews: <channel>/previews/<sheet>-<tiles>.jpg, listed by
+ * <channel>/previews.vtt (rendered, not a file) */
+#define SL_NAME_PREVIEW_DIR       "previews"
+#define SL_NAME_PREVIEW_SUFFIX    ".jpg"
+#define SL_NAME_PREVIEW_TRACK     "previews.vtt"
+/* tiles in a sheet: columns x rows */
+#define SL_PREVIEW_COLUMNS        5
+#define SL_PREVIEW_ROWS           5
+
 #define SL_NAME_LIVE_LOCK         ".streamline.live"
 #define SL_NAME_DVR_SNAPSHOT      ".streamline.dvr"
 
@@ -54,6 +63,14 @@ size_t sl_name_init(char *buf, size_t size, unsigned init_id);
 size_t sl_name_segment(char *buf, size_t size, uint64_t msn);
 /* part-<msn>.<part>.m4s */
 size_t sl_name_part(char *buf, size_t size, uint64_t msn, uint64_t part);
+
+/*
+ * <sheet>-<tiles>.jpg: a sprite sheet of scrubber previews, named by the
+ * msn of the segment of its first tile and the number of tiles it holds
+ * (a sheet is written again, under a new name, for each tile added)
+ */
+size_t sl_name_preview(char *buf, size_t size, uint64_t sheet,
+    unsigned tiles);
 
 /* <dir>/<name>: a rendition's directory in its channel's, or a file in
  * a rendition's directory */

@@ -40,6 +40,9 @@ typedef struct {
     unsigned         discontinuity:1;
     unsigned         lost:1;     /* could not be written: no file; index
                                     it as a gap of duration_us */
+    unsigned         preview_tile;   /* a scrubber preview of its start:
+                                        tile preview_tile - 1 (0: none) */
+    uint64_t         preview_sheet;  /* of the sheet <sheet>-<n>.jpg */
     const char      *codecs;     /* RFC 6381, e.g. "avc1.64001f,mp4a.40.2" */
     int              width;
     int              height;
@@ -179,6 +182,12 @@ typedef struct {
                                     see sl_pipeline_names_load */
     uint64_t         first_msn;
     unsigned         first_init_id;
+    int64_t          preview_us; /* a scrubber preview at a segment start
+                                    this long after the last one, from the
+                                    ladder's decoded frames, into
+                                    <dir>/previews/ (0: none) */
+    int              preview_width;   /* of a tile */
+    int              preview_height;
     int              resume;     /* the first segment follows an earlier
                                     stream: EXT-X-DISCONTINUITY */
     sl_part_pt       on_part;

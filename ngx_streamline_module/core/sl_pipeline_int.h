@@ -103,6 +103,11 @@ typedef struct {
     int                   fragment_pending;
     int64_t               part_last_in_ms; /* wallclock_ms of the part's
                                               last frame, -1: unknown */
+    uint64_t              preview_msn;    /* the segment that gets */
+    uint64_t              preview_sheet;  /* this preview tile, */
+    unsigned              preview_tile;   /* + 1; 0: none */
+    uint64_t              shown_sheet;    /* and the tile of the segments */
+    unsigned              shown_tile;     /* since (0: none) */
     int                   lost;           /* the file being written is */
     int                   failing;        /* since the last good segment */
     uint64_t              nlost;          /* segments lost meanwhile */
@@ -170,6 +175,26 @@ typedef struct {
     sl_fmp4_t             source;
 } sl_packager_t;
 
+/* the scrubber previews the ladder takes (sl_preview.c) */
+typedef struct {
+    int                   on;            /* conf.preview_us > 0 */
+    int                   failed;        /* off until the next start */
+    int                   write_failing; /* logged, until a write works */
+    struct SwsContext    *scaler;
+    AVCodecContext       *encoder;       /* mjpeg, the sheet's size */
+    AVFrame              *sheet;         /* full-range YUV 4:2:0 */
+    AVPacket             *pkt;
+    uint64_t              sheet_msn;     /* its first tile's segment */
+    unsigned              ntiles;        /* in the sheet; 0: none yet */
+    int64_t               encoded;       /* sheets, the encoder's pts */
+    int64_t               last_pts;      /* of the last tile, ms */
+    int                   have_last;
+    sl_cut_t              cuts[SL_CUTS]; /* segment starts to come */
+    size_t                ncuts;
+    char                  dir[4200];     /* <channel dir>/previews */
+} sl_preview_t;
+
+
 /* the ladder thread's own state */
 typedef struct {
     sl_seq_header_t       video_header;  /* as the source started with */
@@ -182,6 +207,7 @@ typedef struct {
     size_t                nclocks;
     size_t                nrungs;
     sl_ladder_rung_t      rungs[SL_PIPELINE_MAX_RUNGS];
+    sl_preview_t          preview;
 } sl_ladder_t;
 
 
@@ -217,6 +243,13 @@ struct sl_pipeline_s {
     sl_packager_t         packager;
     sl_ladder_t           ladder;
 };
+
+
+/* sl_preview.c, on the ladder thread */
+void sl_preview_cut(sl_preview_t *pv, uint64_t msn, int64_t pts);
+void sl_preview_frame(sl_pipeline_t *p, const AVFrame *frame);
+void sl_preview_reset(sl_preview_t *pv);
+void sl_preview_free(sl_preview_t *pv);
 
 
 /* sl_pipeline.c */
