@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_streamline.h"
+#include "ngx_http_streamline_metadata.h"
 #include "ngx_streamline_store.h"
 
 
@@ -107,6 +108,13 @@ static ngx_command_t  ngx_http_streamline_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_streamline_viewers,
       NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("streamline_metadata"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_streamline_metadata,
+      0,
       0,
       NULL },
 
@@ -232,7 +240,8 @@ ngx_http_streamline_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_streamline_needs_redis(cf);
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_streamline_api_handler;
+    /* the state API, and timed metadata POSTs when streamline_metadata */
+    clcf->handler = ngx_http_streamline_metadata_handler;
 
     return NGX_CONF_OK;
 }

@@ -14,6 +14,7 @@
 #include <sys/file.h>
 
 #include "ngx_http_streamline.h"
+#include "ngx_http_streamline_metadata.h"
 #include "ngx_streamline_store.h"
 
 
@@ -57,7 +58,7 @@ ngx_http_streamline_playlist(ngx_pool_t *pool, const u_char *channel,
     size_t channel_len, const u_char *rendition, size_t rendition_len,
     ngx_streamline_hls_req_t *req, ngx_str_t *out)
 {
-    size_t                       size, len, need, nrep;
+    size_t                       size, len, need, nrep, ndr;
     u_char                      *buf;
     int64_t                      last_part;
     uint64_t                     last_msn;
@@ -66,6 +67,7 @@ ngx_http_streamline_playlist(ngx_pool_t *pool, const u_char *channel,
     sl_dvr_t                    *copy;
     sl_hls_ready_e               ready;
     sl_hls_opts_t                opts;
+    const sl_hls_daterange_t    *dr;
     sl_hls_report_t              rep[NGX_STREAMLINE_STORE_RUNGS];
     ngx_slab_pool_t             *shpool;
     ngx_streamline_channel_t    *ch;
@@ -75,6 +77,18 @@ ngx_http_streamline_playlist(ngx_pool_t *pool, const u_char *channel,
 
     if (ngx_streamline_store_shm() == NULL) {
         return NGX_DECLINED;
+    }
+
+    /* timed metadata: taken before the store's lock, never within it */
+    ndr = 0;
+    dr = NULL;
+
+    if (rendition != NULL
+        && ngx_http_streamline_metadata_ranges(channel, channel_len, &dr,
+                                               &ndr)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     shpool = ngx_streamline_store_pool();
@@ -164,6 +178,8 @@ ngx_http_streamline_playlist(ngx_pool_t *pool, const u_char *channel,
 
         opts.reports = rep;
         opts.nreports = nrep;
+        opts.dateranges = dr;
+        opts.ndateranges = ndr;
 
         if (req->skip) {
             /*

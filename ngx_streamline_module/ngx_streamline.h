@@ -52,6 +52,8 @@ typedef struct {
     ngx_fd_t                  media_notify; /* eventfd, with media_zone */
     ngx_shm_zone_t           *metrics_zone; /* the first
                                                streamline_metrics */
+    ngx_shm_zone_t           *meta_zone;    /* streamline_metadata, or
+                                               NULL */
     ngx_uint_t                redis_needed; /* streamline_redis, an API
                                                location or an RTMP
                                                application with streamline

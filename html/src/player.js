@@ -460,6 +460,154 @@
     /* a playlist that ended (EXT-X-ENDLIST) means the stream ended */
     player.on('ended', pollNow);
 
+    /* ---- timed metadata: EXT-X-DATERANGE of CLASS com.streamline.metadata ---- */
+
+    /*
+     * hls.js parses every rendition's EXT-X-DATERANGE tags into its level
+     * details (dateRanges, with startTime: the media time of START-DATE from
+     * the fragments' PROGRAM-DATE-TIME).  Each ID becomes one cue of a
+     * Video.js "metadata" text track; a cue that becomes active (playback
+     * reaches it, again after a seek back into the DVR) is dispatched as a
+     * "streamline-metadata" event (it bubbles to document and window) and
+     * recorded in window.streamline.metadata.
+     */
+    var META_CLASS = 'com.streamline.metadata';
+    var META_CUE_S = 0.5;             // how long a cue stays active
+    var meta = { hls: null, track: null, cues: {}, fired: {} };
+
+    page.metadata = [];               // the events dispatched, in order
+
+    function metaTrack() {
+        if (!meta.track) {
+            meta.track = player.addTextTrack('metadata', 'streamline');
+            meta.track.mode = 'hidden';
+            meta.track.addEventListener('cuechange', metaActive);
+        }
+        return meta.track;
+    }
+
+    /* "0x48656c6c6f" -> bytes -> text (UTF-8, lossy) */
+    function metaText(hex) {
+        var bytes, i;
+        hex = /^0x([0-9a-fA-F]*)$/.exec(hex || '');
+        if (!hex || hex[1].length % 2) {
+            return null;
+        }
+        bytes = new Uint8Array(hex[1].length / 2);
+        for (i = 0; i < bytes.length; i++) {
+            bytes[i] = parseInt(hex[1].substr(i * 2, 2), 16);
+        }
+        return new TextDecoder('utf-8').decode(bytes);
+    }
+
+    /*
+     * Cues from the level playing first (hls.js corrects its fragments'
+     * start times from the media it parses: a cue is moved with them while
+     * it is not active), then new IDs from the other levels.
+     */
+    function metaSync() {
+        var hls = meta.hls;
+        var levels = (hls && hls.levels) || [];
+        var order = [];
+        var i, j, id, dr, t, cue, ranges;
+
+        if (hls.currentLevel >= 0 && levels[hls.currentLevel]) {
+            order.push(hls.currentLevel);
+        }
+        for (i = 0; i < levels.length; i++) {
+            if (i !== hls.currentLevel) {
+                order.push(i);
+            }
+        }
+
+        for (j = 0; j < order.length; j++) {
+            ranges = levels[order[j]].details
+                     && levels[order[j]].details.dateRanges;
+            for (id in ranges || {}) {
+                dr = ranges[id];
+                t = dr.startTime;
+                cue = meta.cues[id];
+                if (dr.class !== META_CLASS || !isFinite(t)
+                    || (cue && (j > 0 || meta.fired[id]
+                                || Math.abs(cue.startTime - t) < 0.02)))
+                {
+                    continue;
+                }
+                if (cue) {
+                    metaTrack().removeCue(cue);
+                }
+                cue = new window.VTTCue(t, t + META_CUE_S, '');
+                cue.id = id;
+                cue.streamline = {
+                    id: id,
+                    startDate: dr.startDate.toISOString(),
+                    data: metaText(dr.attr['X-STREAMLINE-DATA']),
+                    mediaTime: t
+                };
+                meta.cues[id] = cue;
+                metaTrack().addCue(cue);
+            }
+        }
+    }
+
+    function metaActive() {
+        var active = meta.track.activeCues || [];
+        var now = {};
+        var i, d;
+
+        /* by ID: Video.js may hold a copy of the cue added */
+        for (i = 0; i < active.length; i++) {
+            d = active[i].streamline;
+            if (!d) {
+                continue;
+            }
+            now[d.id] = true;
+            if (meta.fired[d.id]) {
+                continue;
+            }
+            d = Object.assign({}, d);
+            page.metadata.push(Object.assign({
+                at: Date.now(),
+                currentTime: player.currentTime()
+            }, d));
+            player.el().dispatchEvent(new CustomEvent('streamline-metadata',
+                { bubbles: true, detail: d }));
+        }
+
+        /* a cue left behind fires again when reached again (a seek back
+         * into the DVR) */
+        meta.fired = now;
+    }
+
+    /* hls.js is made anew for every source: its events, once each */
+    function metaHook() {
+        var tech = player.tech(true);
+        var hls = tech && tech.sourceHandler_ && tech.sourceHandler_.hls;
+
+        if (!hls || hls === meta.hls || !window.Hls) {
+            return;
+        }
+        meta.hls = hls;
+        hls.on(window.Hls.Events.LEVEL_LOADED, metaSync);
+        hls.on(window.Hls.Events.LEVEL_UPDATED, metaSync);
+        metaSync();
+    }
+
+    /* a new source is a new media timeline: its cues start afresh */
+    player.on('loadstart', function () {
+        var id;
+        for (id in meta.cues) {
+            if (meta.track) {
+                meta.track.removeCue(meta.cues[id]);
+            }
+        }
+        meta.cues = {};
+        meta.fired = {};
+        metaHook();
+    });
+    player.on('loadedmetadata', metaHook);
+    player.on('timeupdate', metaHook);
+
     document.addEventListener('visibilitychange', function () {
         if (!document.hidden) {
             pollNow();

@@ -255,6 +255,17 @@ typedef struct {
     int64_t               last_part; /* -1: no LAST-PART */
 } sl_hls_report_t;
 
+/*
+ * A tag of timed metadata (sl_meta.h): a whole EXT-X-DATERANGE line, with
+ * its newline, listed while START-DATE is in the window (not before the
+ * first segment's EXT-X-PROGRAM-DATE-TIME).
+ */
+typedef struct {
+    int64_t                 start_ms;
+    const unsigned char    *tag;
+    size_t                  len;
+} sl_hls_daterange_t;
+
 typedef struct {
     unsigned                parts:1;     /* PART-INF, parts, preload hint */
     unsigned                block:1;     /* CAN-BLOCK-RELOAD=YES */
@@ -265,6 +276,9 @@ typedef struct {
                                                    else 6 targets at least */
     const sl_hls_report_t  *reports;
     size_t                  nreports;
+    /* all of them in a delta update too: no CAN-SKIP-DATERANGES */
+    const sl_hls_daterange_t  *dateranges;
+    size_t                  ndateranges;
 } sl_hls_opts_t;
 
 /*

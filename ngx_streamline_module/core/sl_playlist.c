@@ -157,6 +157,18 @@ sl_hls_media_playlist(const sl_dvr_t *dvr, const sl_hls_opts_t *opts,
         sl_out_lit(&o, "\n");
     }
 
+    /* timed metadata, before the first segment listed (a client places
+     * it by its START-DATE), while its date is in the window */
+
+    for (i = 0; i < opts->ndateranges; i++) {
+        /* RFC 8216bis: only with an EXT-X-PROGRAM-DATE-TIME */
+        if (first != NULL && first->pdt_ms >= 0
+            && opts->dateranges[i].start_ms >= first->pdt_ms)
+        {
+            sl_out(&o, opts->dateranges[i].tag, opts->dateranges[i].len);
+        }
+    }
+
     /* parts for the segments that end within 3 target durations of the
      * end of the playlist, as long as their detail is kept */
 

@@ -54,6 +54,7 @@ main(void)
     test_threads(&t);
     test_master(&t);
     test_hls_request(&t);
+    test_meta(&t);
 
     return sl_tap_done(&t);
 }

@@ -47,6 +47,9 @@ void test_copy(sl_tap_t *t);
 void test_round_trip(sl_tap_t *t);
 void test_threads(sl_tap_t *t);
 
+/* sl_media_meta_test.c */
+void test_meta(sl_tap_t *t);
+
 /* sl_media_test_util.c */
 sl_dvr_t *sl_new(uint32_t max_segments, uint32_t max_parts,
     uint64_t window_us, uint32_t target, uint32_t part_target_us);

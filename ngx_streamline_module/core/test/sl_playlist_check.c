@@ -206,6 +206,33 @@ sl_check_tag(sl_check_t *c, const unsigned char *p, size_t n)
         return SL_OK;
     }
 
+    if (sl_check_tag_is(p, n, "#EXT-X-DATERANGE:", &val)) {
+        int64_t   ms;
+        unsigned  id = 0, start = 0;
+
+        /* RFC 8216bis 4.4.5.1: a quoted ID and START-DATE; an X- client
+         * attribute's value is quoted, hexadecimal or a number */
+        while ((rc = sl_check_attr_next(&val, &a)) == SL_OK) {
+            if (sl_check_span_is(&a.name, "ID")) {
+                id += a.quoted && a.value.p != a.value.end;
+
+            } else if (sl_check_span_is(&a.name, "START-DATE")) {
+                start += a.quoted
+                         && sl_iso8601_parse(a.value.p,
+                                             a.value.end - a.value.p, &ms)
+                            == SL_OK;
+            }
+        }
+
+        if (rc == SL_ERROR || id != 1 || start != 1) {
+            c->err = "bad EXT-X-DATERANGE";
+            return SL_ERROR;
+        }
+
+        info->dateranges++;
+        return SL_OK;
+    }
+
     if (n == 20 && memcmp(p, "#EXT-X-DISCONTINUITY", 20) == 0) {
         c->discontinuity = 1;
         info->discontinuities++;
@@ -537,6 +564,11 @@ sl_check_end(sl_check_t *c)
     if (c->max_extinf_s > info->target_duration) {
         info->line = c->max_extinf_line;
         c->err = "EXTINF longer than EXT-X-TARGETDURATION";
+        return SL_ERROR;
+    }
+
+    if (info->dateranges > 0 && info->pdts == 0) {
+        c->err = "EXT-X-DATERANGE without EXT-X-PROGRAM-DATE-TIME";
         return SL_ERROR;
     }
 

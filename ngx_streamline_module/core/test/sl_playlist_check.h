@@ -30,6 +30,7 @@ typedef struct {
     uint64_t   discontinuities;      /* EXT-X-DISCONTINUITY tags */
     uint64_t   maps;                 /* EXT-X-MAP tags */
     uint64_t   pdts;                 /* EXT-X-PROGRAM-DATE-TIME tags */
+    uint64_t   dateranges;           /* EXT-X-DATERANGE tags */
     uint64_t   duration_us;          /* sum of EXTINF */
     uint64_t   last_msn;             /* last segment or its parts */
     int64_t    last_part;            /* -1: no parts of last_msn */

@@ -48,6 +48,7 @@ static const sl_check_known_t  sl_check_known_tags[] = {
     { "#EXT-X-PRELOAD-HINT", 1 },
     { "#EXT-X-RENDITION-REPORT", 1 },
     { "#EXT-X-SKIP", 1 },
+    { "#EXT-X-DATERANGE", 1 },
 };
 
 
