@@ -55,6 +55,7 @@ main(void)
     test_master(&t);
     test_hls_request(&t);
     test_meta(&t);
+    test_previews(&t);
 
     return sl_tap_done(&t);
 }
@@ -65,7 +66,7 @@ test_sizes(sl_tap_t *t)
 {
     size_t  size;
 
-    sl_ok(t, sizeof(sl_dvr_seg_t) == 48, "size: a segment record is 48 "
+    sl_ok(t, sizeof(sl_dvr_seg_t) == 56, "size: a segment record is 56 "
           "bytes (%zu)", sizeof(sl_dvr_seg_t));
     sl_ok(t, sizeof(sl_dvr_part_t) == 12, "size: a part record is 12 bytes");
 
@@ -84,8 +85,8 @@ test_sizes(sl_tap_t *t)
           && sl_dvr_size(7200, 64) - sl_dvr_size(7200, 8)
              == (size_t) 17 * 56 * 12,
           "size: parts cost 17 segments' worth, not 7200");
-    sl_ok(t, sl_dvr_size(7201, 8) - sl_dvr_size(7200, 8) == 48,
-          "size: one more segment, 48 bytes more");
+    sl_ok(t, sl_dvr_size(7201, 8) - sl_dvr_size(7200, 8) == 56,
+          "size: one more segment, 56 bytes more");
     sl_ok(t, sl_dvr_size(0, 8) == 0, "size: 0 segments refused");
     sl_ok(t, sl_dvr_size(SL_DVR_MAX_SEGMENTS + 1, 8) == 0,
           "size: too many segments refused");

@@ -47,6 +47,9 @@ void test_copy(sl_tap_t *t);
 void test_round_trip(sl_tap_t *t);
 void test_threads(sl_tap_t *t);
 
+/* sl_media_preview_test.c */
+void test_previews(sl_tap_t *t);
+
 /* sl_media_meta_test.c */
 void test_meta(sl_tap_t *t);
 
