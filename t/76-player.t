@@ -193,6 +193,40 @@ my $off = $b->eval(q{(function () {
 ok(defined $off && $off >= -2 && $off <= 8,
    'the clock is the time that point was live (' . ($off // 'none') . ' s before the clock)');
 
+# and the preview of that point: a tile of a sprite sheet of previews.vtt
+# (fetched as the mouse came over the scrubber)
+ok($b->wait(q{(function () {
+        var b = document.querySelector('.vjs-progress-holder').getBoundingClientRect();
+        var o = { bubbles: true, clientX: b.left + b.width / 2,
+                  clientY: b.top + b.height / 2 };
+        document.querySelector('.vjs-progress-holder')
+            .dispatchEvent(new MouseEvent('mousemove', o));
+        return !!streamline.preview
+               && !document.querySelector('.sl-scrub-img').hidden;
+    })()}, 10), 'the tooltip shows a preview') or diag explain $b->console;
+my $pv = $b->eval(q{(function () {
+    var p = streamline.preview, el = document.querySelector('.sl-scrub-img');
+    var hls = streamline.player.tech(true).sourceHandler_.hls;
+    var fr = hls.levels[Math.max(hls.currentLevel, 0)].details.fragments;
+    return { url: p.url, x: p.x, y: p.y, w: p.w, h: p.h, msn: p.msn,
+             first: fr[0].sn, last: fr[fr.length - 1].sn,
+             shown: el.offsetWidth + 'x' + el.offsetHeight,
+             bg: getComputedStyle(el).backgroundImage };
+})()}) || {};
+like($pv->{url} // '', qr{/hls/main/previews/\d+-\d+\.jpg$}, "a sheet: $pv->{url}");
+ok(defined $pv->{msn} && $pv->{msn} <= $pv->{last} + 1
+   && $pv->{x} % 160 == 0 && $pv->{y} % 90 == 0 && $pv->{x} < 800 && $pv->{y} < 450,
+   "a 160x90 tile of the window (segment $pv->{msn}, at $pv->{x},$pv->{y})");
+is($pv->{shown}, '160x90', 'shown at its size');
+like($pv->{bg} // '', qr/previews/, 'as the background of the preview box');
+my $img = $b->eval(qq{new Promise(function (ok) {
+    var i = new Image();
+    i.onload = function () { ok(i.naturalWidth + 'x' + i.naturalHeight); };
+    i.onerror = function () { ok('error'); };
+    i.src = '$pv->{url}';
+})});
+is($img, '800x450', 'the sheet loads: 5x5 tiles');
+
 # as a user does: the mouse over the player shows the controls, then click
 ok($b->hover('#player'), 'mouse over the player') or diag $b->error;
 ok($b->wait('streamline.player.userActive()', 3), 'the controls show');

@@ -37,6 +37,7 @@
 
     var apiUrl = 'api/stream/' + channel;
     var hlsUrl = 'hls/' + channel + '/master.m3u8';
+    var previewsUrl = 'hls/' + channel + '/previews.vtt';
 
     var video = document.createElement('video');
     var native = !!video.canPlayType('application/vnd.apple.mpegurl')
@@ -71,6 +72,7 @@
         retries: 0,
         backoff: 0,           // the delay of the retry last scheduled, ms
         errors: [],
+        preview: null,        // the tile on show: {url, x, y, w, h, msn}
         player: null
     };
 
@@ -179,11 +181,8 @@
                + (s < 10 ? '0' : '') + s;
     }
 
-    /*
-     * The wall-clock time (ms) of media time t: from the PROGRAM-DATE-TIME
-     * of the fragment that holds it (hls.js), else from the live edge.
-     */
-    function clockAt(t) {
+    /* the hls.js fragment (segment) that holds media time t, or null */
+    function fragAt(t) {
         var tech = player.tech(true);
         var hls = tech && tech.sourceHandler_ && tech.sourceHandler_.hls;
         var level = hls && hls.levels
@@ -193,11 +192,23 @@
 
         for (i = 0; frags && i < frags.length; i++) {
             f = frags[i];
-            if (f.programDateTime && t >= f.start
-                && t < f.start + f.duration)
-            {
-                return f.programDateTime + (t - f.start) * 1000;
+            if (t >= f.start && t < f.start + f.duration) {
+                return f;
             }
+        }
+
+        return null;
+    }
+
+    /*
+     * The wall-clock time (ms) of media time t: from the PROGRAM-DATE-TIME
+     * of the fragment that holds it (hls.js), else from the live edge.
+     */
+    function clockAt(t) {
+        var f = fragAt(t);
+
+        if (f && f.programDateTime) {
+            return f.programDateTime + (t - f.start) * 1000;
         }
 
         return Date.now() - (player.liveTracker.liveCurrentTime() - t) * 1000;
@@ -207,9 +218,83 @@
         return new Date(ms).toLocaleTimeString('en-GB', { hour12: false });
     }
 
+    /*
+     * Scrubber previews: previews.vtt (README, Scrubber previews) lists a
+     * tile of a sprite sheet for each run of segments, its cue identifier
+     * the media sequence number of the run's first segment; the fragment
+     * under the mouse (its sn) picks the tile.  Fetched when the mouse
+     * comes over the scrubber, at most every 5 s.
+     */
+    var previews = { cues: [], fetched: 0, loading: false };
+
+    function previewsParse(text) {
+        var cues = [];
+        text.split(/\r?\n\r?\n/).forEach(function (block) {
+            var lines = block.split(/\r?\n/);
+            var i = lines[0].indexOf('-->') < 0 ? 1 : 0;
+            var m = lines[i + 1]
+                    && /^(.*)#xywh=(\d+),(\d+),(\d+),(\d+)$/.exec(lines[i + 1]);
+            if (i === 1 && m && lines[i] && lines[i].indexOf('-->') > 0
+                && /^\d+$/.test(lines[0]))
+            {
+                cues.push({ msn: Number(lines[0]),
+                            url: new URL(m[1], new URL(previewsUrl,
+                                                       location.href)).href,
+                            x: +m[2], y: +m[3], w: +m[4], h: +m[5] });
+            }
+        });
+        return cues;
+    }
+
+    function previewsFetch() {
+        if (previews.loading || Date.now() - previews.fetched < 5000) {
+            return;
+        }
+        previews.loading = true;
+        fetch(previewsUrl, { cache: 'no-cache' })
+            .then(function (r) { return r.ok ? r.text() : ''; })
+            .then(function (text) {
+                previews.cues = previewsParse(text);
+            }, function () { /* none: times only */ })
+            .then(function () {
+                previews.loading = false;
+                previews.fetched = Date.now();
+            });
+    }
+
+    /* the tile of media time t: the last cue that starts at or before
+     * its segment */
+    function previewAt(t) {
+        var f = fragAt(t);
+        var cues = previews.cues;
+        var lo = 0, hi = cues.length - 1, mid, found = null;
+
+        if (!f || typeof f.sn !== 'number') {
+            return null;
+        }
+        while (lo <= hi) {
+            mid = (lo + hi) >> 1;
+            if (cues[mid].msn <= f.sn) {
+                found = cues[mid];
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return found;
+    }
+
     var tip = document.createElement('div');
     tip.className = 'sl-scrub-tip';
     tip.hidden = true;
+
+    var tipImg = document.createElement('div');
+    tipImg.className = 'sl-scrub-img';
+    tipImg.hidden = true;
+
+    var tipText = document.createElement('div');
+    tip.appendChild(tipImg);
+    tip.appendChild(tipText);
 
     var behindEl = document.createElement('span');
     behindEl.className = 'sl-behind';
@@ -237,16 +322,31 @@
                 + frac * (seekable.end(seekable.length - 1) - seekable.start(0));
             behind = player.liveTracker.liveCurrentTime() - t;
 
-            tip.textContent = clockText(clockAt(t))
+            tipText.textContent = clockText(clockAt(t))
                               + (behind >= 1 ? '  \u2212' + hms(behind) : '  LIVE');
+            showPreview(previewAt(t));
             tip.style.left = (frac * 100) + '%';
             tip.hidden = false;
         });
+
+        bar.addEventListener('mouseenter', previewsFetch);
 
         bar.addEventListener('mouseleave', function () {
             tip.hidden = true;
         });
     });
+
+    function showPreview(c) {
+        page.preview = c;
+        tipImg.hidden = !c;
+        if (c) {
+            tipImg.style.width = c.w + 'px';
+            tipImg.style.height = c.h + 'px';
+            tipImg.style.backgroundImage = 'url("' + c.url + '")';
+            tipImg.style.backgroundPosition = (-c.x) + 'px ' + (-c.y) + 'px';
+        }
+        previewsFetch();
+    }
 
     /* while rewound: how far behind live, "-1:23:45" */
     player.on('timeupdate', function () {
