@@ -284,7 +284,7 @@ ngx_http_streamline_clip_make(ngx_http_request_t *r,
     job->nfiles = sel->last_msn - sel->first_msn + 2;
 
     job->path.len = ctx->path.len;
-    job->path.data = ngx_pstrdup(pool, &ctx->path);
+    job->path.data = ngx_pnalloc(pool, ctx->path.len + 1);
     job->files = ngx_palloc(pool, job->nfiles * sizeof(char *));
 
     /* <dir>/clips, and <clip>.<pid>.tmp: workers may make the same one */
@@ -302,6 +302,7 @@ ngx_http_streamline_clip_make(ngx_http_request_t *r,
         goto failed;
     }
 
+    ngx_memcpy(job->path.data, ctx->path.data, ctx->path.len + 1);
     ngx_sprintf((u_char *) job->dir, "%s/" SL_CLIP_DIR "%Z", dir);
     ngx_sprintf((u_char *) job->tmp, "%V.%P" SL_NAME_TMP_SUFFIX "%Z",
                 &ctx->path, ngx_pid);
@@ -397,6 +398,11 @@ ngx_http_streamline_clip_done(ngx_event_t *ev)
     } else if (job->rc == SL_DECLINED) {
         ngx_log_error(NGX_LOG_INFO, job->log, 0,
                       "streamline: clip %V: %s", &job->path, job->err);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, job->log, 0,
+                      "streamline: clip %V made for %ui request(s)",
+                      &job->path, job->waiters.nelts);
     }
 
     w = job->waiters.elts;

@@ -22,6 +22,8 @@ static int64_t sl_clip_days(int y, int m, int d);
 static size_t sl_clip_decode(const unsigned char *p, size_t len,
     unsigned char *out, size_t size);
 static int sl_clip_hex(unsigned char c);
+static int sl_clip_keyframe(const sl_dvr_t *dvr, int64_t at, uint64_t last,
+    uint64_t *msn);
 static int sl_clip_seg_time(const sl_dvr_seg_t *s, int64_t prev_end,
     int64_t *start, int64_t *end);
 
@@ -348,6 +350,12 @@ sl_clip_select(const sl_dvr_t *dvr, const sl_clip_range_t *range,
         last = first;
     }
 
+    /* a clip starts on a keyframe: at the nearest independent segment */
+    if (sl_clip_keyframe(dvr, range->start_ms, last, &first) != SL_OK) {
+        *err = "no keyframe near the range's start";
+        return SL_DECLINED;
+    }
+
     sel->first_msn = first;
     sel->last_msn = last;
     sel->duration_us = 0;
@@ -574,6 +582,61 @@ sl_clip_seg_time(const sl_dvr_seg_t *s, int64_t prev_end, int64_t *start,
     }
 
     *end = *start + (int64_t) (s->duration_us + 500) / 1000;
+
+    return SL_OK;
+}
+
+
+/*
+ * The independent segment (it starts on a keyframe) whose start is
+ * nearest to at: *msn or before it, or after it up to last.
+ */
+static int
+sl_clip_keyframe(const sl_dvr_t *dvr, int64_t at, uint64_t last,
+    uint64_t *msn)
+{
+    int           found;
+    int64_t       back_ms;
+    uint64_t      m, back;
+    sl_dvr_seg_t  seg;
+
+    found = 0;
+    back = 0;
+    back_ms = 0;
+
+    for (m = *msn + 1; m-- > dvr->first_msn; /* void */ ) {
+        if (sl_dvr_segment(dvr, m, &seg) == SL_OK
+            && (seg.flags & SL_SEG_INDEPENDENT) && seg.pdt_ms >= 0)
+        {
+            if (m == *msn) {
+                return SL_OK;
+            }
+
+            found = 1;
+            back = m;
+            back_ms = seg.pdt_ms;
+            break;
+        }
+    }
+
+    for (m = *msn + 1; m <= last; m++) {
+        if (sl_dvr_segment(dvr, m, &seg) == SL_OK
+            && (seg.flags & SL_SEG_INDEPENDENT) && seg.pdt_ms >= 0)
+        {
+            if (!found || seg.pdt_ms - at < at - back_ms) {
+                back = m;
+                found = 1;
+            }
+
+            break;
+        }
+    }
+
+    if (!found) {
+        return SL_DECLINED;
+    }
+
+    *msn = back;
 
     return SL_OK;
 }
