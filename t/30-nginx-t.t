@@ -86,7 +86,10 @@ my ($rc, $out) = $t->nginx_t(conf(
                  streamline_collapse on;
                  streamline_collapse_timeout 10s;
                  streamline_route $arg_channel;
-                 streamline_viewers $arg_channel;',
+                 streamline_viewers $arg_channel;
+                 streamline_clip on;
+                 streamline_clip_max_length 30s;
+                 streamline_clip_thread_pool default;',
 ));
 is($rc, 0, 'every directive, good values: nginx -t passes') or diag $out;
 
@@ -191,6 +194,17 @@ my @bad = (
         'streamline_viewers without a value'],
     [location => 'streamline_viewers on; streamline_viewers off;',
         'streamline_viewers', 'streamline_viewers twice'],
+    [location => 'streamline_clip maybe;', 'streamline_clip',
+        'streamline_clip maybe'],
+    [location => 'streamline_clip_max_length 0;', 'streamline_clip_max_length',
+        'streamline_clip_max_length 0'],
+    [http => 'streamline_clip_max_length 500ms;',
+        'streamline_clip_max_length', 'streamline_clip_max_length 500ms'],
+    [location => 'streamline_clip_max_length long;',
+        'streamline_clip_max_length', 'streamline_clip_max_length long'],
+    [location => 'streamline_clip on; streamline_clip_thread_pool nosuch;',
+        'unknown thread pool "nosuch"',
+        'streamline_clip_thread_pool naming no thread_pool'],
 );
 
 for my $case (@bad) {

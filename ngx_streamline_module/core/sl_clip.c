@@ -266,7 +266,7 @@ sl_clip_select(const sl_dvr_t *dvr, const sl_clip_range_t *range,
 {
     int           have_first;
     int64_t       s0, e0, prev_end, win_start, win_end;
-    uint64_t      msn, first, last;
+    uint64_t      msn, first, last, at_start;
     sl_dvr_seg_t  seg;
 
     *err = NULL;
@@ -284,6 +284,7 @@ sl_clip_select(const sl_dvr_t *dvr, const sl_clip_range_t *range,
 
     have_first = 0;
     first = 0;
+    at_start = 0;
     last = 0;
     prev_end = -1;
     win_start = -1;
@@ -306,6 +307,8 @@ sl_clip_select(const sl_dvr_t *dvr, const sl_clip_range_t *range,
         win_end = e0;
 
         if (!have_first && e0 > range->start_ms) {
+            at_start = msn;
+
             /* start in its later half: the next boundary is nearer */
             if (range->start_ms > s0 && range->start_ms - s0 > (e0 - s0) / 2
                 && msn + 1 < dvr->next_msn)
@@ -347,7 +350,9 @@ sl_clip_select(const sl_dvr_t *dvr, const sl_clip_range_t *range,
     }
 
     if (last < first) {
-        last = first;
+        /* shorter than a segment: the one it starts in */
+        first = at_start;
+        last = at_start;
     }
 
     /* a clip starts on a keyframe: at the nearest independent segment */
