@@ -364,9 +364,10 @@ ngx_http_streamline_clip_thread(void *data, ngx_log_t *log)
     ngx_http_streamline_clip_job_t  *job = data;
 
     if (mkdir(job->dir, 0755) == -1 && errno != EEXIST) {
+        /* no channel directory: its DVR was discarded meanwhile */
+        job->rc = (errno == ENOENT) ? SL_DECLINED : SL_ERROR;
         (void) ngx_snprintf((u_char *) job->err, sizeof(job->err) - 1,
                             "mkdir %s: %s%Z", job->dir, strerror(errno));
-        job->rc = SL_ERROR;
         return;
     }
 

@@ -145,8 +145,10 @@ sl_clip_remux(const char *const *files, size_t n, const char *tmp,
     avio_context_free(&pb);
 
     if (rc == SL_OK && rename(tmp, path) == -1) {
-        snprintf(err, err_size, "rename %s: %s", tmp, strerror(errno));
-        rc = SL_ERROR;
+        /* gone: removed with clips that left the window, or the DVR */
+        e = errno;
+        snprintf(err, err_size, "rename %s: %s", tmp, strerror(e));
+        rc = (e == ENOENT) ? SL_DECLINED : SL_ERROR;
     }
 
     if (rc != SL_OK) {
