@@ -31,6 +31,10 @@ typedef struct {
     ngx_msec_t                 collapse_timeout;
     ngx_int_t                  viewers;        /* streamline_viewers */
     ngx_http_complex_value_t  *viewers_channel;  /* NULL: from the path */
+    ngx_flag_t                 clip;           /* streamline_clip */
+    ngx_msec_t                 clip_max_length;
+    ngx_str_t                  clip_pool_name;
+    void                      *clip_pool;      /* ngx_thread_pool_t */
 } ngx_http_streamline_loc_conf_t;
 
 
@@ -102,6 +106,13 @@ ngx_int_t ngx_http_streamline_add_header(ngx_http_request_t *r,
 ngx_int_t ngx_http_streamline_hls_handler(ngx_http_request_t *r);
 /* an index changed (a part, a segment, the end): waiters are checked */
 void ngx_http_streamline_hls_wake(void);
+
+/* clips (ngx_http_streamline_clip.c) */
+ngx_int_t ngx_http_streamline_clip_handler(ngx_http_request_t *r,
+    const u_char *channel, size_t channel_len);
+char *ngx_http_streamline_clip_merge(ngx_conf_t *cf,
+    ngx_http_streamline_loc_conf_t *prev,
+    ngx_http_streamline_loc_conf_t *conf);
 
 /* the live viewer count (ngx_http_streamline_viewers.c) */
 char *ngx_http_streamline_viewers(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -33,6 +33,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_streamline_hls.h"
+#include "core/sl_clip.h"
 
 
 static ngx_int_t ngx_http_streamline_memo_add(ngx_http_streamline_memo_t *memo,
@@ -62,6 +63,13 @@ ngx_http_streamline_hls_handler(ngx_http_request_t *r)
     }
 
     sl_hls_path(tail, len, &path);
+
+    if (path.kind == SL_HLS_OTHER
+        && sl_clip_path(tail, len, &path.channel, &path.channel_len) == SL_OK)
+    {
+        return ngx_http_streamline_clip_handler(r, path.channel,
+                                                path.channel_len);
+    }
 
     if (path.kind == SL_HLS_OTHER) {
         /* init and media segments, parts that exist, or a 404 */

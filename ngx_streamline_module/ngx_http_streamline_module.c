@@ -118,6 +118,27 @@ static ngx_command_t  ngx_http_streamline_commands[] = {
       0,
       NULL },
 
+    { ngx_string("streamline_clip"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_streamline_loc_conf_t, clip),
+      NULL },
+
+    { ngx_string("streamline_clip_max_length"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_streamline_loc_conf_t, clip_max_length),
+      NULL },
+
+    { ngx_string("streamline_clip_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_streamline_loc_conf_t, clip_pool_name),
+      NULL },
+
     { ngx_string("streamline_origin_secret"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_streamline_secret,
@@ -178,6 +199,8 @@ ngx_http_streamline_create_loc_conf(ngx_conf_t *cf)
     slcf->collapse = NGX_CONF_UNSET;
     slcf->collapse_timeout = NGX_CONF_UNSET_MSEC;
     slcf->viewers = NGX_CONF_UNSET;
+    slcf->clip = NGX_CONF_UNSET;
+    slcf->clip_max_length = NGX_CONF_UNSET_MSEC;
 
     return slcf;
 }
@@ -221,7 +244,7 @@ ngx_http_streamline_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->cors.len = 0;
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_streamline_clip_merge(cf, prev, conf);
 }
 
 

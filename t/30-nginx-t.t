@@ -88,7 +88,10 @@ my ($rc, $out) = $t->nginx_t(conf(
                  streamline_collapse on;
                  streamline_collapse_timeout 10s;
                  streamline_route $arg_channel;
-                 streamline_viewers $arg_channel;',
+                 streamline_viewers $arg_channel;
+                 streamline_clip on;
+                 streamline_clip_max_length 30s;
+                 streamline_clip_thread_pool default;',
 ));
 is($rc, 0, 'every directive, good values: nginx -t passes') or diag $out;
 
@@ -211,6 +214,17 @@ my @bad = (
         'streamline_preview_size 0x0'],
     [app => 'streamline_preview_size x90;', 'streamline_preview_size',
         'streamline_preview_size x90'],
+    [location => 'streamline_clip maybe;', 'streamline_clip',
+        'streamline_clip maybe'],
+    [location => 'streamline_clip_max_length 0;', 'streamline_clip_max_length',
+        'streamline_clip_max_length 0'],
+    [http => 'streamline_clip_max_length 500ms;',
+        'streamline_clip_max_length', 'streamline_clip_max_length 500ms'],
+    [location => 'streamline_clip_max_length long;',
+        'streamline_clip_max_length', 'streamline_clip_max_length long'],
+    [location => 'streamline_clip on; streamline_clip_thread_pool nosuch;',
+        'unknown thread pool "nosuch"',
+        'streamline_clip_thread_pool naming no thread_pool'],
 );
 
 for my $case (@bad) {

@@ -714,6 +714,100 @@
         }
     });
 
+    /* ---- "Clip last 30 s": the DVR's last 30 s as an MP4 download ---- */
+
+    var CLIP_MS = 30000;
+
+    /*
+     * The range to clip, ms since the epoch: up to the end of the newest
+     * complete segment in the playlist hls.js has (its PROGRAM-DATE-TIME;
+     * the origin has that segment, since the playlist said so), 30 s back
+     * or to the start of the window.  Without hls.js (native, VHS): up to
+     * three segments before now.
+     */
+    function clipRange() {
+        var tech = player.tech(true);
+        var hls = tech && tech.sourceHandler_ && tech.sourceHandler_.hls;
+        var level = hls && hls.levels
+                    && hls.levels[Math.max(hls.currentLevel, 0)];
+        var frags = level && level.details && level.details.fragments;
+        var first = frags && frags[0];
+        var f = frags && frags[frags.length - 1];
+        var end, start;
+
+        if (f && f.programDateTime && first.programDateTime) {
+            end = Math.floor(f.programDateTime + f.duration * 1000);
+            start = Math.max(end - CLIP_MS, Math.ceil(first.programDateTime));
+        } else {
+            end = Date.now() - 6000;
+            start = end - CLIP_MS;
+        }
+
+        return { start: start, end: end };
+    }
+
+    function clipUrl(range) {
+        return 'hls/' + channel + '/clip.mp4?start='
+               + encodeURIComponent(new Date(range.start).toISOString())
+               + '&end=' + encodeURIComponent(new Date(range.end).toISOString());
+    }
+
+    /*
+     * HEAD first: the origin makes the clip (or says why not, shown as the
+     * button's title), then the download is that same file.
+     */
+    function clip(button) {
+        var url = clipUrl(clipRange());
+
+        button.addClass('sl-clip-busy');
+        page.clipUrl = url;
+
+        fetch(url, { method: 'HEAD' })
+            .then(function (r) {
+                var a;
+
+                if (!r.ok) {
+                    throw new Error('HTTP ' + r.status);
+                }
+
+                a = document.createElement('a');
+                a.href = url;
+                a.download = '';
+                document.body.appendChild(a);
+                a.click();
+                a.remove();
+                button.controlText('Clip last 30 s');
+            })
+            .catch(function (e) {
+                note('clip: ' + e.message);
+                button.controlText('Clip last 30 s (failed: ' + e.message
+                                   + ')');
+            })
+            .then(function () {
+                button.removeClass('sl-clip-busy');
+            });
+    }
+
+    /* in the control bar, before the fullscreen toggle; shown while live
+     * (player.css: body[data-state="playing"]) */
+    function clipButton() {
+        var bar = player.controlBar;
+        var fs = bar.getChild('FullscreenToggle');
+        var button = bar.addChild('Button', {
+            className: 'sl-clip',
+            controlText: 'Clip last 30 s'
+        }, fs ? bar.children().indexOf(fs) : undefined);
+        var label = document.createElement('span');
+
+        label.className = 'sl-clip-label';
+        label.setAttribute('aria-hidden', 'true');
+        label.textContent = 'Clip 30s';
+        button.el().appendChild(label);
+        button.on('click', function () { clip(button); });
+    }
+
+    player.ready(clipButton);
+
     show('offline', 'Offline', 'Checking the channel…');
     poll();
 })(window.videojs);

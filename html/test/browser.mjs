@@ -10,6 +10,9 @@
 //           {"ok":false,"error":"timeout",...} otherwise
 //   {"cmd":"click","selector":"css"}          -> {"ok":true}
 //   {"cmd":"hover","selector":"css"}          -> {"ok":true}
+//   {"cmd":"download","selector":"css","path":"file"}
+//        -> {"ok":true,"value":{"url","filename","size"}}: a click on it
+//           starts a download (within "timeout" ms), saved to path
 //   {"cmd":"key","key":"ArrowLeft"}           -> {"ok":true}
 //   {"cmd":"screenshot","path":"file.png"}    -> {"ok":true}
 //   {"cmd":"viewport","width":w,"height":h}   -> {"ok":true}
@@ -61,6 +64,21 @@ async function run(c) {
         }
         await page.click(c.selector, { timeout: c.timeout || 5000 });
         return undefined;
+    }
+    case 'download': {
+        const box = await page.locator(c.selector).boundingBox({ timeout: 5000 });
+        if (box) {
+            await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
+            await page.waitForTimeout(300);
+        }
+        const [dl] = await Promise.all([
+            page.waitForEvent('download', { timeout: c.timeout || 30000 }),
+            page.click(c.selector, { timeout: 5000 })
+        ]);
+        await dl.saveAs(c.path);
+        const { statSync } = await import('node:fs');
+        return { url: dl.url(), filename: dl.suggestedFilename(),
+                 size: statSync(c.path).size };
     }
     case 'hover': {
         // as a hand does: onto the element, then a few pixels further in

@@ -83,6 +83,9 @@ sub _get {
 sub goto       { $_[0]->_do(60, cmd => 'goto', url => $_[1]) }
 sub click      { $_[0]->_do(30, cmd => 'click', selector => $_[1]) }
 sub hover      { $_[0]->_do(30, cmd => 'hover', selector => $_[1]) }
+# download(selector, path): a click that starts a download, saved to path:
+# { url, filename, size }, or undef
+sub download   { $_[0]->_get(60, cmd => 'download', selector => $_[1], path => $_[2]) }
 # the mouse onto a point of an element: x is a fraction of its width
 sub hover_at   { $_[0]->_do(30, cmd => 'hover_at', selector => $_[1], x => $_[2]) }
 sub key        { $_[0]->_do(30, cmd => 'key', key => $_[1]) }
