@@ -14,6 +14,11 @@
 # the same input, decoding once, scaling and encoding both rungs (libx264
 # veryfast, zerolatency, main, same bit rates, IDRs at the source's
 # keyframes) and remuxing the source, to fragmented MP4.
+#
+# The scrubber previews' cost is measured in the same run: the same media
+# is published once more to an application with "streamline_previews off"
+# (channel "nopreviews"), and the two CPU figures are compared (goal: the
+# previews add at most 5 %).
 set -euo pipefail
 
 secs=${1:-30}
@@ -55,6 +60,13 @@ rtmp {
             streamline_media_path $dir/media;
 $ladder
         }
+        application nopreviews {
+            live on;
+            streamline on;
+            streamline_media_path $dir/media;
+            streamline_previews off;
+$ladder
+        }
     }
 }
 http {
@@ -67,13 +79,24 @@ EOF
 bench_nginx
 workers=$(pgrep -P "$nginx_pid" | tr '\n' ' ')
 
-echo "publishing to Streamline for ${secs}s..." >&2
+REDIS_PORT=$rport "$top/scripts/streamline-key" set nopreviews "$key-np" >/dev/null
+
+echo "publishing to Streamline for ${secs}s, previews off..." >&2
+c0=$(cpu_of $workers)
+ffmpeg -hide_banner -loglevel error -re -i "$dir/src.flv" -c copy -f flv \
+    "rtmp://127.0.0.1:$rtmp/nopreviews/$key-np"
+sleep 1                     # the last segments
+c1=$(cpu_of $workers)
+nopv=$(echo "scale=3; ($c1 - $c0) / $hz" | bc)
+
+echo "publishing to Streamline for ${secs}s, previews on (the default)..." >&2
 c0=$(cpu_of $workers)
 ffmpeg -hide_banner -loglevel error -re -i "$dir/src.flv" -c copy -f flv \
     "rtmp://127.0.0.1:$rtmp/live/$key"
 sleep 1                     # the last segments
 c1=$(cpu_of $workers)
 sl=$(echo "scale=3; ($c1 - $c0) / $hz" | bc)
+sheets=$(ls "$dir"/media/main/previews/*.jpg 2>/dev/null | wc -l)
 drops=$(grep -c 'falls behind' "$dir/error.log" || true)
 segs=$(ls "$dir"/media/main/*/seg-*.m4s 2>/dev/null | wc -l)
 
@@ -108,4 +131,6 @@ media seconds:                         $secs
 streamline CPU seconds:                $sl  ($(echo "scale=3; $sl / $secs" | bc) per media second; $segs segments; ladder drop episodes: $drops)
 ffmpeg command line CPU seconds:       $ff  ($(echo "scale=3; $ff / $secs" | bc) per media second)
 ratio streamline / ffmpeg:             $ratio  (goal <= 1.0)
+streamline, previews off, CPU seconds: $nopv
+previews' cost:                        $(echo "scale=1; ($sl - $nopv) * 100 / $nopv" | bc) %  (goal <= 5 %; $sheets sheet files on disk)
 EOF
