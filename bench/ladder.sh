@@ -16,9 +16,10 @@
 # keyframes) and remuxing the source, to fragmented MP4.
 #
 # The scrubber previews' cost is measured in the same run: the same media
-# is published once more to an application with "streamline_previews off"
-# (channel "nopreviews"), and the two CPU figures are compared (goal: the
-# previews add at most 5 %).
+# is published to an application with "streamline_previews off" (channel
+# "nopreviews") and to one with the default previews (channel "main"),
+# alternately, REPS times each (default 3), and the medians of the CPU
+# figures are compared (goal: the previews add at most 5 %).
 set -euo pipefail
 
 secs=${1:-30}
@@ -81,21 +82,27 @@ workers=$(pgrep -P "$nginx_pid" | tr '\n' ' ')
 
 REDIS_PORT=$rport "$top/scripts/streamline-key" set nopreviews "$key-np" >/dev/null
 
-echo "publishing to Streamline for ${secs}s, previews off..." >&2
-c0=$(cpu_of $workers)
-ffmpeg -hide_banner -loglevel error -re -i "$dir/src.flv" -c copy -f flv \
-    "rtmp://127.0.0.1:$rtmp/nopreviews/$key-np"
-sleep 1                     # the last segments
-c1=$(cpu_of $workers)
-nopv=$(echo "scale=3; ($c1 - $c0) / $hz" | bc)
+publish() {   # app key -> CPU seconds of the workers
+    local c0 c1
+    c0=$(cpu_of $workers)
+    ffmpeg -hide_banner -loglevel error -re -i "$dir/src.flv" -c copy -f flv \
+        "rtmp://127.0.0.1:$rtmp/$1/$2"
+    sleep 1                 # the last segments
+    c1=$(cpu_of $workers)
+    echo "scale=3; ($c1 - $c0) / $hz" | bc
+}
+median() { tr ' ' '\n' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-echo "publishing to Streamline for ${secs}s, previews on (the default)..." >&2
-c0=$(cpu_of $workers)
-ffmpeg -hide_banner -loglevel error -re -i "$dir/src.flv" -c copy -f flv \
-    "rtmp://127.0.0.1:$rtmp/live/$key"
-sleep 1                     # the last segments
-c1=$(cpu_of $workers)
-sl=$(echo "scale=3; ($c1 - $c0) / $hz" | bc)
+reps=${REPS:-3}
+offs= ons=
+for i in $(seq "$reps"); do
+    echo "publishing to Streamline for ${secs}s, previews off ($i/$reps)..." >&2
+    offs="$offs $(publish nopreviews "$key-np")"
+    echo "publishing to Streamline for ${secs}s, previews on ($i/$reps)..." >&2
+    ons="$ons $(publish live "$key")"
+done
+nopv=$(echo $offs | median)
+sl=$(echo $ons | median)
 sheets=$(ls "$dir"/media/main/previews/*.jpg 2>/dev/null | wc -l)
 drops=$(grep -c 'falls behind' "$dir/error.log" || true)
 segs=$(ls "$dir"/media/main/*/seg-*.m4s 2>/dev/null | wc -l)
@@ -131,6 +138,7 @@ media seconds:                         $secs
 streamline CPU seconds:                $sl  ($(echo "scale=3; $sl / $secs" | bc) per media second; $segs segments; ladder drop episodes: $drops)
 ffmpeg command line CPU seconds:       $ff  ($(echo "scale=3; $ff / $secs" | bc) per media second)
 ratio streamline / ffmpeg:             $ratio  (goal <= 1.0)
-streamline, previews off, CPU seconds: $nopv
+streamline CPU seconds, previews on:   $ons  (median $sl: the figure above)
+streamline CPU seconds, previews off:  $offs  (median $nopv)
 previews' cost:                        $(echo "scale=1; ($sl - $nopv) * 100 / $nopv" | bc) %  (goal <= 5 %; $sheets sheet files on disk)
 EOF
