@@ -99,6 +99,8 @@ ngx_int_t ngx_http_streamline_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *msg);
 ngx_int_t ngx_http_streamline_send_body(ngx_http_request_t *r, u_char *body,
     size_t len);
+ngx_int_t ngx_http_streamline_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *body, size_t len);
 ngx_int_t ngx_http_streamline_add_header(ngx_http_request_t *r,
     const char *key, ngx_str_t *value);
 

@@ -31,8 +31,6 @@ static ngx_int_t ngx_http_streamline_state(ngx_http_request_t *r,
     ngx_uint_t stale);
 static ngx_int_t ngx_http_streamline_known(ngx_http_request_t *r,
     const u_char *channel, size_t len);
-static ngx_int_t ngx_http_streamline_send(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *body, size_t len);
 
 
 ngx_int_t
@@ -260,7 +258,7 @@ ngx_http_streamline_state(ngx_http_request_t *r, const u_char *channel,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_streamline_send(r, NGX_HTTP_OK, buf, n);
+    return ngx_http_streamline_send_json(r, NGX_HTTP_OK, buf, n);
 }
 
 
@@ -288,12 +286,13 @@ ngx_http_streamline_error(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_streamline_send(r, status, buf, p - buf);
+    return ngx_http_streamline_send_json(r, status, buf, p - buf);
 }
 
 
-static ngx_int_t
-ngx_http_streamline_send(ngx_http_request_t *r, ngx_uint_t status,
+/* a JSON answer of the API: no-cache, and the location's CORS origin */
+ngx_int_t
+ngx_http_streamline_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len)
 {
     ngx_str_t                        no_cache = ngx_string("no-cache");

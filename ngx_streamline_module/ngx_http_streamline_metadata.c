@@ -66,8 +66,6 @@ static sl_meta_ring_t *ngx_http_streamline_meta_ring(
     const u_char *channel, size_t len, ngx_uint_t create, int64_t now);
 static ngx_int_t ngx_http_streamline_meta_init_zone(ngx_shm_zone_t *zone,
     void *data);
-static ngx_int_t ngx_http_streamline_meta_send(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *body, size_t len);
 static ngx_int_t ngx_http_streamline_meta_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *msg);
 static ngx_shm_zone_t *ngx_http_streamline_meta_zone(void);
@@ -582,7 +580,7 @@ ngx_http_streamline_meta_add(ngx_http_request_t *r,
     p = ngx_sprintf(buf, "{\"id\":\"%s\",\"startDate\":\"%*s\"}", id,
                     (size_t) SL_ISO8601_LEN, iso);
 
-    return ngx_http_streamline_meta_send(r, NGX_HTTP_CREATED, buf, p - buf);
+    return ngx_http_streamline_send_json(r, NGX_HTTP_CREATED, buf, p - buf);
 }
 
 
@@ -767,33 +765,7 @@ ngx_http_streamline_meta_error(ngx_http_request_t *r, ngx_uint_t status,
 
     p = ngx_sprintf(buf, "{\"error\":\"%s\"}", msg);
 
-    return ngx_http_streamline_meta_send(r, status, buf, p - buf);
+    return ngx_http_streamline_send_json(r, status, buf, p - buf);
 }
 
 
-static ngx_int_t
-ngx_http_streamline_meta_send(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *body, size_t len)
-{
-    ngx_str_t                        no_cache = ngx_string("no-cache");
-    ngx_http_streamline_loc_conf_t  *slcf;
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_streamline_module);
-
-    r->headers_out.status = status;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    if (ngx_http_streamline_add_header(r, "Cache-Control", &no_cache)
-        != NGX_OK
-        || (slcf->cors.len
-            && ngx_http_streamline_add_header(r,
-                                              "Access-Control-Allow-Origin",
-                                              &slcf->cors)
-               != NGX_OK))
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_streamline_send_body(r, body, len);
-}

@@ -2,7 +2,7 @@
  * previews.vtt: a channel's scrubber previews as a WebVTT thumbnails
  * track, for any worker.  The first ladder rendition's DVR index carries
  * the tiles (core/sl_preview.c takes them); it is copied under the zone's
- * lock, as a playlist's is, and rendered after (core/sl_preview_vtt.c).
+ * lock, as a playlist's is, and rendered after (core/sl_playlist.c).
  * It changes with each tile, so it is cached like a playlist: half a
  * target duration.
  */

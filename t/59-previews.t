@@ -183,6 +183,12 @@ ok(wait_playlist($t, 'main', 'low', sub { $_[0]{endlist} }, 10),
    'the stream ended');
 ($r) = track();
 is($r->{status}, 200, 'the track is served while the DVR is kept');
+my $cost;
+ok(wait_for(sub {
+        ($cost) = $t->log_lines(qr/scrubber previews: \d+ tiles taken/);
+        $cost && $cost =~ /: (\d+) tiles/ && $1 >= 30;
+    }, 10), 'the stream says what its previews cost') or diag $cost;
+diag $cost =~ s/.*(scrubber previews: )/$1/r if $cost;
 ok(wait_for(sub { $t->get('/hls/main/previews.vtt')->{status} == 404 }, 15),
    'the track goes with the DVR');
 ok(wait_for(sub { !-d $dir }, 5), 'and so do the sheets');

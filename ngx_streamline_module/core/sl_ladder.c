@@ -54,6 +54,7 @@ sl_ladder_thread(void *arg)
     }
 
     sl_ladder_close(p);
+    sl_preview_end(p);
     sl_preview_free(&p->ladder.preview);
 
     if (sl_overload_stop(&p->ladder.overload)) {

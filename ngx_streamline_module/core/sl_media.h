@@ -313,7 +313,7 @@ size_t sl_hls_master_playlist(const sl_hls_variant_t *v, size_t n,
     unsigned char *buf, size_t size);
 
 
-/* scrubber previews (sl_preview_vtt.c) */
+/* scrubber previews (sl_playlist.c) */
 
 typedef struct {
     unsigned  width;                 /* of a tile */

@@ -187,6 +187,8 @@ typedef struct {
     uint64_t              sheet_msn;     /* its first tile's segment */
     unsigned              ntiles;        /* in the sheet; 0: none yet */
     int64_t               encoded;       /* sheets, the encoder's pts */
+    uint64_t              tiles;         /* taken, this stream */
+    uint64_t              cpu_ns;        /* the thread's CPU time on them */
     int64_t               last_pts;      /* of the last tile, ms */
     int                   have_last;
     sl_cut_t              cuts[SL_CUTS]; /* segment starts to come */
@@ -249,6 +251,7 @@ struct sl_pipeline_s {
 void sl_preview_cut(sl_preview_t *pv, uint64_t msn, int64_t pts);
 void sl_preview_frame(sl_pipeline_t *p, const AVFrame *frame);
 void sl_preview_reset(sl_preview_t *pv);
+void sl_preview_end(sl_pipeline_t *p);
 void sl_preview_free(sl_preview_t *pv);
 
 

@@ -12,7 +12,7 @@
  * a little older; the one before that goes.  The first ladder rendition
  * carries the tile in its segment's report (sl_fmp4_t.preview_*), so the
  * DVR index knows it, trims it (the store unlinks the sheets of segments
- * that leave the window) and previews.vtt lists it (sl_preview_vtt.c).
+ * that leave the window) and previews.vtt lists it (sl_playlist.c).
  *
  * A failure (no encoder, a write error) is logged and turns the previews
  * off until the next stream; the media goes on.
@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libavutil/imgutils.h>
@@ -31,12 +32,15 @@
 
 
 static int sl_preview_open(sl_pipeline_t *p, sl_preview_t *pv);
+static void sl_preview_tile(sl_pipeline_t *p, sl_preview_t *pv,
+    const AVFrame *frame, uint64_t msn, int64_t pts);
 static void sl_preview_clear(AVFrame *f, int x, int y, int w, int h);
 static int sl_preview_draw(sl_pipeline_t *p, sl_preview_t *pv,
     const AVFrame *src, unsigned tile);
 static int sl_preview_write(sl_pipeline_t *p, sl_preview_t *pv);
 static void sl_preview_fail(sl_pipeline_t *p, sl_preview_t *pv,
     const char *what, const char *path, int err);
+static uint64_t sl_preview_cpu_ns(void);
 
 
 /* the packager cut a segment at pts: its first decoded frame is a tile */
@@ -64,10 +68,8 @@ sl_preview_frame(sl_pipeline_t *p, const AVFrame *frame)
 {
     size_t             n;
     int64_t            pts;
-    uint64_t           msn;
-    unsigned           tile;
+    uint64_t           msn, start_ns;
     sl_preview_t      *pv = &p->ladder.preview;
-    sl_fmp4_t         *out;
 
     if (!pv->on || pv->failed || pv->ncuts == 0) {
         return;
@@ -95,6 +97,22 @@ sl_preview_frame(sl_pipeline_t *p, const AVFrame *frame)
     {
         return;
     }
+
+    start_ns = sl_preview_cpu_ns();
+
+    sl_preview_tile(p, pv, frame, msn, pts);
+
+    pv->cpu_ns += sl_preview_cpu_ns() - start_ns;
+}
+
+
+/* the tile of segment msn: into the sheet, the sheet onto the disk */
+static void
+sl_preview_tile(sl_pipeline_t *p, sl_preview_t *pv, const AVFrame *frame,
+    uint64_t msn, int64_t pts)
+{
+    unsigned    tile;
+    sl_fmp4_t  *out;
 
     if (pv->encoder == NULL && sl_preview_open(p, pv) != SL_OK) {
         pv->failed = 1;
@@ -130,6 +148,7 @@ sl_preview_frame(sl_pipeline_t *p, const AVFrame *frame)
 
     pv->last_pts = pts;
     pv->have_last = 1;
+    pv->tiles++;
 
     /* the first rendition's segment msn reports it to the index */
     if (p->ladder.nrungs > 0) {
@@ -146,6 +165,27 @@ void
 sl_preview_reset(sl_preview_t *pv)
 {
     pv->ncuts = 0;
+}
+
+
+/* the stream ended: what the previews cost, for the log */
+void
+sl_preview_end(sl_pipeline_t *p)
+{
+    uint64_t       total;
+    sl_preview_t  *pv = &p->ladder.preview;
+
+    /* on the ladder thread, at its end: its whole CPU time */
+    total = sl_preview_cpu_ns();
+
+    if (pv->tiles && total) {
+        sl_pipeline_log(p, 0, "scrubber previews: %llu tiles taken in "
+                        "%.1f ms of CPU time, %.2f%% of the ladder's %.0f ms",
+                        (unsigned long long) pv->tiles,
+                        (double) pv->cpu_ns / 1e6,
+                        100.0 * (double) pv->cpu_ns / (double) total,
+                        (double) total / 1e6);
+    }
 }
 
 
@@ -409,4 +449,18 @@ sl_preview_fail(sl_pipeline_t *p, sl_preview_t *pv, const char *what,
         p->ladder.rungs[0].out.preview_tile = 0;
         p->ladder.rungs[0].out.shown_tile = 0;
     }
+}
+
+
+/* this thread's CPU time */
+static uint64_t
+sl_preview_cpu_ns(void)
+{
+    struct timespec  ts;
+
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) {
+        return 0;
+    }
+
+    return (uint64_t) ts.tv_sec * 1000000000 + (uint64_t) ts.tv_nsec;
 }
