@@ -49,6 +49,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      (int) p.channel_len, p.channel);
         break;
 
+    case SL_HLS_PREVIEWS:
+        n = snprintf(name, sizeof(name), "/%.*s/previews.vtt",
+                     (int) p.channel_len, p.channel);
+        break;
+
     case SL_HLS_MEDIA:
         n = snprintf(name, sizeof(name), "/%.*s/%.*s/index.m3u8",
                      (int) p.channel_len, p.channel,
@@ -78,7 +83,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* names inside the input, valid, and the whole path as written */
         if (p.channel != data + 1
             || !sl_channel_valid(p.channel, p.channel_len)
-            || (p.kind != SL_HLS_MASTER
+            || (p.kind != SL_HLS_MASTER && p.kind != SL_HLS_PREVIEWS
                 && (p.rendition < data || p.rendition >= data + len
                     || !sl_channel_valid(p.rendition, p.rendition_len)))
             || n < 0 || (size_t) n != len || memcmp(name, data, len) != 0)
