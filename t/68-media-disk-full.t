@@ -33,6 +33,7 @@ streamline_segment 1s;
             streamline_dvr_window 12s;
             streamline_dvr_grace 30s;
             streamline_rendition low 320x180 300k preset=ultrafast;
+            streamline_previews 1s;
 EOF
 $t->run;
 
@@ -122,6 +123,14 @@ ok(@full >= 1 && @full <= 4, scalar(@full) . ' "No space left" lines')
     or diag join "\n", @full[0 .. ($#full < 5 ? $#full : 5)];
 ok(@again >= 1 && @again <= 4, scalar(@again) . ' "works again" lines');
 ok(!$t->log_lines(qr/muxer refused/), 'the muxer never saw the errors');
+# the scrubber previews (a tile a second) lose their tiles meanwhile: one
+# line as it begins, one as sheets are written again; never turned off
+my @pv_full = $t->log_lines(qr/cannot write scrubber preview/);
+my @pv_again = $t->log_lines(qr/scrubber previews written again/);
+is(scalar @pv_full, 1, 'previews: one line as writing them fails')
+    or diag join "\n", @pv_full;
+is(scalar @pv_again, 1, 'previews: one line as they are written again');
+ok(!$t->log_lines(qr/scrubber previews off/), 'previews: never turned off');
 
 # nginx's logger is the event loop's (syslog and memory logs keep state
 # without locks): the pipeline threads' lines come from the worker's main
