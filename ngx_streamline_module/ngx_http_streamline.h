@@ -67,6 +67,10 @@ typedef struct {
  * ahead (400); NGX_DECLINED: no such channel or rendition, or nothing to
  * play yet (404).  rendition NULL: the master playlist.
  */
+/* previews.vtt into out; NGX_DECLINED: none (ngx_http_streamline_playlist.c) */
+ngx_int_t ngx_http_streamline_previews(ngx_pool_t *pool,
+    const u_char *channel, size_t channel_len, ngx_msec_t *target_ms,
+    ngx_str_t *out);
 ngx_int_t ngx_http_streamline_playlist(ngx_pool_t *pool,
     const u_char *channel, size_t channel_len, const u_char *rendition,
     size_t rendition_len, ngx_streamline_hls_req_t *req, ngx_str_t *out);

@@ -43,8 +43,12 @@ static ngx_int_t ngx_http_streamline_memo_send(ngx_http_request_t *r,
     ngx_http_streamline_memo_t *memo, ngx_http_streamline_memo_entry_t *e);
 static ngx_int_t ngx_http_streamline_hls_coming(
     ngx_http_streamline_wait_t *w);
+static ngx_int_t ngx_http_streamline_previews_send(ngx_http_request_t *r,
+    const u_char *channel, size_t len);
 static ngx_int_t ngx_http_streamline_send_playlist(ngx_http_request_t *r,
     ngx_str_t *out, ngx_str_t *cache_control);
+static ngx_int_t ngx_http_streamline_send_text(ngx_http_request_t *r,
+    ngx_str_t *out, ngx_str_t *cache_control, const char *type);
 
 
 ngx_int_t
@@ -128,7 +132,8 @@ ngx_http_streamline_hls_handler(ngx_http_request_t *r)
     }
 
     if (path.kind == SL_HLS_PREVIEWS) {
-        return ngx_http_streamline_previews(r, w->channel, w->channel_len);
+        return ngx_http_streamline_previews_send(r, w->channel,
+                                                 w->channel_len);
     }
 
     if (path.kind == SL_HLS_MEDIA) {
@@ -427,13 +432,61 @@ ngx_http_streamline_shared_unref(void *data)
 }
 
 
+/*
+ * previews.vtt (README, Scrubber previews): it changes with each tile, so
+ * it is cached as a playlist without a blocking request is, half a target
+ * duration.
+ */
+static ngx_int_t
+ngx_http_streamline_previews_send(ngx_http_request_t *r,
+    const u_char *channel, size_t len)
+{
+    u_char      *p;
+    ngx_int_t    rc;
+    ngx_str_t    out, cc;
+    ngx_msec_t   target_ms;
+
+    rc = ngx_http_streamline_previews(r->pool, channel, len, &target_ms,
+                                      &out);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_streamline_hls_status(r, NGX_HTTP_NOT_FOUND,
+                                              "no previews");
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("max-age=") + NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cc.data = p;
+    cc.len = ngx_sprintf(p, "max-age=%M", ngx_max(target_ms / 2000, 1)) - p;
+
+    return ngx_http_streamline_send_text(r, &out, &cc,
+                                         "text/vtt; charset=utf-8");
+}
+
+
 static ngx_int_t
 ngx_http_streamline_send_playlist(ngx_http_request_t *r, ngx_str_t *out,
     ngx_str_t *cache_control)
 {
+    return ngx_http_streamline_send_text(r, out, cache_control,
+                                         "application/vnd.apple.mpegurl");
+}
+
+
+static ngx_int_t
+ngx_http_streamline_send_text(ngx_http_request_t *r, ngx_str_t *out,
+    ngx_str_t *cache_control, const char *type)
+{
     r->headers_out.status = NGX_HTTP_OK;
-    ngx_str_set(&r->headers_out.content_type,
-                "application/vnd.apple.mpegurl");
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
     if (ngx_http_streamline_add_header(r, "Cache-Control", cache_control)

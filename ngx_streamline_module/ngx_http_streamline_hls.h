@@ -87,10 +87,6 @@ void ngx_http_streamline_shared_unref(void *data);
 ngx_int_t ngx_http_streamline_hls_status(ngx_http_request_t *r,
     ngx_uint_t status, const char *msg);
 
-/* the channel's previews.vtt, or a status (ngx_http_streamline_previews.c) */
-ngx_int_t ngx_http_streamline_previews(ngx_http_request_t *r,
-    const u_char *channel, size_t len);
-
 /* NGX_DONE: parked; or a status (503 beyond streamline_hls_max_held) */
 ngx_int_t ngx_http_streamline_hls_park(ngx_http_streamline_wait_t *w);
 

@@ -32,7 +32,14 @@ typedef struct {
     size_t                    n;
 } ngx_http_streamline_master_t;
 
+typedef struct {
+    const sl_dvr_t           *dvr;
+    sl_preview_geom_t         geom;
+} ngx_http_streamline_track_t;
 
+
+static ngx_int_t ngx_http_streamline_copy_grow(size_t need);
+static size_t ngx_http_streamline_vtt(void *data, u_char *buf, size_t size);
 static ngx_int_t ngx_http_streamline_master(ngx_pool_t *pool,
     ngx_streamline_channel_t *ch, ngx_streamline_hls_req_t *req,
     ngx_str_t *out);
@@ -98,21 +105,8 @@ ngx_http_streamline_playlist(ngx_pool_t *pool, const u_char *channel,
 
         /* no allocation (nor its page faults) with the lock held */
 
-        if (need > ngx_http_streamline_copy_size) {
-            if (ngx_http_streamline_copy) {
-                ngx_free(ngx_http_streamline_copy);
-                ngx_http_streamline_copy_size = 0;
-            }
-
-            need += need / 4;
-
-            ngx_http_streamline_copy = ngx_alloc(need, ngx_cycle->log);
-            if (ngx_http_streamline_copy == NULL) {
-                return NGX_ERROR;
-            }
-
-            ngx_memzero(ngx_http_streamline_copy, need);
-            ngx_http_streamline_copy_size = need;
+        if (ngx_http_streamline_copy_grow(need) != NGX_OK) {
+            return NGX_ERROR;
         }
 
         ngx_shmtx_lock(&shpool->mutex);
@@ -232,6 +226,97 @@ ngx_http_streamline_playlist(ngx_pool_t *pool, const u_char *channel,
 
     return ngx_http_streamline_render(pool, size, ngx_http_streamline_media,
                                       &media, out);
+}
+
+
+/*
+ * previews.vtt: the first ladder rendition's index (its segments carry
+ * the tiles, core/sl_preview.c) copied into this worker's buffer under
+ * the lock, as a media playlist's is, and rendered after.  NGX_DECLINED:
+ * no such channel, or no previews.
+ */
+ngx_int_t
+ngx_http_streamline_previews(ngx_pool_t *pool, const u_char *channel,
+    size_t channel_len, ngx_msec_t *target_ms, ngx_str_t *out)
+{
+    size_t                        need;
+    sl_dvr_t                     *copy;
+    ngx_slab_pool_t              *shpool;
+    ngx_streamline_channel_t     *ch;
+    ngx_streamline_rendition_t   *r;
+    ngx_http_streamline_track_t   track;
+
+    if (ngx_streamline_store_shm() == NULL) {
+        return NGX_DECLINED;
+    }
+
+    shpool = ngx_streamline_store_pool();
+    need = 0;
+
+    for ( ;; ) {
+        if (ngx_http_streamline_copy_grow(need) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ngx_shmtx_lock(&shpool->mutex);
+
+        ch = ngx_streamline_store_playable(channel, channel_len);
+        r = (ch != NULL && ch->nrenditions > 1) ? &ch->r[1] : NULL;
+
+        if (r == NULL || r->dvr == NULL || ch->preview_width == 0) {
+            ngx_shmtx_unlock(&shpool->mutex);
+            return NGX_DECLINED;
+        }
+
+        track.geom.width = ch->preview_width;
+        track.geom.height = ch->preview_height;
+        track.geom.columns = SL_PREVIEW_COLUMNS;
+
+        copy = sl_dvr_copy(r->dvr, ngx_http_streamline_copy,
+                           ngx_http_streamline_copy_size);
+        need = sl_dvr_copy_size(r->dvr);
+
+        ngx_shmtx_unlock(&shpool->mutex);
+
+        if (copy != NULL) {
+            break;
+        }
+    }
+
+    *target_ms = (ngx_msec_t) copy->target_duration * 1000;
+    track.dvr = copy;
+
+    /* about 100 bytes a cue, a segment has one at most */
+    return ngx_http_streamline_render(pool,
+               256 + (size_t) (copy->next_msn - copy->first_msn + 1) * 100,
+               ngx_http_streamline_vtt, &track, out);
+}
+
+
+/* this worker's copy buffer, need bytes at least (with room to grow) */
+static ngx_int_t
+ngx_http_streamline_copy_grow(size_t need)
+{
+    if (need <= ngx_http_streamline_copy_size) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_streamline_copy) {
+        ngx_free(ngx_http_streamline_copy);
+        ngx_http_streamline_copy_size = 0;
+    }
+
+    need += need / 4;
+
+    ngx_http_streamline_copy = ngx_alloc(need, ngx_cycle->log);
+    if (ngx_http_streamline_copy == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(ngx_http_streamline_copy, need);
+    ngx_http_streamline_copy_size = need;
+
+    return NGX_OK;
 }
 
 
@@ -494,4 +579,13 @@ ngx_http_streamline_coming(const u_char *channel, size_t len,
     }
 
     return NGX_DECLINED;
+}
+
+
+static size_t
+ngx_http_streamline_vtt(void *data, u_char *buf, size_t size)
+{
+    ngx_http_streamline_track_t  *track = data;
+
+    return sl_preview_vtt(track->dvr, &track->geom, buf, size);
 }

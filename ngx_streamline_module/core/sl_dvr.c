@@ -168,7 +168,6 @@ sl_dvr_preview(sl_dvr_t *dvr, uint64_t sheet, unsigned tile)
 
     dvr->cur.preview_back = (uint32_t) (dvr->cur.msn - sheet);
     dvr->cur.preview_tile = tile + 1;
-    dvr->gen++;
 
     return SL_OK;
 }

